@@ -1,0 +1,127 @@
+"""Run ASGI apps on loopback: in a background thread (fixtures, ``serve stack``) or in the foreground (CLI).
+
+uvicorn does the HTTP work; this module only binds a socket first (so port 0 works and the real port is
+known before the app starts), starts the server in a thread, and waits until it is accepting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+
+@dataclass
+class RunningServer:
+    """A server started by :func:`start_in_thread`; ``stop()`` shuts it down."""
+
+    host: str
+    port: int
+    scheme: str
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    _sock: socket.socket = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+
+def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(app: Any, sock: socket.socket, certfile: str | None, keyfile: str | None) -> uvicorn.Config:
+    host, port = sock.getsockname()[:2]
+    kwargs: dict[str, Any] = {}
+    if certfile:
+        kwargs.update(ssl_certfile=certfile, ssl_keyfile=keyfile, ssl_cert_reqs=ssl.CERT_NONE)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        h11_max_incomplete_event_size=64 * 1024,
+        **kwargs,
+    )
+
+
+def start_in_thread(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    ready_timeout: float = 10.0,
+) -> RunningServer:
+    """Serve ``app`` from a daemon thread; return once the socket accepts connections."""
+    sock = bind_socket(host, port)
+    server = uvicorn.Server(_config(app, sock, certfile, keyfile))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    ready = threading.Event()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+
+        async def main() -> None:
+            await server.serve(sockets=[sock])
+
+        task = loop.create_task(main())
+        while not server.started and not task.done():
+            loop.run_until_complete(asyncio.sleep(0.002))
+        ready.set()
+        loop.run_until_complete(task)
+        loop.close()
+
+    thread = threading.Thread(target=run, name=f"kongformance-server-{sock.getsockname()[1]}", daemon=True)
+    thread.start()
+    if not ready.wait(ready_timeout) or not server.started:
+        server.should_exit = True
+        raise RuntimeError(f"server on {host}:{sock.getsockname()[1]} did not start within {ready_timeout}s")
+    bound_host, bound_port = sock.getsockname()[:2]
+    return RunningServer(
+        host=bound_host,
+        port=bound_port,
+        scheme="https" if certfile else "http",
+        _server=server,
+        _thread=thread,
+        _sock=sock,
+    )
+
+
+def serve_forever(apps: list[tuple[Any, str, int, str | None, str | None]]) -> None:
+    """Serve several apps ``(app, host, port, certfile, keyfile)`` in the foreground until interrupted."""
+
+    async def main() -> None:
+        servers = []
+        for app, host, port, cert, key in apps:
+            sock = bind_socket(host, port)
+            servers.append((uvicorn.Server(_config(app, sock, cert, key)), sock))
+        await asyncio.gather(*(s.serve(sockets=[sock]) for s, sock in servers))
+
+    asyncio.run(main())
