@@ -1,19 +1,72 @@
-"""The ``kongformance`` command: serve the emulators, run the conformance suite, render configs."""
+"""The ``kongformance`` command: serve the emulators, run the conformance suite, render configs.
+
+Each subcommand lives with the component it serves: the module named for it provides
+``add_arguments(parser)`` and ``main(args) -> int``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
+
+# subcommand -> (module, help). The module provides add_arguments(parser) and main(args) -> int.
+SERVE_COMPONENTS: dict[str, tuple[str, str]] = {
+    "identity": ("kongformance.identity.server", "the Kong Identity emulator (management API + issuers)"),
+    "gateway": ("kongformance.gateway.server", "the reference gateway (Admin API + proxy)"),
+    "upstream": ("kongformance.upstream.server", "the echo upstream (httpbin-style /anything)"),
+    "stack": ("kongformance.stack", "issuer, gateway and upstream together on loopback, one clock"),
+}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("kongformance.runner", "run the conformance suite against a target and write reports/"),
+    "config": ("kongformance.runner_config", "render the profile's decK-format gateway config"),
+}
+
+
+def _load(module: str) -> Any:
+    return importlib.import_module(module)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kongformance", description="Kong OAuth2/OIDC conformance suite")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run an emulator in the foreground")
+    serve_sub = serve.add_subparsers(dest="component", required=True, metavar="COMPONENT")
+    for name, (module, help_text) in SERVE_COMPONENTS.items():
+        p = serve_sub.add_parser(name, help=help_text)
+        _attach(p, module)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        _attach(p, module)
+    return parser
+
+
+def _attach(parser: argparse.ArgumentParser, module: str) -> None:
+    try:
+        mod = _load(module)
+    except ImportError as exc:  # a component not built yet: say so instead of failing every command
+        parser.set_defaults(_main=_unavailable(module, exc))
+        return
+    mod.add_arguments(parser)
+    parser.set_defaults(_main=mod.main)
+
+
+def _unavailable(module: str, exc: Exception) -> Callable[[argparse.Namespace], int]:
+    def fail(_args: argparse.Namespace) -> int:
+        print(f"kongformance: {module} is not available: {exc}", file=sys.stderr)
+        return 2
+
+    return fail
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kongformance", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run an emulator (identity, gateway, upstream, stack)")
-    serve.add_subparsers(dest="component", required=True)
-    args = parser.parse_args(argv)
-    parser.error(f"{args.command}: not available yet")
-    return 2
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._main(args) or 0)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":
