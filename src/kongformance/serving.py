@@ -63,6 +63,9 @@ def _config(app: Any, sock: socket.socket, certfile: str | None, keyfile: str | 
         log_level="warning",
         access_log=False,
         lifespan="off",
+        proxy_headers=False,  # the gateway must see the real scheme and peer, as Kong does
+        server_header=False,
+        date_header=False,
         timeout_keep_alive=30,
         h11_max_incomplete_event_size=64 * 1024,
         **kwargs,
