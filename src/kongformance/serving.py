@@ -65,7 +65,6 @@ def _config(app: Any, sock: socket.socket, certfile: str | None, keyfile: str | 
         lifespan="off",
         proxy_headers=False,  # the gateway must see the real scheme and peer, as Kong does
         server_header=False,
-        date_header=False,
         timeout_keep_alive=30,
         h11_max_incomplete_event_size=64 * 1024,
         **kwargs,
