@@ -1,0 +1,101 @@
+"""The openid-connect plugin's defects: realistic departures from Kong's behaviour for the mutation check.
+
+Each name is checked at exactly one place in the oidc_* modules (``runtime.defects.on(name)``).
+"""
+
+from __future__ import annotations
+
+from kongformance.defects import Defect
+
+
+def _d(name: str, summary: str, departs_from: str) -> Defect:
+    return Defect(name=name, component="gateway", summary=summary, departs_from=departs_from)
+
+
+ACCEPT_EXPIRED_TOKEN = "oidc_accept_expired_token"
+SKIP_ISSUER_CHECK = "oidc_skip_issuer_check"
+SKIP_AUDIENCE_REQUIRED = "oidc_skip_audience_required"
+SKIP_SCOPES_REQUIRED = "oidc_skip_scopes_required"
+ACCEPT_ALG_NONE = "oidc_accept_alg_none"
+ACCEPT_HS256_WITH_PUBLIC_KEY = "oidc_accept_hs256_with_public_key"
+NEVER_REDISCOVER = "oidc_never_rediscover_jwks"
+REDISCOVER_WITHOUT_THROTTLE = "oidc_rediscover_without_throttle"
+ACCEPT_FUTURE_NBF = "oidc_accept_future_nbf"
+ACCEPT_FUTURE_IAT = "oidc_accept_future_iat"
+REJECT_AT_EXACT_EXPIRY = "oidc_reject_token_at_exact_expiry"
+IGNORE_LEEWAY = "oidc_ignore_leeway"
+INTROSPECTION_IGNORES_ACTIVE = "oidc_introspection_ignores_active"
+CACHE_INTROSPECTION_FOREVER = "oidc_cache_introspection_forever"
+KEEP_CLIENT_CLAIM_HEADER = "oidc_keep_client_header_when_claim_missing"
+FORWARD_CLIENT_AUTHORIZATION = "oidc_forward_client_authorization_unchanged"
+DROP_WWW_AUTHENTICATE = "oidc_drop_www_authenticate"
+MISSING_SCOPE_GIVES_401 = "oidc_missing_scope_gives_401"
+NO_ERROR_CODE_WITHOUT_TOKEN = "oidc_no_error_code_without_token"
+DISCOVERY_FAILURE_GIVES_401 = "oidc_discovery_failure_gives_401"
+KONG_OAUTH2_IGNORES_SERVICE = "oidc_kong_oauth2_ignores_service"
+IGNORE_HIDE_CREDENTIALS = "oidc_ignore_hide_credentials"
+
+DEFECTS: tuple[Defect, ...] = (
+    _d(
+        ACCEPT_EXPIRED_TOKEN,
+        "accepts a token whose exp has passed (no expiry check at all)",
+        "kong-plugins.md 1.4",
+    ),
+    _d(SKIP_ISSUER_CHECK, "does not compare iss with the discovered issuer", "kong-plugins.md 1.4"),
+    _d(SKIP_AUDIENCE_REQUIRED, "ignores audience_required", "kong-plugins.md 1.6"),
+    _d(SKIP_SCOPES_REQUIRED, "ignores scopes_required", "kong-plugins.md 1.6"),
+    _d(ACCEPT_ALG_NONE, "accepts an unsigned token (alg none)", "kong-plugins.md 1.4"),
+    _d(
+        ACCEPT_HS256_WITH_PUBLIC_KEY,
+        "accepts an HS256 token whose HMAC key is the issuer's RSA public key (algorithm confusion)",
+        "kong-plugins.md 1.4",
+    ),
+    _d(NEVER_REDISCOVER, "never refreshes JWKS on an unknown kid", "kong-plugins.md 1.3"),
+    _d(
+        REDISCOVER_WITHOUT_THROTTLE,
+        "rediscovers on every unknown kid, ignoring rediscovery_lifetime",
+        "kong-plugins.md 1.3",
+    ),
+    _d(ACCEPT_FUTURE_NBF, "accepts a token whose nbf is in the future", "kong-plugins.md 1.4"),
+    _d(ACCEPT_FUTURE_IAT, "accepts a token whose iat is in the future", "kong-plugins.md 1.4"),
+    _d(REJECT_AT_EXACT_EXPIRY, "rejects a token at exp == now (Kong accepts it)", "kong-plugins.md 1.4"),
+    _d(IGNORE_LEEWAY, "ignores the configured leeway", "kong-plugins.md 1.4"),
+    _d(
+        INTROSPECTION_IGNORES_ACTIVE,
+        "treats an introspection answer active:false as success",
+        "kong-plugins.md 1.5",
+    ),
+    _d(CACHE_INTROSPECTION_FOREVER, "caches introspection results forever", "kong-plugins.md 1.5"),
+    _d(
+        KEEP_CLIENT_CLAIM_HEADER,
+        "lets a client-sent claim header through when the claim is missing",
+        "kong-plugins.md 1.9",
+    ),
+    _d(
+        FORWARD_CLIENT_AUTHORIZATION,
+        "forwards the client's credential unchanged instead of setting Authorization: Bearer <token>",
+        "kong-plugins.md 1.9",
+    ),
+    _d(DROP_WWW_AUTHENTICATE, "sends 401/403 without WWW-Authenticate", "kong-plugins.md 1.7"),
+    _d(
+        MISSING_SCOPE_GIVES_401,
+        "answers 401 instead of 403 when required scopes are missing",
+        "kong-plugins.md 1.6",
+    ),
+    _d(
+        NO_ERROR_CODE_WITHOUT_TOKEN,
+        'omits error="invalid_token" when no token was sent (RFC 6750 style, not Kong)',
+        "kong-plugins.md 1.7",
+    ),
+    _d(DISCOVERY_FAILURE_GIVES_401, "answers 401 instead of 500 when discovery fails", "kong-plugins.md 1.3"),
+    _d(
+        KONG_OAUTH2_IGNORES_SERVICE,
+        "accepts a kong_oauth2 token issued for another service",
+        "kong-plugins.md 1.5",
+    ),
+    _d(
+        IGNORE_HIDE_CREDENTIALS,
+        "leaves the client's credential in place despite hide_credentials",
+        "kong-plugins.md 1.9",
+    ),
+)
