@@ -1,0 +1,217 @@
+"""The OSS oauth2 plugin (priority 1400): Kong as the authorization server, plus validation of its tokens.
+
+Behaviour from kong-plugins.md section 4: the token endpoint at any path ending in ``/oauth2/token`` (4.2:
+client_credentials, password and refresh_token grants; HTTPS rules; client authentication; scopes;
+provision_key) and resource requests (4.3: token lookup, 401 bodies and ``WWW-Authenticate`` by Kong
+version, upstream headers, hide_credentials, anonymous). The authorization-code and implicit flows
+(``/oauth2/authorize``) are not emulated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from kongformance.defects import Defect
+from kongformance.gateway.plugins.base import Exit, Plugin, ProxyRequest, RequestContext
+from kongformance.gateway.plugins.oauth2_request import (
+    ANONYMOUS,
+    CREDENTIAL_IDENTIFIER,
+    drop_query_and_form_argument,
+    missing_anonymous,
+    request_parameters,
+    scheme_token,
+    set_consumer_headers,
+    set_or_clear,
+)
+from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
+from kongformance.gateway.plugins.oauth2_token_endpoint import TokenEndpoint
+
+DEFECTS: tuple[Defect, ...] = (
+    Defect(
+        "oauth2_token_endpoint_accepts_http",
+        "gateway",
+        "the oauth2 token endpoint issues tokens over plain HTTP",
+        "kong-plugins.md 4.2 (HTTPS only)",
+    ),
+    Defect(
+        "oauth2_accept_expired_token",
+        "gateway",
+        "oauth2 accepts an access token older than its expires_in",
+        "kong-plugins.md 4.3 (expiry)",
+    ),
+    Defect(
+        "oauth2_accept_other_service_token",
+        "gateway",
+        "oauth2 accepts a token issued for another Service although global_credentials is false",
+        "kong-plugins.md 4.2 (global_credentials)",
+    ),
+    Defect(
+        "oauth2_ignore_scope_check",
+        "gateway",
+        "the oauth2 token endpoint grants requested scopes that are not in config.scopes",
+        "kong-plugins.md 4.2 (scope)",
+    ),
+)
+
+FLOW_FIELDS = (
+    "enable_authorization_code",
+    "enable_implicit_grant",
+    "enable_client_credentials",
+    "enable_password_grant",
+)
+_INVALID = "The access token is invalid or has expired"
+
+
+def is_token_endpoint(path: str) -> bool:
+    """Whether ``path`` ends with ``/oauth2/token`` (optionally ``/``), whatever the route prefix (4.2)."""
+    return (path[:-1] if path.endswith("/") else path).endswith("/oauth2/token")
+
+
+class Oauth2Plugin(Plugin):
+    """Issues client_credentials (and password) tokens and validates them on resource requests (4.2, 4.3)."""
+
+    name: ClassVar[str] = "oauth2"
+    PRIORITY: ClassVar[int] = 1400
+
+    @classmethod
+    def entity_checks(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Kong's field errors for the oauth2 config record (kong-plugins.md 4.1)."""
+        if not any(config.get(name) for name in FLOW_FIELDS):
+            return {"config": "at least one of these fields must be true: " + ", ".join(FLOW_FIELDS)}
+        if config.get("mandatory_scope") and config.get("scopes") is None:
+            return {"config": {"scopes": "required field missing"}}
+        return {}
+
+    @property
+    def store(self) -> Oauth2Store:
+        store: Oauth2Store = self.runtime.oauth2_store()
+        return store
+
+    async def access(self, ctx: RequestContext) -> Exit | None:
+        conf = self.config
+        request = ctx.request
+        anonymous = conf.get("anonymous") or None
+        if anonymous and ctx.credential is not None:
+            request.headers.remove("X-Authenticated-Scope")
+            request.headers.remove("X-Authenticated-UserId")
+            return None
+        if is_token_endpoint(request.path):
+            if request.method != "POST":
+                return self._invalid_method(request.method)
+            return TokenEndpoint(self.config, self.runtime).answer(ctx)
+        failure, final = self._authenticate(ctx)
+        if failure is None or final or not anonymous:
+            return failure
+        consumer = self.runtime.find_consumer(anonymous)
+        if consumer is None:
+            return missing_anonymous(anonymous)
+        self._set_consumer(ctx, consumer, None, None)
+        return None
+
+    # -- WWW-Authenticate ---------------------------------------------------------------------------------
+
+    def _challenge(self, error: str | None = None, description: str | None = None) -> str:
+        """``Bearer`` challenge by version: fixed realm up to 3.7, spaces up to 3.10, commas from 3.11 (4.3)."""
+        version = self.runtime.kong_version
+        realm = "service" if version < (3, 8) else self.config.get("realm")
+        params = [f'realm="{realm}"'] if realm is not None else []
+        if error is not None:
+            params += [f'error="{error}"', f'error_description="{description}"']
+        separator = ", " if version >= (3, 11) else " "
+        return "Bearer" + (" " + separator.join(params) if params else "")
+
+    def _invalid_method(self, method: str) -> Exit:
+        description = f"The HTTP method {method} is invalid for the token endpoint"
+        return Exit(
+            405,
+            {"error": "invalid_method", "error_description": description},
+            {"WWW-Authenticate": self._challenge("invalid_method", description)},
+        )
+
+    # -- resource requests --------------------------------------------------------------------------------
+
+    def _parse_token(self, request: ProxyRequest) -> str | None:
+        """auth_header_name (raw value unless ``bearer|token <t>``), else access_token from query/body (4.3)."""
+        header_name = self.config.get("auth_header_name") or "authorization"
+        raw = request.headers.get(header_name)
+        from_header = False
+        if raw is not None:
+            token: str | None = scheme_token(raw)
+            from_header = token is not None
+            if token is None:
+                token = raw
+        else:
+            value = request_parameters(request, with_body=request.method in ("POST", "PUT", "PATCH")).get(
+                "access_token"
+            )
+            if not isinstance(value, str):
+                return None
+            token = value
+        if self.config.get("hide_credentials"):
+            if from_header:
+                request.headers.remove(header_name)
+            else:
+                drop_query_and_form_argument(request, "access_token", form_only=True)
+        return token
+
+    def _invalid_token(self) -> Exit:
+        return Exit(
+            401,
+            {"error": "invalid_token", "error_description": _INVALID},
+            {"WWW-Authenticate": self._challenge("invalid_token", _INVALID)},
+        )
+
+    def _authenticate(self, ctx: RequestContext) -> tuple[Exit | None, bool]:
+        """Validate the request's token; the flag marks a failure that skips the anonymous fallback."""
+        token_value = self._parse_token(ctx.request)
+        if not token_value:
+            return Exit(
+                401,
+                {"error": "invalid_request", "error_description": "The access token is missing"},
+                {"WWW-Authenticate": self._challenge()},
+            ), False
+        token = self.store.find(token_value)
+        if token is None:
+            return self._invalid_token(), False
+        if not self.config.get("global_credentials"):
+            if token.service_id is None:
+                # answered straight from load_token in Kong, so it bypasses the anonymous fallback
+                description = "The access token is global, but the current plugin is configured without 'global_credentials'"
+                return Exit(401, {"error": "invalid_token", "error_description": description}), True
+            service_id = ctx.service.get("id") if ctx.service else None
+            if token.service_id != service_id and not self.runtime.defects.on(
+                "oauth2_accept_other_service_token"
+            ):
+                return self._invalid_token(), False
+        if token.expired(self.runtime.clock.now()) and not self.runtime.defects.on(
+            "oauth2_accept_expired_token"
+        ):
+            return self._invalid_token(), False
+        credential = self.store.credential(token.client_id)
+        if credential is None:  # pragma: no cover - find() already hides tokens of deleted credentials
+            return self._invalid_token(), False
+        consumer_ref = credential.get("consumer") or {}
+        consumer = self.runtime.find_consumer(str(consumer_ref.get("id"))) if consumer_ref.get("id") else None
+        visible = {k: v for k, v in credential.items() if k != "client_secret"}
+        self._set_consumer(ctx, consumer, visible, token)
+        return None, False
+
+    def _set_consumer(
+        self,
+        ctx: RequestContext,
+        consumer: Mapping[str, Any] | None,
+        credential: Mapping[str, Any] | None,
+        token: Oauth2Token | None,
+    ) -> None:
+        """Kong's ``set_consumer``: X-Consumer-*, X-Credential-Identifier, X-Authenticated-* (4.3)."""
+        headers = ctx.request.headers
+        ctx.authenticate(consumer, credential)
+        set_consumer_headers(headers, consumer)
+        set_or_clear(headers, CREDENTIAL_IDENTIFIER, credential.get("client_id") if credential else None)
+        if credential is not None:
+            headers.remove(ANONYMOUS)
+        else:
+            headers.set(ANONYMOUS, "true")
+        set_or_clear(headers, "X-Authenticated-Scope", token.scope if token else None)
+        set_or_clear(headers, "X-Authenticated-UserId", token.authenticated_userid if token else None)

@@ -1,0 +1,125 @@
+"""The OSS oauth2 plugin's token table (Kong's ``oauth2_tokens``), one per gateway.
+
+Credentials (``oauth2_credentials``) belong to the Admin API; the store reaches them through the
+``credential_by_client_id`` lookup the gateway passes in. Tokens are bound to a credential: a token whose
+credential is gone is gone too (Kong's foreign key cascades), kong-plugins.md 4.1, 4.2, 1.5.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kongformance.clock import Clock
+
+CredentialLookup = Callable[[str], "Mapping[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Oauth2Token:
+    """One row of ``oauth2_tokens``. ``service_id`` is None for a global token (``global_credentials``)."""
+
+    access_token: str
+    token_type: str
+    expires_in: int | float  # 0: never expires
+    created_at: int  # whole seconds, as Kong stores it
+    scope: str | None
+    authenticated_userid: str | None
+    credential_id: str
+    client_id: str
+    consumer_id: str | None
+    service_id: str | None
+    purge_at: float | None = None  # Kong deletes the row after refresh_token_ttl
+    refresh_token: str | None = None
+
+    def expired(self, now: float) -> bool:
+        """Kong's rule: ``expires_in > 0`` and ``now - created_at > expires_in`` (kong-plugins.md 4.3, 1.5)."""
+        return self.expires_in > 0 and now - self.created_at > self.expires_in
+
+
+class Oauth2Store:
+    """Issues and finds oauth2 access tokens; thread-safe."""
+
+    def __init__(self, clock: Clock, credential_by_client_id: CredentialLookup) -> None:
+        self.clock = clock
+        self.credential_by_client_id = credential_by_client_id
+        self._tokens: dict[str, Oauth2Token] = {}
+        self._lock = threading.Lock()
+
+    def credential(self, client_id: str) -> Mapping[str, Any] | None:
+        """The oauth2 credential whose ``client_id`` is ``client_id``."""
+        return self.credential_by_client_id(client_id)
+
+    def issue(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        service_id: str | None,
+        scope: str | None,
+        authenticated_userid: str | None,
+        expires_in: int | float,
+        retain_for: float | None = None,
+        refresh: bool = False,
+    ) -> Oauth2Token:
+        """Insert a new token for ``credential`` (32 random hex characters, like Kong's ``random_string``).
+
+        ``retain_for`` is Kong's row TTL (``refresh_token_ttl`` when the token expires); None keeps it forever.
+        ``refresh`` adds a refresh token (password and refresh_token grants).
+        """
+        now = self.clock.now()
+        consumer = credential.get("consumer") or {}
+        token = Oauth2Token(
+            access_token=secrets.token_hex(16),
+            token_type="bearer",
+            expires_in=expires_in,
+            created_at=math.floor(now),
+            scope=scope,
+            authenticated_userid=authenticated_userid,
+            credential_id=str(credential.get("id")),
+            client_id=str(credential.get("client_id")),
+            consumer_id=consumer.get("id") if isinstance(consumer, Mapping) else None,
+            service_id=service_id,
+            purge_at=None if not retain_for else now + retain_for,
+            refresh_token=secrets.token_hex(16) if refresh else None,
+        )
+        with self._lock:
+            self._tokens[token.access_token] = token
+        return token
+
+    def find(self, access_token: str) -> Oauth2Token | None:
+        """The token row for ``access_token``, or None (unknown, purged, or its credential was deleted)."""
+        with self._lock:
+            token = self._tokens.get(access_token)
+            if token is None:
+                return None
+            if token.purge_at is not None and self.clock.now() >= token.purge_at:
+                del self._tokens[access_token]
+                return None
+        credential = self.credential_by_client_id(token.client_id)
+        if credential is None or str(credential.get("id")) != token.credential_id:
+            return None
+        return token
+
+    def find_by_refresh_token(self, refresh_token: str) -> Oauth2Token | None:
+        """The live token row carrying ``refresh_token``, or None."""
+        with self._lock:
+            match = next((t for t in self._tokens.values() if t.refresh_token == refresh_token), None)
+        return None if match is None else self.find(match.access_token)
+
+    def delete(self, access_token: str) -> None:
+        with self._lock:
+            self._tokens.pop(access_token, None)
+
+    def clear(self) -> None:
+        """Drop every token (a fresh database)."""
+        with self._lock:
+            self._tokens.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._tokens)

@@ -1,0 +1,29 @@
+"""Fixtures of the OAuth plugins' unit tests (kong-plugins.md sections 2, 3, 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.gateway_oauth_plugins.oauth_fakes import FakeRuntime, Idp
+
+from kongformance.serving import start_in_thread
+
+
+@pytest.fixture(scope="session")
+def idp_server() -> Any:
+    idp = Idp()
+    idp.server = start_in_thread(idp.app)
+    yield idp
+    idp.server.stop()
+
+
+@pytest.fixture
+def idp(idp_server: Idp) -> Idp:
+    idp_server.reset()
+    return idp_server
+
+
+@pytest.fixture
+def runtime() -> FakeRuntime:
+    return FakeRuntime()
