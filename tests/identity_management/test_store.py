@@ -1,0 +1,124 @@
+"""The in-memory model the issuer builds on (kong-identity.md A.3-A.8, C.3)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kongformance.identity.store import IdentityStore, NameConflict, SecretLimit, TokenRecord
+
+CC = {"name": "svc", "grant_types": ["client_credentials"], "response_types": ["token"]}
+
+
+def test_template_context_exposes_the_documented_variables(store):
+    """C.3: .AuthServer.* and .Client.* as plain values, timestamps RFC 3339."""
+    server = store.create_server(name="s", audience="aud", description="d", labels={"env": "prod"})
+    client, _ = store.create_client(
+        server.id, {**CC, "labels": {"tier": "gold"}, "redirect_uris": ["https://a/cb"]}
+    )
+    ctx = store.template_context(server, client)
+    assert set(ctx["AuthServer"]) == {
+        "ID", "CreatedAt", "UpdatedAt", "Name", "Description", "Audience", "SigningAlgorithm", "Labels",
+    }  # fmt: skip
+    assert set(ctx["Client"]) == {
+        "ID", "CreatedAt", "UpdatedAt", "Name", "Labels", "GrantTypes", "RedirectURIs", "LoginURI",
+        "ResponseTypes", "AllowAllScopes",
+    }  # fmt: skip
+    assert ctx["AuthServer"]["Labels"] == {"env": "prod"} and ctx["AuthServer"]["Audience"] == "aud"
+    assert ctx["Client"]["Labels"] == {"tier": "gold"} and ctx["Client"]["GrantTypes"] == [
+        "client_credentials"
+    ]
+    assert ctx["Client"]["AllowAllScopes"] is False and ctx["Client"]["RedirectURIs"] == ["https://a/cb"]
+    assert ctx["AuthServer"]["CreatedAt"].endswith("Z")
+
+
+def test_objects_handed_out_are_copies(store):
+    """Changing a returned object does not change the store (changes go through methods)."""
+    server = store.create_server(name="s", audience="aud")
+    server.labels["x"] = "y"
+    assert store.get_server(server.id).labels == {}
+
+
+def test_timestamps_come_from_the_clock(store, clock):
+    """Timestamps come from the shared virtual Clock."""
+    server = store.create_server(name="s", audience="aud")
+    assert server.created_at == clock.now()
+    clock.advance(30)
+    assert store.update_server(server.id, {"audience": "b"}).updated_at == server.created_at + 30
+
+
+def test_secrets_are_not_kept_in_clear_text(store):
+    """A.6: secrets are not stored retrievably."""
+    server = store.create_server(name="s", audience="aud")
+    client, secret = store.create_client(server.id, CC)
+    assert secret not in repr(store.get_client(server.id, client.id))
+
+
+def test_authenticate_client_needs_an_enabled_matching_secret(store):
+    """A.7: only enabled secrets authenticate."""
+    server = store.create_server(name="s", audience="aud")
+    client, secret = store.create_client(server.id, CC)
+    assert store.authenticate_client(server.id, client.id, secret).id == client.id
+    assert store.authenticate_client(server.id, "nobody", secret) is None
+    item = store.secrets_of(server.id, client.id)[0]
+    store.set_secret_enabled(server.id, client.id, item.id, False)
+    assert store.authenticate_client(server.id, client.id, secret) is None
+
+
+def test_store_enforces_the_secret_limit_and_name_uniqueness(store):
+    """A.7 at most two enabled secrets; A.6 unique client names."""
+    server = store.create_server(name="s", audience="aud")
+    client, _ = store.create_client(server.id, CC)
+    store.create_secret(server.id, client.id)
+    with pytest.raises(SecretLimit):
+        store.create_secret(server.id, client.id)
+    with pytest.raises(NameConflict):
+        store.create_client(server.id, CC)
+
+
+def test_revocation_keeps_the_record_for_introspection(store, clock):
+    """A.8: revocation marks the record revoked (the issuer answers active=false for it)."""
+    server = store.create_server(name="s", audience="aud")
+    client, _ = store.create_client(server.id, CC)
+    now = clock.now()
+    store.record_token(TokenRecord("a1", server.id, client.id, [], now, now + 60))
+    assert store.revoke_token("a1") is True and store.get_token("a1").revoked is True
+    assert store.revoke_token("missing") is False
+
+
+def test_concurrent_creates_keep_names_unique(clock):
+    """The store is thread-safe: concurrent creates of one name give exactly one object."""
+    store = IdentityStore(clock)
+    outcomes: list[str] = []
+
+    def create() -> None:
+        try:
+            store.create_server(name="same", audience="aud")
+            outcomes.append("ok")
+        except NameConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1 and len(store.list_servers()) == 1
+
+
+def test_client_writes_are_seen_by_write_tracking(clock):
+    """The issuer's cached views (directory.CountingStore) must notice client and secret writes too."""
+    directory = pytest.importorskip("kongformance.identity.directory")
+    store = directory.CountingStore(clock)
+    server = store.create_server(name="s", audience="aud")
+    steps = [
+        lambda: store.create_client(server.id, CC),
+        lambda: store.update_client(server.id, store.clients_of(server.id)[0].id, {"allow_all_scopes": True}),
+        lambda: store.create_secret(server.id, store.clients_of(server.id)[0].id),
+        lambda: store.delete_client(server.id, store.clients_of(server.id)[0].id),
+    ]
+    for step in steps:
+        before = store.generation
+        step()
+        assert store.generation != before
