@@ -22,6 +22,7 @@ SERVE_COMPONENTS: dict[str, tuple[str, str]] = {
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kongformance.runner", "run the conformance suite against a target and write reports/"),
     "config": ("kongformance.runner_config", "render the profile's decK-format gateway config"),
+    "report": ("kongformance.report", "build the HTML compliance report from a run's results in reports/"),
 }
 
 
