@@ -1,0 +1,58 @@
+// Filtering and sorting of the requirement-traceability matrix (no external code; works offline).
+(function () {
+  "use strict";
+  var matrix = document.getElementById("matrix");
+  if (!matrix) { return; }
+  var controls = {
+    level: document.getElementById("f-level"),
+    verdict: document.getElementById("f-verdict"),
+    flow: document.getElementById("f-flow"),
+    text: document.getElementById("f-text")
+  };
+  var shown = document.getElementById("f-shown");
+
+  function apply() {
+    var level = controls.level.value, verdict = controls.verdict.value, flow = controls.flow.value;
+    var text = controls.text.value.trim().toLowerCase();
+    var visible = 0;
+    Array.prototype.forEach.call(matrix.tBodies, function (body) {
+      var any = false;
+      Array.prototype.forEach.call(body.querySelectorAll("tr.req"), function (row) {
+        var ok = (!level || row.dataset.level === level) &&
+          (!verdict || row.dataset.verdict === verdict) &&
+          (!flow || (" " + row.dataset.flows + " ").indexOf(" " + flow + " ") >= 0) &&
+          (!text || row.textContent.toLowerCase().indexOf(text) >= 0);
+        row.hidden = !ok;
+        if (ok) { any = true; visible += 1; }
+      });
+      var head = body.querySelector("tr.group");
+      if (head) { head.hidden = !any; }
+    });
+    shown.textContent = visible;
+  }
+
+  function sortBy(th) {
+    var col = th.cellIndex;
+    var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+    Array.prototype.forEach.call(th.parentNode.cells, function (c) { c.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", dir);
+    var sign = dir === "ascending" ? 1 : -1;
+    Array.prototype.forEach.call(matrix.tBodies, function (body) {
+      var rows = Array.prototype.slice.call(body.querySelectorAll("tr.req"));
+      rows.sort(function (a, b) {
+        var x = a.cells[col].dataset.sort || a.cells[col].textContent;
+        var y = b.cells[col].dataset.sort || b.cells[col].textContent;
+        return sign * x.localeCompare(y, undefined, { numeric: true });
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  }
+
+  Object.keys(controls).forEach(function (k) { controls[k].addEventListener("input", apply); });
+  Array.prototype.forEach.call(matrix.tHead.querySelectorAll("th.sortable"), function (th) {
+    th.addEventListener("click", function () { sortBy(th); });
+  });
+  var params = new URLSearchParams(window.location.search);
+  Object.keys(controls).forEach(function (k) { if (params.get(k)) { controls[k].value = params.get(k); } });
+  apply();
+})();

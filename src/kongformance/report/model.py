@@ -1,0 +1,166 @@
+"""The compliance report's model: test results, per-requirement verdicts and the run summary.
+
+Verdict of one requirement, from the tests that name it:
+
+- ``fails``: a test failed or errored (red for MUST and KONG requirements, amber for SHOULD);
+- ``deviation``: the gateway departed from the requirement in a way recorded in the deviation registry;
+- ``conforms``: at least one test passed and none failed;
+- ``xfail``: every test that ran was an expected failure;
+- ``skipped``: no test ran (with the reasons);
+- ``not-covered``: no test names the requirement.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kongformance.requirements import Requirement
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+FAILING = frozenset({"failed", "error"})
+VERDICTS = ("fails", "deviation", "conforms", "xfail", "skipped", "not-covered")
+VERDICT_LABELS = {
+    "fails": "fails",
+    "deviation": "deviation",
+    "conforms": "conforms",
+    "xfail": "expected failure",
+    "skipped": "skipped",
+    "not-covered": "not covered",
+}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test case of the run, its outcome and the requirements it names."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: str
+    requirements: tuple[str, ...] = ()
+    deviations: tuple[str, ...] = ()
+    message: str = ""  # failure message, skip or xfail reason
+    details: str = ""  # traceback or longer text
+    duration: float | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome in FAILING
+
+
+@dataclass(frozen=True)
+class DeviationNote:
+    """A recorded deviation as the report shows it (from the deviation registry)."""
+
+    id: str
+    requirement: str
+    summary: str
+    kong_versions: str
+    source: str
+    recorded: bool = True  # False: the run named an id the registry does not hold
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the run was: where it ran, when and for how long (``None``: not in the results)."""
+
+    target: str | None = None
+    kong_version: str | None = None
+    started: str | None = None
+    duration: float | None = None
+    sources: tuple[str, ...] = ()  # the result files the report was built from
+
+
+@dataclass
+class RequirementVerdict:
+    """One row of the traceability matrix."""
+
+    requirement: Requirement
+    tests: list[TestResult]
+    verdict: str
+    deviations: list[DeviationNote] = field(default_factory=list)
+
+    @property
+    def severity(self) -> str:
+        """red | amber | purple | green | grey: the colour of the verdict."""
+        if self.verdict == "fails":
+            return "amber" if self.requirement.level == "SHOULD" else "red"
+        return {"deviation": "purple", "conforms": "green"}.get(self.verdict, "grey")
+
+    @property
+    def reasons(self) -> list[str]:
+        """Skip and xfail reasons of the tests, without repeats."""
+        out = [t.message for t in self.tests if t.outcome in ("skipped", "xfailed") and t.message]
+        return list(dict.fromkeys(out))
+
+
+def deviations_for(rid: str, test: TestResult, departs: Mapping[str, str]) -> list[str]:
+    """The deviations ``test`` observed that depart from requirement ``rid``.
+
+    ``departs`` maps a recorded deviation id to the requirement it departs from; an id the registry does
+    not know counts against every requirement the test names.
+    """
+    return [d for d in test.deviations if departs.get(d, rid) == rid]
+
+
+def verdict_of(rid: str, tests: list[TestResult], departs: Mapping[str, str]) -> str:
+    """The verdict of requirement ``rid`` covered by ``tests`` (see the module docstring)."""
+    if not tests:
+        return "not-covered"
+    outcomes = {t.outcome for t in tests}
+    if outcomes & FAILING:
+        return "fails"
+    ran = [t for t in tests if t.outcome in ("passed", "xpassed")]
+    if any(deviations_for(rid, t, departs) for t in ran):
+        return "deviation"
+    if outcomes & {"passed", "xpassed"}:
+        return "conforms"
+    if "xfailed" in outcomes:
+        return "xfail"
+    return "skipped"
+
+
+@dataclass
+class ComplianceReport:
+    """Everything the HTML report shows."""
+
+    run: RunInfo
+    rows: list[RequirementVerdict]
+    tests: list[TestResult]
+    unknown_requirements: list[str] = field(default_factory=list)  # named by tests, not in the catalogue
+
+    def test_counts(self) -> dict[str, int]:
+        """passed / failed / error / skipped / xfailed / xpassed / deviations (tests that recorded one)."""
+        counts = Counter(t.outcome for t in self.tests)
+        out = {o: counts.get(o, 0) for o in OUTCOMES}
+        out["deviations"] = sum(1 for t in self.tests if t.deviations)
+        return out
+
+    def verdict_counts(self) -> dict[str, int]:
+        counts = Counter(r.verdict for r in self.rows)
+        return {v: counts.get(v, 0) for v in VERDICTS}
+
+    def uncovered(self) -> list[RequirementVerdict]:
+        return [r for r in self.rows if r.verdict == "not-covered"]
+
+    def failing_tests(self) -> list[TestResult]:
+        return [t for t in self.tests if t.failing]
+
+    def observed_deviations(self) -> list[tuple[DeviationNote, list[TestResult]]]:
+        """Each deviation the run observed, with the tests that observed it."""
+        notes: dict[str, DeviationNote] = {}
+        seen: dict[str, list[TestResult]] = {}
+        for row in self.rows:
+            for note in row.deviations:
+                notes.setdefault(note.id, note)
+        for test in self.tests:
+            for dev in test.deviations:
+                seen.setdefault(dev, []).append(test)
+        return [(notes[d], seen[d]) for d in sorted(seen) if d in notes]
+
+    def readiness(self) -> tuple[int, int]:
+        """(MUST requirements that conform or deviate as recorded, MUST requirements in the catalogue)."""
+        must = [r for r in self.rows if r.requirement.level == "MUST"]
+        return sum(1 for r in must if r.verdict in ("conforms", "deviation")), len(must)

@@ -1,0 +1,116 @@
+"""Redaction of secrets in text that goes into the compliance report.
+
+Everything taken from a run's results (failure messages, tracebacks, skip reasons, test names) passes
+through :func:`redact` before it is written. What is redacted: JWTs (JWS and JWE compact form), the
+credentials after an HTTP authentication scheme (``Bearer``, ``Basic``, ``token``, ``DPoP``, ...), values of
+secret-bearing fields (``client_secret=...``, ``"access_token": "..."``, ``'password': '...'``), Konnect
+personal and system access tokens (``kpat_``/``spat_``) and PEM private keys. A redacted JWT keeps a short
+fingerprint so the same token can still be followed through a report without revealing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# Field names whose value is a secret wherever they appear (form, query, JSON, Python repr, YAML).
+SECRET_FIELDS = (
+    "client_secret",
+    "secret",
+    "password",
+    "passwd",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "token",
+    "assertion",
+    "client_assertion",
+    "api_key",
+    "apikey",
+    "private_key",
+    "x-api-key",
+)
+
+_B64URL = r"[A-Za-z0-9_-]"
+# A JWS is three base64url segments, a JWE five; the header always starts with '{"' = "eyJ".
+_JWT = re.compile(rf"\beyJ{_B64URL}*(?:\.{_B64URL}*){{2}}(?:\.{_B64URL}*\.{_B64URL}*)?")
+_PAT = re.compile(r"\b(kpat|spat)_[A-Za-z0-9]+")
+_PEM = re.compile(
+    r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL
+)
+# credentials (token68) after a scheme; never an auth-param (realm="x", error=invalid_token)
+_CRED = r"(?:[A-Za-z0-9]|[+/][A-Za-z0-9+/]{3})[A-Za-z0-9._~+/-]*=*(?![A-Za-z0-9._~+/=\"-])"
+_SCHEME_WORD = r"(?:Bearer|Basic|DPoP|Negotiate|Digest|token)\b"
+_AUTH = re.compile(rf"\b(Bearer|Basic|DPoP|Negotiate)([ \t]+)(?!\[redacted)({_CRED})", re.IGNORECASE)
+# an Authorization header with any scheme (Kong also accepts "token <t>"), or a bare credential
+_HEADER = re.compile(
+    rf"\b((?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?)(?:([A-Za-z][A-Za-z-]{{0,19}})[ \t]+|(?!{_SCHEME_WORD}))(?!\[redacted)({_CRED})(?![ \t]+\[redacted)",
+    re.IGNORECASE,
+)
+_FIELDS = "|".join(re.escape(f) for f in sorted(SECRET_FIELDS, key=len, reverse=True))
+_EDGE = r"(?<![A-Za-z0-9_-])"
+# "key": "value", 'key': 'value', key='value' (JSON, Python repr, kwargs); quotes may be backslash-escaped
+_QUOTED = re.compile(
+    rf"""(?P<pre>{_EDGE}(?P<q>\\?["']?)(?:{_FIELDS})(?P=q)\s*[:=]\s*(?P<vq>\\?["']))(?P<val>.*?)(?P=vq)""",
+    re.IGNORECASE,
+)
+# key=value (form, query) and key: value (YAML); the value ends at a separator or a quote
+_PLAIN = re.compile(
+    rf"""(?P<pre>{_EDGE}(?:{_FIELDS})(?:\s*=\s*|:[ \t]*))(?P<val>[^\s&,;"'<>)\]}}]+)""",
+    re.IGNORECASE,
+)
+
+REDACTED = "[redacted]"
+
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
+
+
+def _is_word(value: str) -> bool:
+    """A plain word of prose: letters only, lower case or capitalised, short."""
+    return value.isalpha() and len(value) < 20 and (value.islower() or value[1:].islower())
+
+
+def _jwt(match: re.Match[str]) -> str:
+    return f"[redacted JWT {_fingerprint(match.group(0))}]"
+
+
+def _auth(match: re.Match[str]) -> str:
+    if _is_word(match.group(3).rstrip(".")):
+        return match.group(0)  # prose ("a Bearer challenge", "Basic Authorization"), not a credential
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
+def _header(match: re.Match[str]) -> str:
+    scheme = f"{match.group(2)} " if match.group(2) else ""
+    return f"{match.group(1)}{scheme}{REDACTED}"
+
+
+def _quoted(match: re.Match[str]) -> str:
+    value = match.group("val")
+    if value.startswith("[redacted"):
+        return match.group(0)
+    return f"{match.group('pre')}{REDACTED}{match.group('vq')}"
+
+
+def _plain(match: re.Match[str]) -> str:
+    value = match.group("val")
+    if value.startswith("[redacted"):
+        return match.group(0)
+    if _is_word(value) and match.group("pre").rstrip().lower().endswith("token:"):
+        return match.group(0)  # "invalid token: expired" is a message, not a credential
+    return f"{match.group('pre')}{REDACTED}"
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret, token, JWT and private key replaced by a ``[redacted...]`` marker."""
+    if not text:
+        return text
+    out = _PEM.sub(lambda m: f"[redacted {m.group(1)}]", text)
+    out = _JWT.sub(_jwt, out)
+    out = _PAT.sub(lambda m: f"{m.group(1)}_{REDACTED}", out)
+    out = _HEADER.sub(_header, out)
+    out = _AUTH.sub(_auth, out)
+    out = _QUOTED.sub(_quoted, out)
+    return _PLAIN.sub(_plain, out)

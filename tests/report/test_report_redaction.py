@@ -1,0 +1,129 @@
+"""Redaction of secrets before anything reaches the report.
+
+Spec: anchors-and-negative-catalogue.md 7.9 ("redacted evidence by default (tokens, secrets, keys) while keeping
+attachments useful"); common rules (secrets and tokens never appear unredacted).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import string
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kongformance.report.redaction import redact
+
+JWS = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQifQ.bm90LWEtcmVhbC1zaWduYXR1cmU"
+JWE = "eyJhbGciOiJSU0EtT0FFUCJ9.ZW5jcnlwdGVkLWtleQ.aXY.Y2lwaGVydGV4dA.dGFn"
+SECRET = "q7vx2m9kd0s4hz1pw8tn5ryb"
+
+
+def test_redacts_a_jws_and_keeps_a_fingerprint_to_follow_it() -> None:
+    """7.9: the token goes, a stable fingerprint stays so one token can be followed through a report."""
+    out = redact(f"sent {JWS} twice: {JWS}")
+    assert JWS not in out and "bm90LWEtcmVhbC1zaWduYXR1cmU" not in out
+    marks = [w for w in out.split("[redacted JWT ")[1:]]
+    assert len(marks) == 2 and marks[0][:8] == marks[1][:8]
+    assert redact(JWS) != redact(JWS.replace("eyJzdWIi", "eyJzdWJi"))  # another token, another fingerprint
+
+
+def test_redacts_a_five_part_jwe() -> None:
+    """7.9: encrypted tokens are tokens too (RFC 7516 compact form)."""
+    out = redact(f"token={JWE}")
+    assert "ZW5jcnlwdGVkLWtleQ" not in out and "Y2lwaGVydGV4dA" not in out
+
+
+def test_redacts_bearer_and_basic_credentials_but_keeps_the_scheme() -> None:
+    """7.9: `Bearer <x>` and `Basic <b64>` lose the credential; the scheme stays useful."""
+    basic = base64.b64encode(f"client-1:{SECRET}".encode()).decode()
+    out = redact(f"Bearer opaque-4f1c9a2b7e and Basic {basic}")
+    assert out == "Bearer [redacted] and Basic [redacted]"
+
+
+def test_redacts_an_authorization_header_of_any_scheme() -> None:
+    """kong-plugins.md 3.2/4.3: Kong also accepts `Authorization: token <t>`; the credential goes."""
+    assert redact("Authorization: token abc123def") == "Authorization: token [redacted]"
+    assert redact("{'authorization': 'DPoP Zm9vYmFy9'}") == "{'authorization': 'DPoP [redacted]'}"
+    assert redact("Proxy-Authorization: s3cr3tvalue") == "Proxy-Authorization: [redacted]"
+
+
+def test_redacts_client_secret_in_a_form_body_json_and_a_python_repr() -> None:
+    """7.9: client secrets wherever they appear (form body, JSON, assertion repr)."""
+    form = f"grant_type=client_credentials&client_id=c1&client_secret={SECRET}&scope=read"
+    assert redact(form) == "grant_type=client_credentials&client_id=c1&client_secret=[redacted]&scope=read"
+    doc = json.dumps({"client_secret": SECRET, "access_token": "opaque123", "token_type": "Bearer"})
+    out = redact(doc)
+    assert SECRET not in out and "opaque123" not in out and '"token_type": "Bearer"' in out
+    assert SECRET not in redact(repr({"client_secret": SECRET}))
+    assert SECRET not in redact(f"secret='{SECRET}'")
+
+
+def test_redacts_konnect_personal_and_system_access_tokens() -> None:
+    """7.9: Konnect `kpat_`/`spat_` tokens keep their prefix (which kind) and lose the value."""
+    out = redact("KONNECT_TOKEN=kpat_8Hq2LmZx0vTbN4cW7yRk1pJs spat_Zx0vTbN4cW7yRk1pJsD3f")
+    assert out == "KONNECT_TOKEN=kpat_[redacted] spat_[redacted]"
+
+
+def test_redacts_a_pem_private_key() -> None:
+    """7.9: keys are redacted."""
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    out = redact(f"key:\n{pem}\nend")
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in out and out.endswith("end")
+
+
+def test_keeps_challenges_error_codes_and_prose_useful() -> None:
+    """7.9: evidence stays useful: RFC 6750 challenges, error codes and messages survive."""
+    for keep in [
+        'WWW-Authenticate: Bearer realm="kong", error="invalid_token", error_description="expired"',
+        "WWW-Authenticate: Bearer error=invalid_token",
+        "expected a Bearer challenge, got 403",
+        "The token endpoint accepts client credentials in an HTTP Basic Authorization header.",
+        '{"error": "invalid_client", "token_type": "Bearer", "expires_in": 3600}',
+        "invalid token: expired",
+        "assert 401 == 200",
+    ]:
+        assert redact(keep) == keep
+
+
+def test_is_idempotent() -> None:
+    """Redacting twice changes nothing (reports may be rebuilt from redacted text)."""
+    text = f"Authorization: Bearer {JWS} client_secret={SECRET} kpat_abc123XYZ Basic Zm9vOmJhcg=="
+    once = redact(text)
+    assert redact(once) == once
+
+
+_B64URL = string.ascii_letters + string.digits + "-_"
+_segment = st.text(alphabet=_B64URL, min_size=4, max_size=60)
+_noise = st.text(alphabet=string.ascii_letters + string.digits + " :=,;'\"{}()[]\n", max_size=40)
+
+
+@given(header=_segment, payload=_segment, signature=_segment, before=_noise, after=_noise)
+def test_no_generated_jwt_survives_in_any_context(
+    header: str, payload: str, signature: str, before: str, after: str
+) -> None:
+    """7.9 (property): a JWT embedded in arbitrary text never reaches the output."""
+    jwt = f"eyJ{header}.{payload}.{signature}"
+    out = redact(f"{before} {jwt} {after}")
+    assert jwt not in out
+
+
+_token68 = st.text(alphabet=_B64URL + "~+/.", min_size=8, max_size=80).filter(
+    lambda t: t[0].isalnum() and any(c.isdigit() for c in t)
+)
+
+
+@given(token=_token68, scheme=st.sampled_from(["Bearer", "bearer", "BEARER", "Basic", "DPoP"]))
+def test_no_generated_credential_survives_after_a_scheme(token: str, scheme: str) -> None:
+    """7.9 (property): whatever credential follows an authentication scheme is gone."""
+    assert token not in redact(f"Authorization: {scheme} {token}")
+    assert token not in redact(f"sent {scheme} {token} to the gateway")
+
+
+@given(secret=st.text(alphabet=string.ascii_lowercase + string.digits, min_size=8, max_size=40))
+def test_no_generated_client_secret_survives_in_a_form_or_json(secret: str) -> None:
+    """7.9 (property): client_secret values in form bodies and JSON are gone."""
+    assert f"client_secret={secret}" not in redact(f"client_id=c&client_secret={secret}&x=1")
+    out = redact(json.dumps({"client_id": "c", "client_secret": secret}))
+    assert json.loads(out)["client_secret"] == "[redacted]"
