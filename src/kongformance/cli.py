@@ -47,11 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _attach(parser: argparse.ArgumentParser, module: str) -> None:
     try:
         mod = _load(module)
-    except ImportError as exc:  # a component not built yet: say so instead of failing every command
+        add_arguments, entry = mod.add_arguments, mod.main
+    except (ImportError, AttributeError) as exc:  # one broken component must not break every command
         parser.set_defaults(_main=_unavailable(module, exc))
         return
-    mod.add_arguments(parser)
-    parser.set_defaults(_main=mod.main)
+    add_arguments(parser)
+    parser.set_defaults(_main=entry)
 
 
 def _unavailable(module: str, exc: Exception) -> Callable[[argparse.Namespace], int]:
