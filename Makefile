@@ -1,0 +1,59 @@
+# The README's two commands:
+#   make run    main job: set up .venv, run the conformance suite on the local target, reports in reports/
+#   make test   self-tests: set up .venv, ruff, ruff format --check, mypy, pytest (tests/ and suites/,
+#               -n auto), then the mutation check (the suites must catch every defect)
+# Everything else here is a step of those two. tox.ini calls the same steps.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+TARGET ?= local
+REPORTS ?= reports
+WORKERS ?= auto
+RUN_ARGS ?= --target $(TARGET) -n $(WORKERS) --reports $(REPORTS)
+STAMP := $(VENV)/.kongformance-installed
+
+.PHONY: run test setup lint typecheck pytest mutation images bench-smoke clean
+
+run: setup
+	$(BIN)/kongformance run $(RUN_ARGS)
+
+test: setup lint typecheck pytest mutation
+
+setup: $(STAMP)
+
+# (Re)install when pyproject.toml changes; the venv is created when missing.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+# The JUnit file lets .ci/run fail a run in which no test was executed.
+pytest: setup
+	mkdir -p $(REPORTS)
+	$(PY) -m pytest tests suites -n $(WORKERS) -p no:cacheprovider -q --junitxml=$(REPORTS)/selftest-junit.xml
+
+# The suites must fail against every defect of the reference gateway and issuer emulator.
+mutation: setup
+	$(BIN)/kongformance run --target local --mutation
+
+# Images for the docker target (needs DOCKER_HOST; see docs/docker.md).
+images: setup
+	PYTHON=$(PY) images/build.sh
+
+# A few seconds of each benchmark, to prove they run; full numbers: see docs/benchmarks.md.
+bench-smoke: setup
+	for b in issuer gateway; do $(PY) bench/$$b.py --quick; done
+
+clean:
+	rm -rf .build .mypy_cache .ruff_cache .hypothesis $(REPORTS)/*.xml

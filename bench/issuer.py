@@ -1,0 +1,271 @@
+"""Issuer benchmark: our Kong Identity emulator against panva's oidc-provider, same load generator, one run.
+
+Prints (numbers and ratios only, never pass/fail):
+- client_credentials tokens/s, p50/p99 latency of each issuer, and the throughput ratio;
+- CPU time per token of the emulator (server process tree, from /proc) beside `openssl speed rsa2048`'s
+  cost of one RSA-2048 signature on this machine, and their ratio;
+- the emulator's in-process ready time;
+- the emulator's resident memory after issuing N tokens (200,000 by default), and after their expiry.
+
+    .venv/bin/python bench/issuer.py            # full run (about a minute and a half)
+    .venv/bin/python bench/issuer.py --quick    # smoke run (seconds)
+
+Issue 2's targets: ready <= 0.5 s; >= 1.5x oidc-provider's tokens/s on 2 cores; CPU per token <= 1.25x one
+RSA-2048 signature; < 150 MB resident after 200,000 tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from load import LoadResult, drive, generator_name
+from proctree import cpu_seconds, mib, rss_bytes
+from servers import Server, free_port, start_process
+
+ROOT = Path(__file__).resolve().parents[1]
+OP_DIR = ROOT / "bench" / "oidc-provider"
+MGMT_TOKEN = "Bearer kongformance-bench"
+FORM = "application/x-www-form-urlencoded"
+
+
+def openssl_rsa2048_signs_per_second(seconds: int) -> float:
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", str(seconds), "rsa2048"], capture_output=True, text=True, check=True
+    ).stdout
+    m = re.search(r"rsa\s+2048 bits\s+\S+\s+\S+\s+([\d.]+)", out)
+    if not m:
+        raise RuntimeError(f"cannot read openssl speed output:\n{out}")
+    return float(m.group(1))
+
+
+def identity_supports_workers() -> bool:
+    out = subprocess.run(
+        [sys.executable, "-m", "kongformance.cli", "serve", "identity", "--help"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return "--workers" in out
+
+
+def start_emulator(workers: int) -> tuple[Server, str]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "kongformance.cli",
+        "serve",
+        "identity",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    note = "one process (serve identity has no --workers)"
+    if workers > 1 and identity_supports_workers():
+        cmd += ["--workers", str(workers)]
+        note = f"{workers} worker processes"
+    base = f"http://127.0.0.1:{port}"
+    server = start_process(
+        "identity emulator", cmd, base + "/v1/auth-servers", headers={"Authorization": MGMT_TOKEN}
+    )
+    return server, note
+
+
+def emulator_client(base: str) -> tuple[str, str, str]:
+    """Create an auth server and a client_credentials client; return (token endpoint, client id, secret)."""
+    with httpx.Client(base_url=base, headers={"Authorization": MGMT_TOKEN}, timeout=10) as c:
+        server = c.post("/v1/auth-servers", json={"name": "bench", "audience": "https://api.bench.test"})
+        server.raise_for_status()
+        sid = server.json()["id"]
+        client = c.post(
+            f"/v1/auth-servers/{sid}/clients",
+            json={
+                "name": "bench",
+                "grant_types": ["client_credentials"],
+                "response_types": [],
+                "allow_all_scopes": True,
+                "token_endpoint_auth_method": "client_secret_post",
+            },
+        )
+        client.raise_for_status()
+        metadata = c.get(server.json()["metadata_uri"]).json()
+        return metadata["token_endpoint"], client.json()["id"], client.json()["client_secret"]
+
+
+def start_oidc_provider(install: bool) -> tuple[Server, str, str, str] | None:
+    if not shutil.which("node"):
+        print("oidc-provider: skipped (no node)")
+        return None
+    if not (OP_DIR / "node_modules" / "oidc-provider").exists():
+        if not install:
+            print(
+                "oidc-provider: skipped in --quick (run `npm install` in bench/oidc-provider, or a full run)"
+            )
+            return None
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=OP_DIR, check=True
+        )
+    port = free_port()
+    client_id, secret = "bench-client", "bench-client-secret-0123456789abcdef"
+    env = {"PORT": str(port), "CLIENT_ID": client_id, "CLIENT_SECRET": secret}
+    base = f"http://127.0.0.1:{port}"
+    server = start_process(
+        "oidc-provider",
+        ["node", "server.js"],
+        base + "/.well-known/openid-configuration",
+        cwd=OP_DIR,
+        env=env,
+    )
+    token_endpoint = httpx.get(base + "/.well-known/openid-configuration").json()["token_endpoint"]
+    return server, token_endpoint, client_id, secret
+
+
+def token_body(client_id: str, secret: str) -> str:
+    return urlencode({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+
+
+def check_token(token_endpoint: str, body: str) -> None:
+    r = httpx.post(token_endpoint, content=body, headers={"content-type": FORM})
+    if r.status_code != 200 or r.json().get("access_token", "").count(".") != 2:
+        raise RuntimeError(f"{token_endpoint} did not issue a JWT: {r.status_code} {r.text[:200]}")
+
+
+def load_tokens(token_endpoint: str, body: str, args: argparse.Namespace, seconds: float) -> LoadResult:
+    return drive(
+        token_endpoint,
+        method="POST",
+        body=body,
+        content_type=FORM,
+        connections=args.connections,
+        threads=args.threads,
+        seconds=seconds,
+    )
+
+
+def issue_at_least(
+    count: int, token_endpoint: str, body: str, args: argparse.Namespace, rate: float
+) -> tuple[int, int]:
+    """Issue at least ``count`` tokens in load rounds sized from the measured ``rate``; (issued, non-2xx)."""
+    issued = failed = 0
+    while issued < count:
+        seconds = min(60.0, max(1.0, (count - issued) / max(rate, 1.0) * 1.05))
+        result = load_tokens(token_endpoint, body, args, seconds)
+        issued += result.requests - result.non2xx
+        failed += result.non2xx
+        if result.requests == 0:
+            break
+    return issued, failed
+
+
+def ready_time_in_process() -> tuple[float, float]:
+    """(seconds to import, seconds from constructing IdentityEmulator to its first answer), fresh process."""
+    code = """
+import time; t0 = time.perf_counter()
+import http.client
+from kongformance.clock import Clock
+from kongformance.identity.app import IdentityEmulator
+from kongformance.serving import start_in_thread
+t1 = time.perf_counter()
+emu = IdentityEmulator(clock=Clock())
+srv = start_in_thread(emu.app)
+emu.set_public_base_url(srv.url)
+conn = http.client.HTTPConnection(srv.host, srv.port)
+conn.request("GET", "/v1/auth-servers", headers={"Authorization": "Bearer x"})
+assert conn.getresponse().status == 200
+print(t1 - t0, time.perf_counter() - t1)
+srv.stop()
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    p.add_argument("--seconds", type=float, default=10.0, help="load duration per issuer")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=1, help="load generator threads (wrk -t)")
+    p.add_argument("--workers", type=int, default=2, help="emulator worker processes (if supported)")
+    p.add_argument("--memory-tokens", type=int, default=200_000, help="tokens issued before measuring memory")
+    p.add_argument("--skip-oidc-provider", action="store_true")
+    args = p.parse_args()
+    if args.quick:
+        args.seconds, args.memory_tokens = 2.0, 2_000
+
+    print(
+        f"load generator: {generator_name()}; {args.connections} connections; {args.seconds:.0f} s per issuer"
+    )
+    signs = openssl_rsa2048_signs_per_second(1 if args.quick else 3)
+    print(
+        f"openssl speed rsa2048: {signs:.0f} signatures/s per core ({1000 / signs:.3f} ms CPU per signature)"
+    )
+    imported, ready = ready_time_in_process()
+    print(
+        f"emulator in-process: ready {ready * 1000:.0f} ms after construction (imports took {imported * 1000:.0f} ms)"
+    )
+
+    emulator, note = start_emulator(args.workers)
+    ours: LoadResult | None = None
+    try:
+        token_endpoint, client_id, secret = emulator_client(emulator.base)
+        body = token_body(client_id, secret)
+        check_token(token_endpoint, body)
+        cpu0 = cpu_seconds(emulator.pid)
+        ours = load_tokens(token_endpoint, body, args, args.seconds)
+        cpu = cpu_seconds(emulator.pid) - cpu0
+        print(f"emulator ({note}): {ours.line()}")
+        ok_tokens = ours.requests - ours.non2xx
+        if ok_tokens:
+            per_token = cpu / ok_tokens
+            print(
+                f"emulator CPU per token: {per_token * 1000:.3f} ms = {per_token * signs:.2f}x one RSA-2048 signature"
+            )
+        rss_before = rss_bytes(emulator.pid)
+        issued, failed = issue_at_least(args.memory_tokens, token_endpoint, body, args, ours.per_second)
+        print(
+            f"emulator resident memory: {mib(rss_before)} before, {mib(rss_bytes(emulator.pid))} after "
+            f"{issued} more tokens ({failed} non-2xx)"
+        )
+        advanced = httpx.post(emulator.base + "/_emulator/clock/advance", json={"seconds": 3600})
+        if advanced.status_code >= 300:  # the gateway's spelling of the same control call
+            advanced = httpx.post(
+                emulator.base + "/_emulator/clock", json={"action": "advance", "seconds": 3600}
+            )
+        if advanced.status_code < 300:
+            load_tokens(token_endpoint, body, args, 1.0)
+            print(
+                f"emulator resident memory after the clock moved past their expiry: {mib(rss_bytes(emulator.pid))}"
+            )
+    finally:
+        emulator.stop()
+
+    if not args.skip_oidc_provider:
+        started = start_oidc_provider(install=not args.quick)
+        if started:
+            op, op_token_endpoint, op_client, op_secret = started
+            try:
+                op_body = token_body(op_client, op_secret)
+                check_token(op_token_endpoint, op_body)
+                theirs = load_tokens(op_token_endpoint, op_body, args, args.seconds)
+                print(f"oidc-provider (one Node process): {theirs.line()}")
+                if ours and theirs.per_second:
+                    print(
+                        f"throughput ratio emulator / oidc-provider: {ours.per_second / theirs.per_second:.2f}x"
+                    )
+            finally:
+                op.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
