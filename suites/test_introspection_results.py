@@ -1,0 +1,249 @@
+"""Introspection results through both introspection flows: active, inactive, revoked, expired, foreign, IdP failure.
+
+The same token situations are driven through openid-connect (auth_methods [introspection]) and
+oauth2-introspection: the issuer decides (RFC 7662 2.2) and each plugin must turn the answer into its own
+documented response (kong-plugins.md 1.5/1.7 and 3.4). Revocation goes through Kong Identity's token records
+(kong-identity.md A.8) and RFC 7009; "foreign" tokens come from a second auth server created for this module.
+anchors-and-negative-catalogue.md 8 E (59-65).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fixtures import jose
+from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.oracle import assert_refused
+from fixtures.timing import ClockControl
+from fixtures.tokens import TokenFactory
+
+from kongformance.clients.identity_api import IdentityApi
+from kongformance.clients.issuer import IssuerClient
+from kongformance.profile import AUDIENCE, TOKEN_LIFETIME, ProfileHandles
+from kongformance.targets import Stack
+
+INTROSPECTION_INVALID = {
+    "error": "invalid_token",
+    "error_description": "The access token is invalid or has expired",
+}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One introspection flow: an uncached route, a caching route and how it says "invalid token"."""
+
+    route: str
+    cached_route: str
+    cache_ttl: int  # how long the caching route may keep an active result of a fresh token
+    refused: Callable[[ProxyResult, Upstream, ProfileHandles], None]
+
+
+def oidc_refused(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
+    """kong-plugins.md 1.7: 401 {"message":"Unauthorized"}, Bearer realm=<issuer host>, error="invalid_token"."""
+    ch = assert_refused(result, upstream, status=401, error="invalid_token")
+    assert result.json() == {"message": "Unauthorized"}
+    assert ch is not None and ch.params.get("realm") == urlparse(handles.auth_server.issuer).hostname
+
+
+def introspection_refused(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
+    """kong-plugins.md 3.4: 401 invalid_token JSON, Bearer realm="service" error="invalid_token"."""
+    ch = assert_refused(result, upstream, status=401, error="invalid_token")
+    assert result.json() == INTROSPECTION_INVALID
+    assert ch is not None and ch.params.get("realm") == "service"
+
+
+FLOWS = {
+    "oidc-introspection": Flow(
+        "oidc-introspection-nocache", "oidc-introspection", TOKEN_LIFETIME, oidc_refused
+    ),  # cache TTL = the token's remaining lifetime (kong-plugins.md 1.5)
+    "oauth2-introspection": Flow(
+        "oauth2-introspection-ttl1", "oauth2-introspection", 30, introspection_refused
+    ),  # cache TTL = config.ttl (kong-plugins.md 3.6)
+}
+
+
+@pytest.fixture(params=list(FLOWS))
+def flow(request: pytest.FixtureRequest) -> Flow:
+    return FLOWS[request.param]
+
+
+@pytest.fixture
+def token(tokens: TokenFactory) -> str:
+    return tokens.access_token("default", scope="read")
+
+
+def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
+    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
+    if upstream.available:
+        assert len(upstream.seen(result.probe)) == 1
+
+
+def revoke_record(api: IdentityApi, handles: ProfileHandles, token: str) -> None:
+    """kong-identity.md A.8: deleting the token record (id == jti) revokes the token."""
+    api.revoke_token(handles.auth_server.id, handles.clients["default"].id, jose.payload_of(token)["jti"])
+
+
+@pytest.fixture(scope="module")
+def foreign_token_source(
+    identity_api: IdentityApi, kf_profile: ProfileHandles
+) -> Iterator[Callable[[], str]]:
+    """A second auth server of the same organisation with one client: its tokens are foreign to the profile's."""
+    name = f"kf-foreign-{kf_profile.run_id}-{secrets.token_hex(3)}"
+    server = identity_api.create_auth_server(name, AUDIENCE, description="kongformance foreign issuer")
+    try:
+        client = identity_api.create_client(server["id"], name, access_token_duration=TOKEN_LIFETIME)
+        foreign = IssuerClient(server["issuer"])
+
+        def fresh() -> str:
+            return foreign.token(client["id"], client["client_secret"]).access_token
+
+        yield fresh
+        foreign.close()
+    finally:
+        identity_api.delete_auth_server(server["id"], force=True)
+
+
+# ------------------------------------------------------------------------------------------- active / inactive
+@pytest.mark.requirement("RFC7662-2.2-active", "KONG-OIDC-1.9-upstream-token", "KONG-INTRO-3.5-headers")
+def test_an_active_token_is_proxied(proxy: Proxy, upstream: Upstream, flow: Flow, token: str) -> None:
+    """RFC 7662 2.2; kong-plugins.md 1.5, 3.4 (positive twin of anchors 8 E.59)."""
+    assert_proxied(proxy.request(flow.route, token=token), upstream)
+
+
+@pytest.mark.requirement("RFC7662-2.2-inactive", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
+@pytest.mark.parametrize("kind", ["opaque", "tampered-jwt"])
+def test_a_token_the_issuer_never_issued_is_refused(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, flow: Flow, token: str, kind: str
+) -> None:
+    """RFC 7662 2.2 (active:false); anchors 8 E.59."""
+    bad = "kf-opaque-" + secrets.token_hex(12) if kind == "opaque" else jose.flip_signature_bit(token)
+    flow.refused(proxy.request(flow.route, token=bad), upstream, kf_profile)
+
+
+# ------------------------------------------------------------------------------------------- revoked
+@pytest.mark.requirement("KI-A.8-revocation", "RFC7662-2.2-inactive", "RS-no-upstream-on-reject")
+def test_a_token_revoked_through_its_token_record_is_refused(
+    proxy: Proxy,
+    upstream: Upstream,
+    identity_api: IdentityApi,
+    kf_profile: ProfileHandles,
+    flow: Flow,
+    token: str,
+) -> None:
+    """kong-identity.md A.8, B.7 (revoked tokens fail introspection); anchors 8 E.64 (uncached route)."""
+    revoke_record(identity_api, kf_profile, token)
+    flow.refused(proxy.request(flow.route, token=token), upstream, kf_profile)
+
+
+@pytest.mark.requirement("RFC7009-2.2-revocation", "RFC7662-2.2-inactive")
+def test_a_token_revoked_at_the_revocation_endpoint_is_refused(
+    proxy: Proxy,
+    upstream: Upstream,
+    issuer: IssuerClient,
+    kf_profile: ProfileHandles,
+    flow: Flow,
+    token: str,
+) -> None:
+    """RFC 7009 2.1/2.2 (the owning client revokes it); RFC 7662 2.2; anchors 8 E.64."""
+    owner = kf_profile.clients["default"]
+    answer = issuer.revoke(token, owner.id, owner.secret, token_type_hint="access_token")
+    assert answer.status == 200, answer.text
+    flow.refused(proxy.request(flow.route, token=token), upstream, kf_profile)
+
+
+@pytest.mark.requirement("KI-A.8-revocation", "KONG-INTRO-3.6-ttl-cache", "KONG-OIDC-1.5-introspection-cache")
+def test_a_revoked_token_is_refused_once_the_introspection_cache_expires(
+    proxy: Proxy,
+    upstream: Upstream,
+    identity_api: IdentityApi,
+    kf_profile: ProfileHandles,
+    clock: ClockControl,
+    flow: Flow,
+    token: str,
+) -> None:
+    """kong-plugins.md 1.5 / 3.6: a cached active result outlives revocation until the cache TTL ends
+    (openid-connect: the token's remaining lifetime; oauth2-introspection: ttl); anchors 8 E.64."""
+    assert_proxied(proxy.request(flow.cached_route, token=token), upstream)
+    revoke_record(identity_api, kf_profile, token)
+    clock.advance(flow.cache_ttl - 20)
+    assert_proxied(proxy.request(flow.cached_route, token=token), upstream)
+    clock.advance(21)
+    flow.refused(proxy.request(flow.cached_route, token=token), upstream, kf_profile)
+
+
+# ------------------------------------------------------------------------------------------- expired
+@pytest.mark.requirement("RFC7519-4.1.4-exp", "RFC7662-2.2-inactive", "RFC6750-3.1-invalid-token")
+def test_an_expired_token_is_refused(
+    proxy: Proxy,
+    upstream: Upstream,
+    kf_profile: ProfileHandles,
+    clock: ClockControl,
+    flow: Flow,
+    token: str,
+) -> None:
+    """RFC 7662 2.2 (an expired token is inactive); anchors 8 E.60; token lifetime 60 s (profile)."""
+    assert_proxied(proxy.request(flow.route, token=token), upstream)
+    clock.advance(TOKEN_LIFETIME + 1)
+    flow.refused(proxy.request(flow.route, token=token), upstream, kf_profile)
+
+
+# ------------------------------------------------------------------------------------------- foreign
+@pytest.mark.requirement("RFC7662-2.2-inactive", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
+def test_a_token_of_another_auth_server_is_refused(
+    proxy: Proxy,
+    upstream: Upstream,
+    kf_profile: ProfileHandles,
+    foreign_token_source: Callable[[], str],
+    flow: Flow,
+) -> None:
+    """RFC 7662 2.2; kong-identity.md B.1 (one issuer per auth server); anchors 8 E.61 (token not for this RS)."""
+    foreign = foreign_token_source()
+    assert jose.payload_of(foreign)["iss"] != kf_profile.auth_server.issuer
+    flow.refused(proxy.request(flow.route, token=foreign), upstream, kf_profile)
+
+
+# ------------------------------------------------------------------------------------------- IdP failure
+@contextmanager
+def introspect_fault(stack: Stack, handles: ProfileHandles, **rule: Any) -> Iterator[None]:
+    """Script the next introspection-endpoint answer (issuer control surface); removed afterwards."""
+    url = stack.identity_url + "/_emulator/faults"
+    body = {"endpoint": "introspect", "auth_server_id": handles.auth_server.id, "times": 1, **rule}
+    resp = httpx.post(url, json=body, timeout=10.0)
+    assert resp.status_code == 201, resp.text
+    try:
+        yield
+    finally:
+        httpx.delete(f"{url}/{resp.json()['id']}", timeout=10.0)  # 404 once it was used
+
+
+@pytest.mark.requirement(
+    "KONG-INTRO-3.4-idp-failure", "KONG-OIDC-1.5-introspection-idp-failure", "RS-no-upstream-on-reject"
+)
+@pytest.mark.needs("issuer_control")
+@pytest.mark.parametrize(
+    "rule",
+    [{"status": 503, "body": {"error": "temporarily_unavailable"}}, {"drop_connection": True}],
+    ids=["503", "dropped"],
+)
+def test_an_idp_failure_never_lets_the_request_through(
+    proxy: Proxy,
+    upstream: Upstream,
+    kf_stack: Stack,
+    kf_profile: ProfileHandles,
+    clock: ClockControl,
+    flow: Flow,
+    token: str,
+    rule: dict[str, Any],
+) -> None:
+    """RFC 7662 4; anchors 8 E.63: never 2xx; oauth2-introspection answers 401 (kong-plugins.md 3.4)."""
+    with introspect_fault(kf_stack, kf_profile, **rule):
+        result = proxy.request(flow.route, token=token)
+    allowed = (401,) if flow.route.startswith("oauth2-") else (401, 500)
+    assert_refused(result, upstream, status=allowed, error=None, challenge=False)

@@ -1,0 +1,410 @@
+"""Kong's OSS oauth2 plugin issuing client_credentials tokens, and openid-connect verifying them (kong_oauth2).
+
+Expected behaviour from kong-plugins.md 4.1-4.3 (token endpoint at ``<route>/oauth2/token`` over HTTPS,
+resource requests) and 1.5 (openid-connect ``auth_methods: [kong_oauth2]``). The profile's oauth2 consumer
+holds one oauth2 credential (``kf_profile.oauth2``); route ``oauth2`` has global_credentials, routes
+``oauth2-service`` and ``oauth2-service-other`` bind tokens to their Service. Needs a database (the plugin
+writes tokens): every route variant here is absent, and its tests skipped, on a DB-less target.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+from fixtures.evidence import DeviationCheck
+from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.oracle import assert_refused, parse_www_authenticate
+from fixtures.tokens import TokenFactory
+
+from kongformance.clients.issuer import basic_auth
+from kongformance.profile import ClientCreds, ProfileHandles
+
+FLOW = "oauth2"
+ROUTE = "oauth2"
+KONG_OAUTH2 = "oidc-kong-oauth2"
+TOKEN_PATH = "/oauth2/token"
+TOKEN_EXPIRATION = 7200  # oauth2 token_expiration default (kong-plugins.md 4.1)
+MISSING = {"error": "invalid_request", "error_description": "The access token is missing"}
+INVALID = {"error": "invalid_token", "error_description": "The access token is invalid or has expired"}
+GLOBAL_ON_BOUND = (
+    "The access token is global, but the current plugin is configured without 'global_credentials'"
+)
+
+
+def credential(handles: ProfileHandles) -> ClientCreds:
+    if handles.oauth2 is None:
+        pytest.skip("the profile has no oauth2 credential on this target")
+    return handles.oauth2
+
+
+def token_request(
+    proxy: Proxy,
+    handles: ProfileHandles,
+    *,
+    route: str = ROUTE,
+    scheme: str = "https",
+    method: str = "POST",
+    auth: str = "body",
+    secret: str | None = None,
+    **form: str,
+) -> ProxyResult:
+    """A request to ``<route>/oauth2/token`` with the profile's oauth2 credential (kong-plugins.md 4.2)."""
+    cred = credential(handles)
+    data: dict[str, str] = {"grant_type": "client_credentials", **form}
+    headers: dict[str, str] = {}
+    if auth == "body":
+        data.update(client_id=cred.id, client_secret=secret if secret is not None else cred.secret)
+    elif auth == "basic":
+        headers["Authorization"] = basic_auth(cred.id, secret if secret is not None else cred.secret)
+    data = {k: v for k, v in data.items() if v != ""}
+    if method == "GET":
+        return proxy.request(
+            route, "GET", params=data, headers=headers, scheme=scheme, path_suffix=TOKEN_PATH
+        )
+    return proxy.request(route, method, data=data, headers=headers, scheme=scheme, path_suffix=TOKEN_PATH)
+
+
+def issue(proxy: Proxy, handles: ProfileHandles, *, route: str = ROUTE, **form: str) -> str:
+    result = token_request(proxy, handles, route=route, **form)
+    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
+    return str(result.json()["access_token"])
+
+
+def assert_token_error(
+    result: ProxyResult, upstream: Upstream, status: int, error: str, description: str
+) -> None:
+    """kong-plugins.md 4.2: {"error": ..., "error_description": ...}; answered by Kong, never proxied."""
+    assert result.status == status, f"{result.status}: {result.response.text[:200]!r}"
+    assert result.json() == {"error": error, "error_description": description}
+    assert not upstream.seen(result.probe)
+
+
+def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
+    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
+    if upstream.available:
+        assert len(upstream.seen(result.probe)) == 1
+
+
+def assert_invalid(
+    result: ProxyResult, upstream: Upstream, description: str = INVALID["error_description"]
+) -> None:
+    """kong-plugins.md 4.3: 401 invalid_token with the description in body and challenge."""
+    ch = assert_refused(result, upstream, status=401, error="invalid_token")
+    assert result.json() == {"error": "invalid_token", "error_description": description}
+    assert ch is not None and ch.params.get("error_description") == description
+
+
+# ------------------------------------------------------------------------------------------- token endpoint (4.2)
+@pytest.mark.requirement("KONG-OAUTH2-4.2-token", "RFC6749-5.1-no-store")
+@pytest.mark.parametrize("auth", ["body", "basic"])
+def test_issues_a_bearer_token_for_client_credentials_over_https(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, auth: str
+) -> None:
+    """kong-plugins.md 4.2: 200 {access_token (32 chars), token_type bearer, expires_in 7200}, no refresh_token,
+    Cache-Control no-store and Pragma no-cache; answered by the plugin, never proxied."""
+    result = token_request(proxy, kf_profile, auth=auth)
+    assert result.status == 200, result.response.text[:200]
+    body = result.json()
+    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == TOKEN_EXPIRATION
+    assert isinstance(body["access_token"], str) and len(body["access_token"]) == 32
+    assert result.response.headers.get("cache-control") == "no-store"
+    assert result.response.headers.get("pragma") == "no-cache"
+    assert not upstream.seen(result.probe)
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-https-only")
+def test_refuses_the_token_endpoint_over_plain_http(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.2: 400 access_denied "You must use HTTPS"."""
+    result = token_request(proxy, kf_profile, scheme="http")
+    assert_token_error(result, upstream, 400, "access_denied", "You must use HTTPS")
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-errors")
+def test_refuses_a_get_to_the_token_endpoint_as_invalid_method(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.2: 405 invalid_method with WWW-Authenticate Bearer error="invalid_method"."""
+    result = token_request(proxy, kf_profile, method="GET")
+    description = "The HTTP method GET is invalid for the token endpoint"
+    assert_token_error(result, upstream, 405, "invalid_method", description)
+    challenges = parse_www_authenticate(result.response.headers.get("www-authenticate", ""), strict=False)
+    assert challenges and challenges[0].scheme.lower() == "bearer"
+    assert challenges[0].params.get("error") == "invalid_method"
+
+
+REDIRECT_URI_ERROR = (
+    "Invalid redirect_uri that does not match with any redirect_uri created with the application"
+)
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-errors", "RFC6749-5.2-unsupported-grant-type")
+@pytest.mark.parametrize("grant_type", ["password", "kf-grant", ""])
+def test_refuses_a_grant_type_the_plugin_does_not_enable(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, grant_type: str
+) -> None:
+    """kong-plugins.md 4.2 (unsupported_grant_type "Invalid grant_type"; "" = missing grant_type).
+
+    Kong's issue_token then checks the redirect_uri of any non-client_credentials grant and overwrites the
+    error: a credential without redirect_uris gets invalid_request (Kong/kong kong/plugins/oauth2/access.lua).
+    """
+    result = token_request(proxy, kf_profile, grant_type=grant_type)
+    assert_token_error(result, upstream, 400, "invalid_request", REDIRECT_URI_ERROR)
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-errors", "RFC6749-5.2-unsupported-grant-type")
+def test_refuses_an_unsupported_grant_type_from_an_unknown_client(proxy: Proxy, upstream: Upstream) -> None:
+    """kong-plugins.md 4.2: without a client the later invalid_client check overwrites unsupported_grant_type."""
+    result = proxy.request(
+        ROUTE, "POST", scheme="https", path_suffix=TOKEN_PATH, data={"grant_type": "kf-grant"}
+    )
+    assert_token_error(result, upstream, 400, "invalid_client", "Invalid client authentication")
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-errors", "RFC6749-5.2-invalid-client")
+@pytest.mark.parametrize("case", ["wrong-secret", "unknown-client"])
+def test_refuses_bad_client_credentials_in_the_body_with_400(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, case: str
+) -> None:
+    """kong-plugins.md 4.2 and open question 6: invalid_client from body credentials is a 400 without challenge."""
+    if case == "wrong-secret":
+        result = token_request(proxy, kf_profile, secret="not-the-secret")
+    else:
+        result = proxy.request(
+            ROUTE,
+            "POST",
+            scheme="https",
+            path_suffix=TOKEN_PATH,
+            data={"grant_type": "client_credentials", "client_id": "kf-unknown", "client_secret": "x"},
+        )
+    assert_token_error(result, upstream, 400, "invalid_client", "Invalid client authentication")
+    assert "www-authenticate" not in result.response.headers
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-errors", "RFC6749-5.2-invalid-client")
+def test_refuses_bad_basic_credentials_with_401_and_a_basic_challenge(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.2: invalid_client is 401 with WWW-Authenticate Basic realm="OAuth2.0" for a Basic header."""
+    result = token_request(proxy, kf_profile, auth="basic", secret="not-the-secret")
+    assert_token_error(result, upstream, 401, "invalid_client", "Invalid client authentication")
+    (challenge,) = parse_www_authenticate(result.response.headers.get("www-authenticate", ""))
+    assert challenge.scheme == "Basic" and challenge.params == {"realm": "OAuth2.0"}
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-scope", "RFC6749-5.2-invalid-scope")
+@pytest.mark.parametrize("scope", ["admin", "read admin"])
+def test_refuses_a_scope_outside_the_configured_scopes(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, scope: str
+) -> None:
+    """kong-plugins.md 4.2: each requested scope must be in config.scopes, else 400 invalid_scope."""
+    result = token_request(proxy, kf_profile, scope=scope)
+    assert_token_error(result, upstream, 400, "invalid_scope", '"admin" is an invalid scope')
+
+
+# ------------------------------------------------------------------------------------------- resource requests (4.3)
+@pytest.mark.requirement("KONG-OAUTH2-4.3-headers", "KONG-OAUTH2-4.2-scope")
+@pytest.mark.parametrize(
+    "header", ["X-Consumer-ID", "X-Consumer-Username", "X-Consumer-Custom-ID", "X-Credential-Identifier"]
+)
+def test_identifies_the_consumer_and_credential_to_the_upstream(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, header: str
+) -> None:
+    """kong-plugins.md 4.3: X-Consumer-* of the credential's consumer, X-Credential-Identifier = client_id."""
+    token = issue(proxy, kf_profile)
+    result = proxy.request(ROUTE, token=token, headers={header: "forged"})
+    assert_proxied(result, upstream)
+    run = kf_profile.run_id
+    expected = {
+        "X-Consumer-Username": f"kf-oauth2-user-{run}",
+        "X-Consumer-Custom-ID": f"kf-oauth2-custom-{run}",
+        "X-Credential-Identifier": credential(kf_profile).id,
+    }
+    value = result.upstream_header(header)
+    if header == "X-Consumer-ID":
+        assert value and value != "forged"
+    else:
+        assert value == expected[header]
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.3-headers", "KONG-OAUTH2-4.2-scope")
+@pytest.mark.parametrize("scope", ["read", "read write"])
+def test_forwards_the_granted_scope_as_x_authenticated_scope(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, scope: str
+) -> None:
+    """kong-plugins.md 4.2 (stored scope is the space-joined list), 4.3 (X-Authenticated-Scope, spaces)."""
+    token = issue(proxy, kf_profile, scope=scope)
+    result = proxy.request(ROUTE, token=token)
+    assert_proxied(result, upstream)
+    assert result.upstream_header("X-Authenticated-Scope") == scope
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.3-validation", "KONG-OAUTH2-4.3-headers")
+def test_accepts_the_token_as_an_access_token_query_parameter(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.3: without an Authorization header the access_token query parameter is read."""
+    result = proxy.request(ROUTE, params={"access_token": issue(proxy, kf_profile)})
+    assert_proxied(result, upstream)
+    assert result.upstream_header("X-Credential-Identifier") == credential(kf_profile).id
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.3-validation", "RFC6750-3-no-credentials")
+def test_refuses_a_request_without_token_as_invalid_request(
+    proxy: Proxy, upstream: Upstream, deviations: DeviationCheck
+) -> None:
+    """kong-plugins.md 4.3: 401 invalid_request body, WWW-Authenticate Bearer (no realm configured, no error)."""
+    result = proxy.request(ROUTE)
+    ch = assert_refused(result, upstream, status=401, error=None)
+    assert result.json() == MISSING
+    assert ch is not None and ch.params == {}
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.3-validation", "RFC6750-3.1-invalid-token")
+@pytest.mark.parametrize("kind", ["random", "issuer-jwt", "truncated"])
+def test_refuses_a_token_the_plugin_did_not_issue(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, tokens: TokenFactory, kind: str
+) -> None:
+    """kong-plugins.md 4.3: unknown token -> 401 invalid_token "The access token is invalid or has expired"."""
+    bad = {
+        "random": "kfUnknownToken0123456789abcdefgh",
+        "issuer-jwt": tokens.access_token("default"),
+        "truncated": issue(proxy, kf_profile)[:-1],
+    }[kind]
+    assert_invalid(proxy.request(ROUTE, token=bad), upstream)
+
+
+@pytest.mark.requirement("RFC6750-2.1-scheme")
+def test_the_token_scheme_is_refused_or_a_recorded_deviation(
+    proxy: Proxy, kf_profile: ProfileHandles, deviations: DeviationCheck
+) -> None:
+    """RFC 6750 2.1; kong-plugins.md 4.3, anchors 8 A.2: Kong accepts "token <t>" (recorded deviation)."""
+    result = proxy.request(ROUTE, token=issue(proxy, kf_profile), auth_scheme="token")
+    assert result.status in (200, 401)
+    deviations.check("RFC6750-2.1-scheme", result.status == 401, f"status {result.status}", flow=FLOW)
+
+
+@pytest.mark.requirement("RFC6750-3-challenge-syntax", "KONG-OAUTH2-4.3-validation")
+def test_invalid_token_challenge_follows_the_rfc6750_grammar_or_a_recorded_deviation(
+    proxy: Proxy, deviations: DeviationCheck
+) -> None:
+    """RFC 6750 3; kong-plugins.md 4.3: space-separated auth-params before 3.11 (recorded deviation)."""
+    result = proxy.request(ROUTE, token="kf-not-a-token")
+    value = result.response.headers.get("www-authenticate", "")
+    try:
+        parse_www_authenticate(value, strict=True)
+        conforms = True
+    except ValueError:
+        conforms = False
+    deviations.check("RFC6750-3-challenge-syntax", conforms, f"WWW-Authenticate: {value!r}", flow=FLOW)
+
+
+# ------------------------------------------------------------------------------------------- Service binding (4.2)
+@pytest.mark.requirement("KONG-OAUTH2-4.2-service-binding")
+def test_accepts_a_service_bound_token_on_its_own_service(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.2: global_credentials false ties the token to the Service that issued it."""
+    token = issue(proxy, kf_profile, route="oauth2-service")
+    assert_proxied(proxy.request("oauth2-service", token=token), upstream)
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-service-binding", "RS-no-upstream-on-reject")
+def test_refuses_a_token_bound_to_another_service(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.2/4.3: a token from another Service fails as invalid."""
+    token = issue(proxy, kf_profile, route="oauth2-service")
+    assert_invalid(proxy.request("oauth2-service-other", token=token), upstream)
+
+
+@pytest.mark.requirement("KONG-OAUTH2-4.2-service-binding", "RS-no-upstream-on-reject")
+def test_refuses_a_global_token_on_a_plugin_without_global_credentials(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 4.2: 401 "The access token is global, but the current plugin is configured without ..."."""
+    result = proxy.request("oauth2-service", token=issue(proxy, kf_profile))
+    assert_refused(result, upstream, status=401, challenge=False)  # load_token exits without a challenge
+    assert result.json() == {"error": "invalid_token", "error_description": GLOBAL_ON_BOUND}
+
+
+# ------------------------------------------------------------------------------------------- openid-connect kong_oauth2 (1.5)
+@pytest.fixture(scope="module")
+def realm(kf_profile: ProfileHandles) -> str:
+    """kong-plugins.md 1.7: the host part of the issuer URL."""
+    return urlparse(kf_profile.auth_server.issuer).hostname or "kong"
+
+
+def assert_oidc_401(result: ProxyResult, upstream: Upstream, realm: str) -> None:
+    """kong-plugins.md 1.7: 401 {"message":"Unauthorized"}, Bearer realm, error="invalid_token"."""
+    ch = assert_refused(result, upstream, status=401, error="invalid_token")
+    assert result.json() == {"message": "Unauthorized"}
+    assert ch is not None and ch.params.get("realm") == realm
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-kong-oauth2", "KONG-OIDC-1.9-upstream-token")
+def test_kong_oauth2_accepts_an_oauth2_token_and_forwards_it(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong-plugins.md 1.5 (oauth2_tokens lookup), 1.9 (Authorization: Bearer <token> upstream)."""
+    token = issue(proxy, kf_profile)
+    result = proxy.request(KONG_OAUTH2, token=token)
+    assert_proxied(result, upstream)
+    assert result.upstream_header("Authorization") == f"Bearer {token}"
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-kong-oauth2")
+@pytest.mark.parametrize("header", ["X-Consumer-Username", "X-Consumer-Custom-ID"])
+def test_kong_oauth2_maps_the_tokens_consumer(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, header: str
+) -> None:
+    """kong-plugins.md 1.5 (maps the consumer automatically), 1.8 (X-Consumer-* of the mapped consumer)."""
+    result = proxy.request(KONG_OAUTH2, token=issue(proxy, kf_profile), headers={header: "forged"})
+    assert_proxied(result, upstream)
+    expected = {
+        "X-Consumer-Username": f"kf-oauth2-user-{kf_profile.run_id}",
+        "X-Consumer-Custom-ID": f"kf-oauth2-custom-{kf_profile.run_id}",
+    }[header]
+    assert result.upstream_header(header) == expected
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-kong-oauth2", "KONG-OIDC-1.7-401-body", "RFC6750-3.1-invalid-token")
+@pytest.mark.parametrize("kind", ["random", "issuer-jwt"])
+def test_kong_oauth2_refuses_a_token_kong_did_not_issue(
+    proxy: Proxy, upstream: Upstream, tokens: TokenFactory, realm: str, kind: str
+) -> None:
+    """kong-plugins.md 1.5, 1.7: unknown opaque token or a Kong Identity JWT (bearer not enabled) -> 401."""
+    bad = "kfUnknownToken0123456789abcdefgh" if kind == "random" else tokens.access_token("default")
+    assert_oidc_401(proxy.request(KONG_OAUTH2, token=bad), upstream, realm)
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-kong-oauth2-service", "RS-no-upstream-on-reject")
+def test_kong_oauth2_refuses_a_token_bound_to_another_service(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, realm: str
+) -> None:
+    """kong-plugins.md 1.5: "kong access token is for different service" -> 401."""
+    token = issue(proxy, kf_profile, route="oauth2-service")
+    assert_oidc_401(proxy.request(KONG_OAUTH2, token=token), upstream, realm)
+
+
+@pytest.mark.requirement(
+    "RFC6750-3-no-credentials", "RFC6750-3.1-no-error-without-token", "KONG-OIDC-1.7-401-body"
+)
+def test_kong_oauth2_refuses_a_request_without_credentials(
+    proxy: Proxy, upstream: Upstream, realm: str, deviations: DeviationCheck
+) -> None:
+    """RFC 6750 3 / 3.1; kong-plugins.md 1.7 (error="invalid_token" without a token: a recorded deviation)."""
+    result = proxy.request(KONG_OAUTH2)
+    ch = assert_refused(result, upstream, status=401, error=None)
+    assert result.json() == {"message": "Unauthorized"}
+    assert ch is not None and ch.params.get("realm") == realm
+    deviations.check(
+        "RFC6750-3.1-no-error-without-token",
+        ch.error is None,
+        f"challenge {ch.params}",
+        flow="oidc-kong-oauth2",
+    )

@@ -1,0 +1,379 @@
+"""oauth2-introspection: tokens checked by RFC 7662 introspection at Kong Identity, headers forwarded upstream.
+
+Expected behaviour from kong-plugins.md 3.1-3.6 and anchors-and-negative-catalogue.md 8 E (59-65). The
+introspection requests Kong sends are read from the issuer emulator's request log (each test's token is fresh,
+so its fingerprint finds exactly its own introspection calls); IdP answers are scripted with the issuer's
+fault injection under the ``clock`` fixture, which runs the test alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fixtures import jose
+from fixtures.evidence import DeviationCheck
+from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.oracle import assert_refused, parse_www_authenticate
+from fixtures.timing import ClockControl
+from fixtures.tokens import TokenFactory
+
+from kongformance.clients.issuer import IssuerClient
+from kongformance.profile import ProfileHandles
+from kongformance.targets import Stack
+
+FLOW = "oauth2-introspection"
+ROUTE = "oauth2-introspection"
+MISSING = {"error": "invalid_request", "error_description": "The access token is missing"}
+INVALID = {"error": "invalid_token", "error_description": "The access token is invalid or has expired"}
+CREDENTIAL_HEADERS = {
+    "scope": "X-Credential-Scope",
+    "client_id": "X-Credential-Client-ID",
+    "token_type": "X-Credential-Token-Type",
+    "exp": "X-Credential-Exp",
+    "iat": "X-Credential-Iat",
+    "nbf": "X-Credential-Nbf",
+    "sub": "X-Credential-Sub",
+    "iss": "X-Credential-Iss",
+    "jti": "X-Credential-Jti",
+}
+
+
+class Introspections:
+    """The issuer's log of introspection calls and its fault rules (issuer control surface)."""
+
+    def __init__(self, stack: Stack, handles: ProfileHandles) -> None:
+        self.base = stack.identity_url + "/_emulator"
+        self.server_id = handles.auth_server.id
+        self.http = httpx.Client(timeout=10.0)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def of(self, token: str) -> list[dict[str, Any]]:
+        """Introspection calls that carried ``token`` (matched by its redacted fingerprint)."""
+        resp = self.http.get(
+            self.base + "/requests", params={"endpoint": "introspect", "auth_server_id": self.server_id}
+        )
+        resp.raise_for_status()
+        digest = hashlib.sha256(token.encode()).hexdigest()[:8]
+        return [e for e in resp.json()["data"] if digest in e["form"].get("token", "")]
+
+    @contextmanager
+    def fault(self, **rule: Any) -> Iterator[None]:
+        """Script the introspection endpoint's answers while the block runs."""
+        resp = self.http.post(
+            self.base + "/faults", json={"endpoint": "introspect", "auth_server_id": self.server_id, **rule}
+        )
+        assert resp.status_code == 201, resp.text
+        try:
+            yield
+        finally:
+            self.http.delete(f"{self.base}/faults/{resp.json()['id']}")
+
+
+@pytest.fixture(scope="module")
+def introspections(kf_stack: Stack, kf_profile: ProfileHandles) -> Iterator[Introspections]:
+    if not kf_stack.issuer_control:
+        pytest.skip("needs the issuer emulator's request log and faults")
+    log = Introspections(kf_stack, kf_profile)
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def token(tokens: TokenFactory) -> str:
+    return tokens.access_token("default", scope="read")
+
+
+def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
+    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
+    if upstream.available:
+        assert len(upstream.seen(result.probe)) == 1
+
+
+def assert_invalid(result: ProxyResult, upstream: Upstream) -> None:
+    """kong-plugins.md 3.4: 401 invalid_token JSON and a Bearer realm="service" error="invalid_token" challenge."""
+    ch = assert_refused(result, upstream, status=401, error="invalid_token")
+    assert result.json() == INVALID
+    assert ch is not None and ch.params.get("realm") == "service"
+
+
+def assert_missing(result: ProxyResult, upstream: Upstream) -> None:
+    """kong-plugins.md 3.4: 401 invalid_request "The access token is missing", challenge without error."""
+    ch = assert_refused(result, upstream, status=401, error=None)
+    assert result.json() == MISSING
+    assert ch is not None and ch.params == {"realm": "service"}
+
+
+# ------------------------------------------------------------------------------------------- success and headers (3.5)
+@pytest.mark.requirement("RFC7662-2.2-active", "KONG-INTRO-3.5-headers")
+def test_accepts_an_active_token_and_proxies_the_request(
+    proxy: Proxy, upstream: Upstream, token: str
+) -> None:
+    """kong-plugins.md 3.3/3.5; anchors 8 E (positive twin of 59)."""
+    assert_proxied(proxy.request(ROUTE, token=token), upstream)
+
+
+@pytest.mark.requirement("KONG-INTRO-3.5-headers")
+@pytest.mark.parametrize("field", list(CREDENTIAL_HEADERS))
+def test_forwards_introspection_fields_as_x_credential_headers(
+    proxy: Proxy, upstream: Upstream, issuer: IssuerClient, kf_profile: ProfileHandles, token: str, field: str
+) -> None:
+    """kong-plugins.md 3.5: each field of the introspection answer becomes its X-Credential-* header."""
+    gw = kf_profile.clients["gateway"]
+    answer = issuer.introspect(token, gw.id, gw.secret).body
+    assert field in answer, f"the issuer's introspection answer has no {field}"
+    result = proxy.request(ROUTE, token=token)
+    assert_proxied(result, upstream)
+    assert result.upstream_header(CREDENTIAL_HEADERS[field]) == str(answer[field])
+
+
+@pytest.mark.requirement("KONG-INTRO-3.5-headers")
+def test_omits_x_credential_identifier_when_the_answer_has_no_username(
+    proxy: Proxy, upstream: Upstream, token: str
+) -> None:
+    """kong-plugins.md 3.5: X-Credential-Identifier comes from username; a client-sent one is not kept."""
+    result = proxy.request(ROUTE, token=token, headers={"X-Credential-Identifier": "forged"})
+    assert_proxied(result, upstream)
+    assert result.upstream_header("X-Credential-Identifier") is None
+
+
+@pytest.mark.requirement("KONG-INTRO-3.5-headers", "KI-C.2-static-claim")
+def test_forwards_a_custom_claim_listed_in_custom_claims_forward(
+    proxy: Proxy, upstream: Upstream, token: str
+) -> None:
+    """kong-plugins.md 3.5: custom_claims_forward [kf_always] -> X-Credential-Kf-Always (underscores to dashes)."""
+    result = proxy.request(ROUTE, token=token)
+    assert_proxied(result, upstream)
+    assert result.upstream_header("X-Credential-Kf-Always") == "always-value"
+
+
+@pytest.mark.requirement("KONG-INTRO-3.5-headers")
+def test_authenticates_without_consumer_headers_when_no_consumer_matches(
+    proxy: Proxy, upstream: Upstream, token: str
+) -> None:
+    """kong-plugins.md 3.5: consumer_by client_id matches custom_id; no match still authenticates."""
+    result = proxy.request(ROUTE, token=token, headers={"X-Anonymous-Consumer": "true"})
+    assert_proxied(result, upstream)
+    assert result.upstream_header("X-Consumer-ID") is None
+    assert result.upstream_header("X-Anonymous-Consumer") is None
+
+
+@pytest.mark.requirement("KONG-INTRO-3.2-hide-credentials")
+def test_hides_the_authorization_header_from_the_upstream(
+    proxy: Proxy, upstream: Upstream, kf_stack: Stack, token: str
+) -> None:
+    """kong-plugins.md 3.1 (hide_credentials true from 3.14), 3.2 (the header is cleared)."""
+    result = proxy.request(ROUTE, token=token)
+    assert_proxied(result, upstream)
+    expected = None if kf_stack.version >= (3, 14) else f"Bearer {token}"
+    assert result.upstream_header("Authorization") == expected
+
+
+@pytest.mark.requirement("KONG-INTRO-3.2-hide-credentials", "KONG-INTRO-3.2-token-sources")
+def test_removes_a_query_token_from_the_upstream_request(
+    proxy: Proxy, upstream: Upstream, kf_stack: Stack, token: str
+) -> None:
+    """kong-plugins.md 3.2: access_token is removed from the query when hide_credentials is on."""
+    result = proxy.request(ROUTE, params={"access_token": token, "keep": "1"})
+    assert_proxied(result, upstream)
+    args = result.upstream_saw()["args"]
+    assert args.get("keep") == "1"
+    assert ("access_token" in args) == (kf_stack.version < (3, 14))
+
+
+# ------------------------------------------------------------------------------------------- token sources (3.2)
+@pytest.mark.requirement("KONG-INTRO-3.2-token-sources", "RFC9110-11.1-scheme-case")
+@pytest.mark.parametrize("where", ["query", "form", "BEARER", "bearer"])
+def test_finds_the_token_in_the_query_the_form_or_any_bearer_casing(
+    proxy: Proxy, upstream: Upstream, token: str, where: str
+) -> None:
+    """kong-plugins.md 3.2: access_token from query/body, else Authorization bearer (case-insensitive)."""
+    if where == "query":
+        result = proxy.request(ROUTE, params={"access_token": token})
+    elif where == "form":
+        result = proxy.request(ROUTE, "POST", data={"access_token": token})
+    else:
+        result = proxy.request(ROUTE, token=token, auth_scheme=where)
+    assert_proxied(result, upstream)
+
+
+@pytest.mark.requirement("RFC6750-2.1-scheme", "KONG-INTRO-3.2-token-sources")
+def test_the_token_scheme_is_refused_or_a_recorded_deviation(
+    proxy: Proxy, upstream: Upstream, token: str, deviations: DeviationCheck
+) -> None:
+    """RFC 6750 2.1; kong-plugins.md 3.2: Kong also accepts "token" (recorded deviation)."""
+    result = proxy.request(ROUTE, token=token, auth_scheme="token")
+    assert result.status in (200, 401)
+    deviations.check("RFC6750-2.1-scheme", result.status == 401, f"status {result.status}", flow=FLOW)
+
+
+@pytest.mark.requirement("KONG-INTRO-3.2-token-sources", "RS-no-5xx")
+def test_answers_a_non_object_json_body_with_a_bare_400(proxy: Proxy, upstream: Upstream, token: str) -> None:
+    """kong-plugins.md 3.2: a JSON body that decodes to a non-object ends the request with 400."""
+    result = proxy.request(
+        ROUTE, "POST", token=token, data="[1, 2]", headers={"Content-Type": "application/json"}
+    )
+    assert result.status == 400
+    assert not upstream.seen(result.probe)
+
+
+# ------------------------------------------------------------------------------------------- refusals (3.4)
+@pytest.mark.requirement(
+    "KONG-INTRO-3.4-missing", "RFC6750-3-no-credentials", "RFC6750-3.1-no-error-without-token"
+)
+def test_refuses_a_request_without_token_as_invalid_request(proxy: Proxy, upstream: Upstream) -> None:
+    """kong-plugins.md 3.4; RFC 6750 3 / 3.1; anchors 8 A.1."""
+    assert_missing(proxy.request(ROUTE), upstream)
+
+
+@pytest.mark.requirement("KONG-INTRO-3.4-missing", "RFC6750-2.1-scheme", "RFC6750-2.1-empty-credential")
+@pytest.mark.parametrize("authorization", ["Basic a2Y6a2Y=", "Digest abc", "Bearer", "Bearer a b"])
+def test_treats_an_authorization_header_of_another_shape_as_no_token(
+    proxy: Proxy, upstream: Upstream, authorization: str
+) -> None:
+    """kong-plugins.md 3.2: the header must split into exactly 2 parts with scheme bearer/token; anchors 8 A.2/A.3."""
+    assert_missing(proxy.request(ROUTE, headers={"Authorization": authorization}), upstream)
+
+
+@pytest.mark.requirement("KONG-INTRO-3.4-inactive", "RFC6750-3.1-invalid-token", "RFC7662-2.2-inactive")
+@pytest.mark.parametrize("kind", ["opaque", "flipped-signature", "alg-none"])
+def test_refuses_a_token_the_issuer_reports_inactive(
+    proxy: Proxy, upstream: Upstream, token: str, kind: str
+) -> None:
+    """kong-plugins.md 3.4 (the plugin verifies nothing locally; active:false -> 401); anchors 8 E.59."""
+    bad = {
+        "opaque": "kf-not-a-token-0123456789",
+        "flipped-signature": jose.flip_signature_bit(token),
+        "alg-none": jose.unsigned(jose.payload_of(token)),
+    }[kind]
+    assert_invalid(proxy.request(ROUTE, token=bad), upstream)
+
+
+@pytest.mark.requirement("RFC6750-3-challenge-syntax", "KONG-INTRO-3.4-inactive")
+def test_invalid_token_challenge_follows_the_rfc6750_grammar_or_a_recorded_deviation(
+    proxy: Proxy, deviations: DeviationCheck
+) -> None:
+    """RFC 6750 3; kong-plugins.md 3.4: Kong separates auth-params with spaces (recorded deviation)."""
+    result = proxy.request(ROUTE, token="kf-not-a-token")
+    value = result.response.headers.get("www-authenticate", "")
+    try:
+        parse_www_authenticate(value, strict=True)
+        conforms = True
+    except ValueError:
+        conforms = False
+    deviations.check("RFC6750-3-challenge-syntax", conforms, f"WWW-Authenticate: {value!r}", flow=FLOW)
+
+
+# ------------------------------------------------------------------------------------------- the introspection call (3.3)
+@pytest.mark.requirement("KONG-INTRO-3.3-request", "RFC7662-2.1-client-auth")
+@pytest.mark.needs("issuer_control")
+def test_introspects_with_the_configured_authorization_value(
+    proxy: Proxy, upstream: Upstream, introspections: Introspections, kf_profile: ProfileHandles, token: str
+) -> None:
+    """kong-plugins.md 3.3; anchors 8 E.65: form POST token=<t>, Accept JSON, Authorization = authorization_value.
+
+    The client's own Authorization (Bearer <token>) must not be what reaches the IdP.
+    """
+    assert_proxied(proxy.request(ROUTE, token=token), upstream)
+    (sent,) = introspections.of(token)
+    headers = {k.lower(): v for k, v in sent["headers"].items()}
+    assert sent["method"] == "POST"
+    assert headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    assert headers.get("accept") == "application/json"
+    assert sent["auth"] == {"scheme": "basic", "client_id": kf_profile.clients["gateway"].id}
+    assert "token_type_hint" not in sent["form"], "token_type_hint is sent only when configured"
+
+
+@pytest.mark.requirement("KONG-INTRO-3.6-ttl-cache")
+@pytest.mark.needs("issuer_control")
+def test_caches_the_introspection_result_within_the_ttl(
+    proxy: Proxy, upstream: Upstream, introspections: Introspections, token: str
+) -> None:
+    """kong-plugins.md 3.6: results are cached for config.ttl (30 s) under oauth2_introspection:<token>."""
+    for _ in range(3):
+        assert_proxied(proxy.request(ROUTE, token=token), upstream)
+    assert len(introspections.of(token)) == 1
+
+
+@pytest.mark.requirement("KONG-INTRO-3.6-ttl-cache")
+@pytest.mark.needs("issuer_control")
+def test_introspects_again_once_the_ttl_has_passed(
+    proxy: Proxy, upstream: Upstream, introspections: Introspections, token: str, clock: ClockControl
+) -> None:
+    """kong-plugins.md 3.6: with ttl 1 the cached result is gone after a second."""
+    route = "oauth2-introspection-ttl1"
+    assert_proxied(proxy.request(route, token=token), upstream)
+    clock.advance(2)
+    assert_proxied(proxy.request(route, token=token), upstream)
+    assert len(introspections.of(token)) == 2
+
+
+# ------------------------------------------------------------------------------------------- scripted IdP answers (3.3, 3.4)
+@pytest.mark.requirement("KONG-INTRO-3.3-active-required", "KONG-INTRO-3.4-inactive")
+@pytest.mark.needs("issuer_control")
+@pytest.mark.parametrize(
+    "body", [{}, {"active": False, "scope": "read"}, {"scope": "read", "client_id": "x"}]
+)
+def test_refuses_an_answer_without_a_true_active_member(
+    proxy: Proxy,
+    upstream: Upstream,
+    introspections: Introspections,
+    clock: ClockControl,
+    token: str,
+    body: dict[str, Any],
+) -> None:
+    """kong-plugins.md 3.3 (active must be truthy); RFC 7662 2.2; anchors 8 E.62 (fail closed)."""
+    with introspections.fault(status=200, body=body, times=1):
+        result = proxy.request("oauth2-introspection-ttl1", token=token)
+    assert_invalid(result, upstream)
+
+
+@pytest.mark.requirement("KONG-INTRO-3.5-headers", "KONG-INTRO-3.3-active-required")
+@pytest.mark.needs("issuer_control")
+def test_accepts_a_bare_active_answer_and_sets_no_absent_headers(
+    proxy: Proxy, upstream: Upstream, introspections: Introspections, clock: ClockControl, token: str
+) -> None:
+    """kong-plugins.md 3.5: a header is omitted when its field is absent from the answer."""
+    with introspections.fault(status=200, body={"active": True}, times=1):
+        result = proxy.request("oauth2-introspection-ttl1", token=token)
+    assert_proxied(result, upstream)
+    for header in CREDENTIAL_HEADERS.values():
+        assert result.upstream_header(header) is None, header
+
+
+IDP_FAILURES: dict[str, dict[str, Any]] = {
+    "500-text": {"status": 500, "body": "kf idp failure"},
+    "401-invalid-client": {"status": 401, "body": {"error": "invalid_client"}},
+    "dropped-connection": {"drop_connection": True},
+}
+
+
+@pytest.mark.requirement("KONG-INTRO-3.4-idp-failure", "RS-no-upstream-on-reject")
+@pytest.mark.needs("issuer_control")
+@pytest.mark.parametrize("failure", list(IDP_FAILURES))
+def test_answers_an_introspection_endpoint_failure_with_401(
+    proxy: Proxy,
+    upstream: Upstream,
+    introspections: Introspections,
+    clock: ClockControl,
+    token: str,
+    failure: str,
+) -> None:
+    """kong-plugins.md 3.4: IdP non-200 or connection error -> 401 with the IdP body as a raw string, no challenge."""
+    rule = IDP_FAILURES[failure]
+    with introspections.fault(**rule, times=1):
+        result = proxy.request("oauth2-introspection-ttl1", token=token)
+    assert result.status == 401, f"{result.status}: {result.response.text[:200]!r}"
+    assert not upstream.seen(result.probe)
+    assert "www-authenticate" not in result.response.headers
+    if isinstance(rule.get("body"), str):
+        assert result.response.text == rule["body"]
+    elif isinstance(rule.get("body"), dict):
+        assert json.loads(result.response.text) == rule["body"]

@@ -1,0 +1,322 @@
+"""openid-connect with auth_methods [introspection]: every token checked at Kong Identity's introspection endpoint.
+
+Expected behaviour from kong-plugins.md 1.5 (the introspection call and cache), 1.6 (scopes), 1.7 (error
+matrix) and anchors-and-negative-catalogue.md 8 E (59-65). The introspection requests Kong sends are read
+from the issuer emulator's request log (each test's token is fresh, so its fingerprint finds exactly its own
+calls); IdP answers are scripted with the issuer's fault injection under the ``clock`` fixture, which runs
+the test alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fixtures import jose
+from fixtures.evidence import DeviationCheck
+from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.oracle import assert_refused
+from fixtures.timing import ClockControl
+from fixtures.tokens import Minter, TokenFactory
+
+from kongformance.profile import ProfileHandles
+from kongformance.targets import Stack
+
+FLOW = "oidc-introspection"
+ROUTE = "oidc-introspection-nocache"
+CACHED = "oidc-introspection"
+SCOPED = "oidc-introspection-scopes"
+
+
+class Introspections:
+    """The issuer's log of introspection calls and its fault rules (issuer control surface)."""
+
+    def __init__(self, stack: Stack, handles: ProfileHandles) -> None:
+        self.base = stack.identity_url + "/_emulator"
+        self.server_id = handles.auth_server.id
+        self.http = httpx.Client(timeout=10.0)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def of(self, token: str) -> list[dict[str, Any]]:
+        """Introspection calls that carried ``token`` (matched by its redacted fingerprint)."""
+        resp = self.http.get(
+            self.base + "/requests", params={"endpoint": "introspect", "auth_server_id": self.server_id}
+        )
+        resp.raise_for_status()
+        digest = hashlib.sha256(token.encode()).hexdigest()[:8]
+        return [e for e in resp.json()["data"] if digest in e["form"].get("token", "")]
+
+    @contextmanager
+    def fault(self, **rule: Any) -> Iterator[None]:
+        """Script the introspection endpoint's answers while the block runs."""
+        resp = self.http.post(
+            self.base + "/faults", json={"endpoint": "introspect", "auth_server_id": self.server_id, **rule}
+        )
+        assert resp.status_code == 201, resp.text
+        try:
+            yield
+        finally:
+            self.http.delete(f"{self.base}/faults/{resp.json()['id']}")
+
+
+@pytest.fixture(scope="module")
+def introspections(kf_stack: Stack, kf_profile: ProfileHandles) -> Iterator[Introspections]:
+    if not kf_stack.issuer_control:
+        pytest.skip("needs the issuer emulator's request log and faults")
+    log = Introspections(kf_stack, kf_profile)
+    yield log
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def realm(kf_profile: ProfileHandles) -> str:
+    """kong-plugins.md 1.7: the host part of the issuer URL (no port, no scheme)."""
+    return urlparse(kf_profile.auth_server.issuer).hostname or "kong"
+
+
+@pytest.fixture
+def token(tokens: TokenFactory) -> str:
+    return tokens.access_token("default", scope="read")
+
+
+def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
+    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
+    if upstream.available:
+        assert len(upstream.seen(result.probe)) == 1
+
+
+def assert_401(result: ProxyResult, upstream: Upstream, realm: str) -> None:
+    """kong-plugins.md 1.7: 401 {"message":"Unauthorized"}, Bearer realm, error="invalid_token"."""
+    ch = assert_refused(result, upstream, status=401, error="invalid_token")
+    assert result.json() == {"message": "Unauthorized"}
+    assert ch is not None and ch.params.get("realm") == realm
+
+
+def assert_403(result: ProxyResult, upstream: Upstream, realm: str) -> None:
+    """kong-plugins.md 1.7: 403 {"message":"Forbidden"}, error="insufficient_scope"."""
+    ch = assert_refused(result, upstream, status=403, error="insufficient_scope")
+    assert result.json() == {"message": "Forbidden"}
+    assert ch is not None and ch.params.get("realm") == realm
+
+
+# ------------------------------------------------------------------------------------------- success
+@pytest.mark.requirement("RFC7662-2.2-active", "KONG-OIDC-1.9-upstream-token")
+@pytest.mark.parametrize("route", [CACHED, ROUTE])
+def test_accepts_an_active_token_and_forwards_it_upstream(
+    proxy: Proxy, upstream: Upstream, token: str, route: str
+) -> None:
+    """kong-plugins.md 1.5 (active:true), 1.9 (upstream gets Authorization: Bearer <token>)."""
+    result = proxy.request(route, token=token)
+    assert_proxied(result, upstream)
+    assert result.upstream_header("Authorization") == f"Bearer {token}"
+
+
+# ------------------------------------------------------------------------------------------- refusals (1.7)
+@pytest.mark.requirement(
+    "RFC6750-3-no-credentials", "RFC6750-3.1-no-error-without-token", "KONG-OIDC-1.7-401-body"
+)
+def test_refuses_a_request_without_credentials_with_a_bearer_challenge(
+    proxy: Proxy, upstream: Upstream, realm: str, deviations: DeviationCheck
+) -> None:
+    """RFC 6750 3 / 3.1; kong-plugins.md 1.7 (error="invalid_token" even without a token: a recorded deviation)."""
+    result = proxy.request(ROUTE)
+    ch = assert_refused(result, upstream, status=401, error=None)
+    assert result.json() == {"message": "Unauthorized"}
+    assert ch is not None and ch.params.get("realm") == realm
+    deviations.check(
+        "RFC6750-3.1-no-error-without-token", ch.error is None, f"challenge params {ch.params}", flow=FLOW
+    )
+
+
+@pytest.mark.requirement(
+    "KONG-OIDC-1.5-introspection-inactive", "RFC6750-3.1-invalid-token", "KONG-OIDC-1.7-401-body"
+)
+@pytest.mark.parametrize("kind", ["opaque", "flipped-signature", "alg-none", "edited-payload"])
+@pytest.mark.parametrize("route", [CACHED, ROUTE])
+def test_refuses_a_token_the_issuer_reports_inactive(
+    proxy: Proxy, upstream: Upstream, token: str, realm: str, kind: str, route: str
+) -> None:
+    """kong-plugins.md 1.5 (active must be true), 1.7; anchors 8 E.59."""
+    bad = {
+        "opaque": "kf-not-a-token-0123456789",
+        "flipped-signature": jose.flip_signature_bit(token),
+        "alg-none": jose.unsigned(jose.payload_of(token)),
+        "edited-payload": jose.with_payload(token, scope="read write admin"),
+    }[kind]
+    assert_401(proxy.request(route, token=bad), upstream, realm)
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-inactive", "RFC7515-4.1.4-unknown-kid")
+@pytest.mark.needs("issuer_control")
+def test_refuses_a_token_signed_by_a_key_the_issuer_does_not_know(
+    proxy: Proxy, upstream: Upstream, mint: Minter, realm: str
+) -> None:
+    """kong-plugins.md 1.5; anchors 8 E.59: the issuer reports a token it cannot verify inactive."""
+    assert_401(proxy.request(ROUTE, token=mint.token(mint.claims(), key="unknown")), upstream, realm)
+
+
+@pytest.mark.requirement("RFC6750-2.1-scheme", "RS-no-upstream-on-reject")
+@pytest.mark.parametrize("scheme", ["Basic", "Digest", "Token"])
+def test_refuses_a_valid_token_sent_with_another_scheme(
+    proxy: Proxy, upstream: Upstream, token: str, realm: str, scheme: str
+) -> None:
+    """RFC 6750 2.1; kong-plugins.md 1.2 (the bearer scheme only); anchors 8 A.2."""
+    assert_401(proxy.request(ROUTE, token=token, auth_scheme=scheme), upstream, realm)
+
+
+@pytest.mark.requirement("RFC6750-3.1-error-description", "RFC6750-3.1-invalid-token")
+def test_error_answer_never_echoes_the_token(proxy: Proxy, upstream: Upstream, token: str) -> None:
+    """RFC 6750 3; RFC 6749 7.2; anchors 8 A.10."""
+    bad = jose.flip_signature_bit(token)
+    result = proxy.request(ROUTE, token=bad)
+    ch = assert_refused(result, upstream)
+    assert ch is not None
+    assert bad not in result.response.text and bad not in result.response.headers.get("www-authenticate", "")
+    assert all(ord(c) < 128 for c in ch.params.get("error_description", ""))
+
+
+# ------------------------------------------------------------------------------------------- scopes (1.6)
+@pytest.mark.requirement(
+    "KONG-OIDC-1.6-scopes-required", "RFC6750-3.1-insufficient-scope", "KONG-OIDC-1.7-403-body"
+)
+@pytest.mark.parametrize(("scope", "allowed"), [("read", True), ("write", False), (None, False)])
+def test_enforces_required_scopes_from_the_introspection_result(
+    proxy: Proxy,
+    upstream: Upstream,
+    tokens: TokenFactory,
+    realm: str,
+    scope: str | None,
+    allowed: bool,
+) -> None:
+    """kong-plugins.md 1.6 (looked up in the introspection result first); anchors 8 E.61: 403 insufficient_scope."""
+    result = proxy.request(SCOPED, token=tokens.access_token("default", scope=scope))
+    if allowed:
+        assert_proxied(result, upstream)
+    else:
+        assert_403(result, upstream, realm)
+
+
+# ------------------------------------------------------------------------------------------- the introspection call (1.5)
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-request", "RFC7662-2.1-client-auth")
+@pytest.mark.needs("issuer_control")
+def test_introspects_with_the_token_hint_and_client_authentication(
+    proxy: Proxy, upstream: Upstream, introspections: Introspections, kf_profile: ProfileHandles, token: str
+) -> None:
+    """kong-plugins.md 1.5; anchors 8 E.65: form POST token + token_type_hint=access_token, Accept JSON,
+    authenticated as the configured client (client_secret_basic by default, inferred)."""
+    assert_proxied(proxy.request(ROUTE, token=token), upstream)
+    (sent,) = introspections.of(token)
+    headers = {k.lower(): v for k, v in sent["headers"].items()}
+    assert sent["method"] == "POST"
+    assert headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    assert headers.get("accept") == "application/json"
+    assert sent["form"].get("token_type_hint") == "access_token"
+    assert sent["auth"].get("client_id") == kf_profile.clients["gateway"].id
+    assert sent["auth"].get("scheme") in ("basic", "client_secret_post")
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-cache")
+@pytest.mark.needs("issuer_control")
+@pytest.mark.parametrize(("route", "calls"), [(CACHED, 1), (ROUTE, 3)])
+def test_introspects_once_with_cache_introspection_and_every_time_without(
+    proxy: Proxy, upstream: Upstream, introspections: Introspections, token: str, route: str, calls: int
+) -> None:
+    """kong-plugins.md 1.5: cache_introspection caches for the token's remaining lifetime."""
+    for _ in range(3):
+        assert_proxied(proxy.request(route, token=token), upstream)
+    assert len(introspections.of(token)) == calls
+
+
+# ------------------------------------------------------------------------------------------- scripted IdP answers
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-inactive", "RFC7662-2.2-inactive")
+@pytest.mark.needs("issuer_control")
+@pytest.mark.parametrize("body", [{"active": False}, {}, {"scope": "read", "client_id": "x"}])
+def test_refuses_an_answer_without_active_true(
+    proxy: Proxy,
+    upstream: Upstream,
+    introspections: Introspections,
+    clock: ClockControl,
+    token: str,
+    realm: str,
+    body: dict[str, Any],
+) -> None:
+    """kong-plugins.md 1.5 (introspection_check_active: the answer must contain active true); anchors 8 E.62."""
+    with introspections.fault(status=200, body=body, times=1):
+        result = proxy.request(ROUTE, token=token)
+    assert_401(result, upstream, realm)
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-expired", "RFC7519-4.1.4-exp")
+@pytest.mark.needs("issuer_control")
+def test_refuses_an_active_answer_whose_exp_has_passed(
+    proxy: Proxy,
+    upstream: Upstream,
+    introspections: Introspections,
+    clock: ClockControl,
+    token: str,
+    realm: str,
+) -> None:
+    """kong-plugins.md 1.7 (introspected token past exp: error_description "The access token expired");
+    RFC 7662 2.2; anchors 8 E.60."""
+    past = int(clock.now()) - 10
+    body = {"active": True, "scope": "read", "exp": past, "iat": past - 60}
+    with introspections.fault(status=200, body=body, times=1):
+        result = proxy.request(ROUTE, token=token)
+    assert_401(result, upstream, realm)
+    ch = assert_refused(result, upstream)
+    assert ch is not None and ch.params.get("error_description") == "The access token expired"
+
+
+IDP_FAILURES: dict[str, dict[str, Any]] = {
+    "500-text": {"status": 500, "body": "kf idp failure"},
+    "401-invalid-client": {"status": 401, "body": {"error": "invalid_client"}},
+    "200-not-json": {"status": 200, "body": "<html>login</html>"},
+    "dropped-connection": {"drop_connection": True},
+}
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-idp-failure", "RS-no-upstream-on-reject")
+@pytest.mark.needs("issuer_control")
+@pytest.mark.parametrize("failure", list(IDP_FAILURES))
+def test_never_lets_a_request_through_when_introspection_fails(
+    proxy: Proxy,
+    upstream: Upstream,
+    introspections: Introspections,
+    clock: ClockControl,
+    token: str,
+    failure: str,
+) -> None:
+    """kong-plugins.md 1.5; RFC 7662 4; anchors 8 E.63: fail closed (401 or 500), upstream untouched."""
+    with introspections.fault(**IDP_FAILURES[failure], times=1):
+        result = proxy.request(ROUTE, token=token)
+    assert_refused(result, upstream, status=(401, 500), error=None, challenge=False)
+    assert "kf idp failure" not in result.response.text, "the IdP's answer was passed to the client"
+
+
+@pytest.mark.requirement("KONG-OIDC-1.5-introspection-cache", "RFC7662-2.2-inactive")
+@pytest.mark.needs("issuer_control", "virtual_clock")
+def test_reintrospects_an_answer_without_exp_after_cache_ttl(
+    proxy: Proxy,
+    upstream: Upstream,
+    introspections: Introspections,
+    clock: ClockControl,
+    token: str,
+    realm: str,
+) -> None:
+    """kong-plugins.md 1.5: an answer without exp is cached for cache_ttl (3600 s), not longer; the issuer's
+    next answer (the token has expired by then) is what counts."""
+    with introspections.fault(status=200, body={"active": True, "scope": "read"}, times=1):
+        assert_proxied(proxy.request(CACHED, token=token), upstream)
+    clock.advance(600)
+    assert_proxied(proxy.request(CACHED, token=token), upstream)  # still the cached answer
+    assert len(introspections.of(token)) == 1
+    clock.advance(3001)
+    assert_401(proxy.request(CACHED, token=token), upstream, realm)
+    assert len(introspections.of(token)) == 2
