@@ -1,0 +1,182 @@
+"""Access tokens as Kong Identity issues them: scope resolution, claim selection and rendering, JWT minting.
+
+kong-identity.md B.4 (token format), B.5 (scopes), B.6 and A.5 (claim inclusion modes), C (templates).
+Time comes from the shared Clock; keys from :mod:`kongformance.identity.keys`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kongformance.defects import DefectSwitches
+from kongformance.identity.keys import SigningKey, b64url
+from kongformance.identity.store import AuthServer, Claim, Client, Scope, TokenRecord
+from kongformance.identity.templating import render_claim
+
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope"})
+"""Claims the issuer sets itself; a custom claim of the same name is dropped (docs/fidelity/identity-issuer.md)."""
+
+OPENID_SCOPE = "openid"
+FIXED_DURATION_DEFECT_SECONDS = 3600
+
+
+class InvalidScope(Exception):
+    """A requested scope the client may not be granted (answered as ``invalid_scope``)."""
+
+
+@dataclass(frozen=True)
+class ScopeGrant:
+    """The outcome of scope resolution: granted scopes (in the server's order) and whether any were asked for."""
+
+    granted: tuple[Scope, ...]
+    requested_any: bool
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.granted]
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(s.id for s in self.granted)
+
+
+def parse_scope_parameter(raw: str | None) -> list[str]:
+    """Scope names of a ``scope`` parameter (space-delimited, RFC 6749 3.3), duplicates removed."""
+    return [name for name in dict.fromkeys((raw or "").split(" ")) if name]
+
+
+def allowed_scopes(scopes: Iterable[Scope], client: Client) -> list[Scope]:
+    """Enabled scopes the client may use: all if ``allow_all_scopes``, else those in ``allow_scopes`` (B.5)."""
+    if client.allow_all_scopes:
+        return [s for s in scopes if s.enabled]
+    allowed = set(client.allow_scopes)
+    return [s for s in scopes if s.enabled and s.id in allowed]
+
+
+def resolve_scopes(
+    scopes: Sequence[Scope], client: Client, requested: Sequence[str], defects: DefectSwitches
+) -> ScopeGrant:
+    """Granted = requested ∩ allowed ∩ enabled, plus allowed defaults (B.5).
+
+    Raises InvalidScope for a requested name that is unknown, disabled or not allowed; ``openid`` is
+    accepted without being granted unless the server defines a scope of that name (inferred).
+    """
+    allowed = allowed_scopes(scopes, client)
+    allowed_names = {s.name for s in allowed}
+    by_name = {s.name: s for s in scopes}
+    wanted: set[str] = set()
+    for name in requested:
+        if name in allowed_names:
+            wanted.add(name)
+        elif name == OPENID_SCOPE and name not in by_name:
+            continue
+        elif defects.on("grant_disallowed_scope") and name in by_name:
+            wanted.add(name)
+        else:
+            raise InvalidScope(f"The requested scope is invalid, unknown, or not allowed: {name}")
+    if not defects.on("drop_default_scopes"):
+        wanted.update(s.name for s in allowed if s.default)
+    granted = tuple(s for s in scopes if s.name in wanted)
+    return ScopeGrant(granted=granted, requested_any=bool(requested))
+
+
+def claim_applies(claim: Claim, grant: ScopeGrant, defects: DefectSwitches) -> bool:
+    """Whether an enabled ``include_in_token`` claim goes into this token (the modes of A.5, B.6)."""
+    if claim.include_in_all_scopes:
+        return True
+    if claim.include_in_scopes:
+        return defects.on("scope_claims_always") or bool(grant.ids.intersection(claim.include_in_scopes))
+    return not grant.requested_any
+
+
+def token_claims(claims: Iterable[Claim], grant: ScopeGrant, defects: DefectSwitches) -> list[Claim]:
+    """The custom claims of an access token, in the server's order."""
+    return [c for c in claims if c.enabled and c.include_in_token and claim_applies(c, grant, defects)]
+
+
+def userinfo_claims(claims: Iterable[Claim]) -> list[Claim]:
+    """Claims served only by ``/userinfo``: enabled with ``include_in_token=false`` (A.5; inferred)."""
+    return [c for c in claims if c.enabled and not c.include_in_token]
+
+
+def render(
+    claims: Iterable[Claim], context: Mapping[str, Any], now: float, defects: DefectSwitches
+) -> dict[str, Any]:
+    """Render claim templates (same engine as test-claim); a failing template drops its claim (C.6)."""
+    rendered: dict[str, Any] = {}
+    for claim in claims:
+        ok, value = render_claim(claim.value, context, now=now)
+        if ok:
+            rendered[claim.name] = value
+        elif defects.on("failed_template_renders_empty"):
+            rendered[claim.name] = ""
+    return rendered
+
+
+@dataclass(frozen=True)
+class UnsignedToken:
+    """An access token ready to sign: its claims, encoded payload, bookkeeping record and ``expires_in``."""
+
+    claims: dict[str, Any]
+    payload_segment: str
+    record: TokenRecord
+    expires_in: int
+
+
+def registered_claims(
+    server: AuthServer, client: Client, issuer_url: str, grant_names: Sequence[str], now: float,
+    defects: DefectSwitches,
+) -> dict[str, Any]:  # fmt: skip
+    """iss, sub, client_id, aud, iat, nbf, exp, jti and scope as observed in B.4."""
+    iat = int(now)
+    duration = (
+        FIXED_DURATION_DEFECT_SECONDS if defects.on("exp_ignores_duration") else client.access_token_duration
+    )
+    aud: Any = server.audience if defects.on("aud_as_string") else [server.audience]
+    return {
+        "aud": aud,
+        "client_id": client.id,
+        "exp": iat + duration,
+        "iat": iat,
+        "iss": issuer_url,
+        "jti": str(uuid.uuid4()),
+        "nbf": iat,
+        "scope": " ".join(grant_names),
+        "sub": client.id,
+    }
+
+
+def prepare_access_token(
+    server: AuthServer,
+    client: Client,
+    issuer_url: str,
+    grant: ScopeGrant,
+    custom: Mapping[str, Any],
+    now: float,
+    defects: DefectSwitches,
+) -> UnsignedToken:
+    """Claims of an access token: registered claims first, then custom claims that do not collide with them."""
+    claims = registered_claims(server, client, issuer_url, grant.names, now, defects)
+    for name, value in custom.items():
+        if name not in REGISTERED_CLAIMS:
+            claims[name] = value
+    payload = b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    record = TokenRecord(
+        id=claims["jti"],
+        auth_server_id=server.id,
+        client_id=client.id,
+        granted_scope_names=grant.names,
+        created_at=float(claims["iat"]),
+        expires_at=float(claims["exp"]),
+    )
+    # expires_in is observed as duration - 1 (kong-identity.md B.3)
+    return UnsignedToken(claims, payload, record, client.access_token_duration - 1)
+
+
+def sign_access_token(unsigned: UnsignedToken, key: SigningKey, alg: str) -> str:
+    """The compact JWS of a prepared token (header ``alg``/``typ``/``kid`` from the key's cache)."""
+    return key.sign_jwt(unsigned.payload_segment, alg)
