@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount
 
 from kongformance.clock import Clock
@@ -22,7 +24,7 @@ from kongformance.identity.faults import FaultInjector
 from kongformance.identity.interception import Interceptor
 from kongformance.identity.issuer import IssuerEndpoints
 from kongformance.identity.keys import KeyPool, KeyRegistry
-from kongformance.identity.management import management_app
+from kongformance.identity.management import http_exception_as_problem, management_app
 from kongformance.identity.oauth_errors import http_error_as_oauth
 from kongformance.identity.request_log import RequestLog
 from kongformance.identity.store import AuthServer
@@ -33,6 +35,14 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8300"
 def any_non_empty_token(token: str) -> bool:
     """The default management API policy: any non-empty bearer token is accepted (issue 2)."""
     return bool(token)
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    """Unroutable paths answer in the format of the API they fall under: problem+json below /v1 and
+    /_emulator, OAuth error JSON elsewhere (issuer paths)."""
+    if request.url.path.startswith(("/v1", "/_emulator")):
+        return await http_exception_as_problem(request, exc)
+    return await http_error_as_oauth(request, exc)
 
 
 class IdentityEmulator:
@@ -81,7 +91,7 @@ class IdentityEmulator:
                 Mount("/_emulator", app=control.app()),
                 Mount("/{issuer_key}/auth", routes=self.issuer.routes(interceptor)),
             ],
-            exception_handlers={HTTPException: http_error_as_oauth},
+            exception_handlers={HTTPException: _routing_error},
         )
         self.keys.pool.refill()
 
