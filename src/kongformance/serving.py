@@ -50,7 +50,9 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def _config(app: Any, sock: socket.socket, certfile: str | None, keyfile: str | None) -> uvicorn.Config:
+def _config(
+    app: Any, sock: socket.socket, certfile: str | None, keyfile: str | None, date_header: bool = True
+) -> uvicorn.Config:
     host, port = sock.getsockname()[:2]
     kwargs: dict[str, Any] = {}
     if certfile:
@@ -64,6 +66,7 @@ def _config(app: Any, sock: socket.socket, certfile: str | None, keyfile: str | 
         lifespan="off",
         proxy_headers=False,  # the gateway must see the real scheme and peer, as Kong does
         server_header=False,
+        date_header=date_header,
         timeout_keep_alive=30,
         h11_max_incomplete_event_size=64 * 1024,
         **kwargs,
@@ -78,10 +81,15 @@ def start_in_thread(
     certfile: str | None = None,
     keyfile: str | None = None,
     ready_timeout: float = 10.0,
+    date_header: bool = True,
 ) -> RunningServer:
-    """Serve ``app`` from a daemon thread; return once the socket accepts connections."""
+    """Serve ``app`` from a daemon thread; return once the socket accepts connections.
+
+    ``date_header=False`` leaves the Date header to the app (the gateway proxy passes the upstream's through,
+    as Kong's nginx does).
+    """
     sock = bind_socket(host, port)
-    server = uvicorn.Server(_config(app, sock, certfile, keyfile))
+    server = uvicorn.Server(_config(app, sock, certfile, keyfile, date_header))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     ready = threading.Event()
 
@@ -115,14 +123,16 @@ def start_in_thread(
     )
 
 
-def serve_forever(apps: list[tuple[Any, str, int, str | None, str | None]]) -> None:
+def serve_forever(
+    apps: list[tuple[Any, str, int, str | None, str | None]], *, date_header: bool = True
+) -> None:
     """Serve several apps ``(app, host, port, certfile, keyfile)`` in the foreground until interrupted."""
 
     async def main() -> None:
         servers = []
         for app, host, port, cert, key in apps:
             sock = bind_socket(host, port)
-            servers.append((uvicorn.Server(_config(app, sock, cert, key)), sock))
+            servers.append((uvicorn.Server(_config(app, sock, cert, key, date_header)), sock))
         await asyncio.gather(*(s.serve(sockets=[sock]) for s, sock in servers))
 
     asyncio.run(main())

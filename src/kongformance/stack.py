@@ -166,9 +166,9 @@ def start_local_stack(
     plans: dict[str, Callable[[], RunningServer]] = {
         "identity": lambda: start_in_thread(identity.app, host, ports.identity),
         "admin": lambda: start_in_thread(gateway.admin_app, host, ports.admin),
-        "proxy": lambda: start_in_thread(gateway.proxy_app, host, ports.proxy),
+        "proxy": lambda: start_in_thread(gateway.proxy_app, host, ports.proxy, date_header=False),
         "proxy_ssl": lambda: start_in_thread(
-            gateway.proxy_app, host, ports.proxy_ssl, certfile=certfile, keyfile=keyfile
+            gateway.proxy_app, host, ports.proxy_ssl, certfile=certfile, keyfile=keyfile, date_header=False
         ),
         "upstream": lambda: start_in_thread(upstream.app, host, ports.upstream),
     }
