@@ -106,11 +106,6 @@ def test_oauth2_client_credentials_token_is_accepted_on_the_same_service(gw: Gat
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serving.start_in_thread leaves uvicorn's proxy_headers on, so X-Forwarded-Proto from 127.0.0.1 "
-    "rewrites scope['scheme']; Kong's check_https reads the real scheme (ngx.var.scheme)",
-)
 def test_oauth2_token_endpoint_ignores_x_forwarded_proto_when_termination_is_not_accepted(
     gw: Gateway, idp: Idp
 ) -> None:
