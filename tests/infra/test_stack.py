@@ -233,11 +233,6 @@ def test_real_defect_catalogues_are_found() -> None:
     assert route_defects([some_gateway_defect])["gateway"] == [some_gateway_defect]
 
 
-@pytest.mark.xfail(
-    reason="serving.bind_socket makes proto-0 sockets, so asyncio never sets TCP_NODELAY on accepted "
-    "connections and each keep-alive request waits ~40 ms for a delayed ACK (lead: pass socket.IPPROTO_TCP)",
-    strict=False,
-)
 def test_listeners_are_tcp_sockets_so_asyncio_disables_nagle(fake_stack: stack_module.LocalStack) -> None:
     """issue 3 Targets (added latency <= 2 ms at p50): asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets."""
     import socket
