@@ -1,0 +1,224 @@
+"""Shared oracle of the cross-flow negative catalogue (anchors-and-negative-catalogue.md section 8).
+
+One :class:`Flow` per bearer flow: its route variant, where its valid tokens come from, and the exact refusal
+Kong documents for its plugin (kong-plugins.md 1.7 openid-connect, 3.4 oauth2-introspection, 4.3 oauth2).
+``expect_refusal`` checks status, body, the parsed WWW-Authenticate and that the upstream saw nothing;
+``rfc_verdict`` turns an RFC observation into a deviation verdict (data/deviations.yaml).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fixtures.evidence import DeviationCheck
+from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.oracle import Challenge, bearer, json_body, parse_www_authenticate
+from fixtures.tokens import TokenFactory
+
+from kongformance.profile import ProfileHandles
+
+Kind = Literal["missing", "invalid"]
+TokenSource = Literal["kong-identity", "kong-oauth2"]
+
+INVALID_DESCRIPTION = "The access token is invalid or has expired"
+MISSING_DESCRIPTION = "The access token is missing"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A bearer flow of the profile: deviation-registry name, route variant, plugin and token source."""
+
+    name: str
+    route: str
+    plugin: str
+    tokens: TokenSource
+
+    @property
+    def oidc(self) -> bool:
+        return self.plugin == "openid-connect"
+
+
+OIDC_BEARER = Flow("oidc-bearer", "oidc-bearer", "openid-connect", "kong-identity")
+OIDC_INTROSPECTION = Flow(
+    "oidc-introspection", "oidc-introspection-nocache", "openid-connect", "kong-identity"
+)
+OIDC_KONG_OAUTH2 = Flow("oidc-kong-oauth2", "oidc-kong-oauth2", "openid-connect", "kong-oauth2")
+OAUTH2_INTROSPECTION = Flow(
+    "oauth2-introspection", "oauth2-introspection", "oauth2-introspection", "kong-identity"
+)
+OAUTH2 = Flow("oauth2", "oauth2", "oauth2", "kong-oauth2")
+
+ALL_FLOWS = (OIDC_BEARER, OIDC_INTROSPECTION, OIDC_KONG_OAUTH2, OAUTH2_INTROSPECTION, OAUTH2)
+"""[ALL]: every bearer flow."""
+IDENTITY_FLOWS = (OIDC_BEARER, OIDC_INTROSPECTION, OAUTH2_INTROSPECTION)
+"""Flows that accept Kong Identity JWTs (verified locally or by the issuer's introspection endpoint)."""
+INT_FLOWS = (OIDC_INTROSPECTION, OAUTH2_INTROSPECTION)
+"""[INT]: introspection flows."""
+
+
+def flow_params(flows: tuple[Flow, ...]) -> list[Any]:
+    return [pytest.param(f, id=f.name) for f in flows]
+
+
+def oidc_realm(handles: ProfileHandles) -> str:
+    """kong-plugins.md 1.7: the host part of the issuer URL (no port, no scheme), else "kong"."""
+    return urlparse(handles.auth_server.issuer).hostname or "kong"
+
+
+def oauth2_token(proxy: Proxy, handles: ProfileHandles, scope: str = "read") -> str:
+    """A token of the OSS oauth2 plugin: client_credentials at <route>/oauth2/token over HTTPS (kong-plugins.md 4.2)."""
+    if "oauth2" not in handles.routes or handles.oauth2 is None:
+        pytest.skip("the oauth2 route needs a database (not part of this run's profile)")
+    creds = handles.oauth2
+    url = proxy.url("oauth2", scheme="https", path_suffix="/oauth2/token")
+    form = {"grant_type": "client_credentials", "client_id": creds.id, "client_secret": creds.secret}
+    resp = proxy.http.post(url, data={**form, "scope": scope})
+    assert resp.status_code == 200, f"oauth2 token endpoint: {resp.status_code} {resp.text[:200]!r}"
+    return str(resp.json()["access_token"])
+
+
+def valid_token(flow: Flow, tokens: TokenFactory, proxy: Proxy, handles: ProfileHandles) -> str:
+    """A fresh token the flow accepts (never cached by an earlier request)."""
+    if flow.route not in handles.routes:
+        pytest.skip(f"route variant {flow.route!r} is not part of this run's profile")
+    if flow.tokens == "kong-oauth2":
+        return oauth2_token(proxy, handles)
+    return tokens.access_token("default", scope="read")
+
+
+def expected_body(flow: Flow, kind: Kind) -> dict[str, str]:
+    """The JSON body Kong documents for a 401 of this flow's plugin."""
+    if flow.oidc:
+        return {"message": "Unauthorized"}  # kong-plugins.md 1.7
+    if kind == "missing":  # kong-plugins.md 3.4, 4.3
+        return {"error": "invalid_request", "error_description": MISSING_DESCRIPTION}
+    return {"error": "invalid_token", "error_description": INVALID_DESCRIPTION}
+
+
+def expected_challenge(flow: Flow, kind: Kind, handles: ProfileHandles) -> dict[str, str]:
+    """The auth-params of the Bearer challenge Kong documents for a 401 of this flow's plugin."""
+    if flow.oidc:  # kong-plugins.md 1.7: error="invalid_token" even without a token
+        return {"realm": oidc_realm(handles), "error": "invalid_token"}
+    params: dict[str, str] = {"realm": "service"} if flow.plugin == "oauth2-introspection" else {}
+    if kind == "invalid":  # kong-plugins.md 3.4 / 4.3
+        params.update(error="invalid_token", error_description=INVALID_DESCRIPTION)
+    return params
+
+
+def assert_not_forwarded(result: ProxyResult, upstream: Upstream) -> None:
+    """RS-no-upstream-on-reject: nothing carrying this request's probe reached the upstream."""
+    assert not upstream.seen(result.probe), "a refused request reached the upstream"
+
+
+def expect_refusal(
+    flow: Flow,
+    result: ProxyResult,
+    upstream: Upstream,
+    handles: ProfileHandles,
+    *,
+    kinds: tuple[Kind, ...] = ("invalid",),
+) -> Challenge:
+    """401 with the plugin's documented body and Bearer challenge for one of ``kinds``; the upstream saw nothing."""
+    assert result.status < 500, f"server error {result.status}: {result.response.text[:200]!r}"
+    assert result.status == 401, (
+        f"{flow.name}: expected 401, got {result.status}: {result.response.text[:200]!r}"
+    )
+    assert_not_forwarded(result, upstream)
+    ch = bearer(result)
+    body = json_body(result)
+    matched = [k for k in kinds if body == expected_body(flow, k)]
+    assert matched, f"{flow.name}: body {body!r} is none of {[expected_body(flow, k) for k in kinds]!r}"
+    assert ch.params == expected_challenge(flow, matched[0], handles), (
+        f"{flow.name}: challenge {ch.params!r} != {expected_challenge(flow, matched[0], handles)!r}"
+    )
+    assert ch.token68 is None
+    return ch
+
+
+def expect_forbidden(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
+    """kong-plugins.md 1.7: openid-connect 403 {"message":"Forbidden"}, error="insufficient_scope"."""
+    assert result.status == 403, f"expected 403, got {result.status}: {result.response.text[:200]!r}"
+    assert_not_forwarded(result, upstream)
+    assert json_body(result) == {"message": "Forbidden"}
+    assert bearer(result).params == {"realm": oidc_realm(handles), "error": "insufficient_scope"}
+
+
+def expect_proxied(result: ProxyResult, upstream: Upstream) -> None:
+    """A positive twin: 200 from the echo upstream, which saw the request once."""
+    assert result.status == 200, f"expected 200, got {result.status}: {result.response.text[:200]!r}"
+    if upstream.available:
+        assert len(upstream.seen(result.probe)) == 1
+
+
+def strict_syntax_ok(result: ProxyResult) -> bool:
+    """Whether every WWW-Authenticate value parses under the strict RFC 6750 3 / RFC 9110 11.6.1 grammar."""
+    try:
+        for value in result.response.headers.get_list("www-authenticate"):
+            parse_www_authenticate(value, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+def rfc_verdict(
+    deviations: DeviationCheck, requirement: str, flow: Flow, conforms: bool, detail: str
+) -> None:
+    """Judge an RFC observation through the deviation registry.
+
+    A departure the registry records is reported as a deviation; a recorded one that vanished fails. A departure
+    that Kong documents but the registry does not yet record (the test has already asserted Kong's exact
+    behaviour) is reported as a warning naming the entry to add, so the lead can record it.
+    """
+    known = deviations.registry.find(requirement, flow.name, deviations.stack.version)
+    if conforms or known is not None:
+        deviations.check(requirement, conforms, detail, flow=flow.name)
+        return
+    deviations.request.node.user_properties.append(("unrecorded-deviation", f"{requirement}:{flow.name}"))
+    warnings.warn(f"unrecorded Kong deviation from {requirement} ({flow.name}): {detail}", stacklevel=2)
+
+
+class IssuerControl:
+    """The issuer emulator's fault injection (``/_emulator/faults``, rules removed on exit) and request log.
+
+    Faults are global to the emulator: tests that install them also hold the ``clock`` fixture, which runs them
+    alone in the run.
+    """
+
+    def __init__(self, identity_url: str, auth_server_id: str) -> None:
+        self.base = identity_url + "/_emulator"
+        self.auth_server_id = auth_server_id
+        self.http = httpx.Client(timeout=10.0)
+        self.ids: list[int] = []
+
+    def __enter__(self) -> IssuerControl:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fault_id in self.ids:
+            self.http.delete(f"{self.base}/faults/{fault_id}")
+        self.http.close()
+
+    def add(self, endpoint: str, **rule: Any) -> int:
+        body = {"endpoint": endpoint, "auth_server_id": self.auth_server_id, **rule}
+        resp = self.http.post(self.base + "/faults", json=body)
+        assert resp.status_code == 201, f"fault not installed: {resp.status_code} {resp.text[:200]}"
+        fault_id = int(resp.json()["id"])
+        self.ids.append(fault_id)
+        return fault_id
+
+    def hits(self, fault_id: int) -> int:
+        resp = self.http.get(self.base + "/faults")
+        resp.raise_for_status()
+        return sum(int(r["hits"]) for r in resp.json()["data"] if r["id"] == fault_id)
+
+    def requests(self, endpoint: str) -> list[dict[str, Any]]:
+        """The issuer's request log for ``endpoint`` of this auth server (secrets redacted)."""
+        params = {"endpoint": endpoint, "auth_server_id": self.auth_server_id}
+        resp = self.http.get(self.base + "/requests", params=params)
+        resp.raise_for_status()
+        return list(resp.json()["data"])
