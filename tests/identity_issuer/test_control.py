@@ -231,7 +231,7 @@ def test_mint_bad_input_is_400(issuer: Issuer, control: str, body: dict) -> None
 def test_defects_can_be_listed_and_switched(issuer: Issuer, control: str) -> None:
     """defects.py: GET lists the catalogue; PUT replaces the enabled set; unknown names are 400."""
     listing = issuer.http.get(f"{control}/defects").json()
-    assert len(listing["available"]) >= 10 and listing["enabled"] == []
+    assert len(listing["catalogue"]) >= 10 and listing["enabled"] == []
     assert issuer.http.put(f"{control}/defects", json={"enabled": ["aud_as_string"]}).json()["enabled"] == [
         "aud_as_string"
     ]

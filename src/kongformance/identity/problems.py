@@ -1,4 +1,5 @@
-"""Konnect-style ``application/problem+json`` errors of the management API (kong-identity.md A.10).
+"""Konnect-style ``application/problem+json`` errors of the management API (kong-identity.md A.10), also
+used by the emulators' ``/_emulator`` control surfaces (:mod:`kongformance.emulator_control`).
 
 Handlers raise :class:`Problem` (or one of the helpers' results); :func:`problem_response` renders it with
 ``status``, ``title``, ``type``, ``instance`` (``kong:trace:<n>``) and ``detail``, plus ``invalid_parameters``
@@ -32,7 +33,7 @@ InvalidParameter = dict[str, Any]
 
 
 class Problem(Exception):
-    """An error the management API answers with a problem+json body."""
+    """An error answered with a problem+json body (management API or emulator control surface)."""
 
     def __init__(
         self, status: int, detail: str, invalid_parameters: list[InvalidParameter] | None = None
