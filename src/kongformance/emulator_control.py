@@ -10,7 +10,7 @@ One implementation for the issuer emulator and the reference gateway (docs/ident
   on-change callback (the gateway rebuilds its plugins) and answers like ``GET``.
 
 Bad input is a 400 ``application/problem+json`` with ``invalid_parameters`` (the Problem machinery of
-:mod:`kongformance.identity.problems`); :func:`control_app` also renders unknown paths and wrong methods
+:mod:`kongformance.problem_json`); :func:`control_app` also renders unknown paths and wrong methods
 under the control surface as problem+json.
 """
 
@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from kongformance.clock import Clock
 from kongformance.defects import DefectSwitches
-from kongformance.identity.problems import Problem, invalid, problem_response
+from kongformance.problem_json import Problem, invalid, problem_response
 
 CLOCK_ACTIONS = ("freeze", "advance", "resume", "reset")
 """What ``POST /clock`` can do."""

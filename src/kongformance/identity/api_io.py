@@ -19,8 +19,8 @@ from starlette.responses import Response
 
 from kongformance.clock import Clock
 from kongformance.identity import store as st
-from kongformance.identity.problems import Problem, bad_request, invalid, problem_response
 from kongformance.identity.request_schemas import MAX_LABELS
+from kongformance.problem_json import Problem, bad_request, invalid, problem_response
 
 Handler = Callable[[Request], Awaitable[Response]]
 

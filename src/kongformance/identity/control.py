@@ -28,9 +28,9 @@ from kongformance.emulator_control import (
 from kongformance.identity import minting
 from kongformance.identity.faults import ENDPOINTS, FaultInjector, InvalidFault
 from kongformance.identity.keys import KeyRegistry
-from kongformance.identity.problems import Problem
 from kongformance.identity.request_log import RequestLog
 from kongformance.identity.store import AuthServer, IdentityStore
+from kongformance.problem_json import Problem
 
 
 @dataclass

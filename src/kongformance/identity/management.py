@@ -29,10 +29,10 @@ from kongformance.identity.api_io import (
     read_json,
 )
 from kongformance.identity.pagination import FilterKind, ListSpec, paginate
-from kongformance.identity.problems import Problem, bad_request, invalid, problem_response
 from kongformance.identity.representations import auth_server_json, claim_json, scope_json
 from kongformance.identity.request_schemas import validate_body
 from kongformance.identity.store import AuthServer, IdentityStore, NameConflict, NotFound
+from kongformance.problem_json import Problem, bad_request, invalid, problem_response
 
 SERVER_LIST = ListSpec(
     sortable=("created_at", "updated_at", "name", "audience"),

@@ -22,11 +22,11 @@ from kongformance.identity.api_io import (
     require_secure_uris,
 )
 from kongformance.identity.pagination import FilterKind, ListSpec, paginate
-from kongformance.identity.problems import bad_request, invalid
 from kongformance.identity.representations import client_json, created_client_json, secret_json, token_json
 from kongformance.identity.request_schemas import validate_body
 from kongformance.identity.store import AuthServer, Client, NotFound, TokenRecord
 from kongformance.identity.templating import render_claims
+from kongformance.problem_json import bad_request, invalid
 
 CLIENT_LIST = ListSpec(
     sortable=("created_at", "updated_at", "name"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from kongformance.identity.problems import InvalidParameter, bad_request, invalid
+from kongformance.problem_json import InvalidParameter, bad_request, invalid
 
 DEFAULT_PAGE_SIZE = 10
 """Not stated by the document (kong-identity.md open question 9); Konnect's other v2 lists use 10."""

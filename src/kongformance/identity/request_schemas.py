@@ -19,7 +19,7 @@ import yaml
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from kongformance.identity.problems import InvalidParameter, bad_request, invalid
+from kongformance.problem_json import InvalidParameter, bad_request, invalid
 
 OPENAPI_RESOURCE = ("kongformance", "reference/konnect-openapi/kong-identity-v1.yaml")
 
