@@ -22,7 +22,7 @@ import httpx
 
 from kongformance.gateway.defects import HTTPS_ONLY_ROUTE_SERVED_OVER_HTTP, STRIP_PATH_IGNORED
 from kongformance.gateway.plugins.base import Exit, Headers, ProxyRequest, RequestContext, UpstreamResponse
-from kongformance.gateway.responses import MESSAGES, error_body, negotiate
+from kongformance.gateway.responses import MESSAGES, error_body, exit_headers, http_date, negotiate
 from kongformance.gateway.router import upstream_path
 from kongformance.gateway.runtime import Runtime
 
@@ -213,6 +213,10 @@ class ProxyApp:
         out.set("X-Kong-Upstream-Latency", str(int((upstream_done - proxy_done) * 1000)))
         out.set("X-Kong-Proxy-Latency", str(int((proxy_done - started) * 1000)))
         out.add("Via", self.via)
+        if out.get("server") is None:  # Kong's header_filter: kong/<version> when the upstream sent none
+            out.set("Server", self.server)
+        if out.get("date") is None:  # nginx passes the upstream's Date (proxy_pass_header) or adds its own
+            out.set("Date", http_date(self.runtime.clock.now()))
         out.set("X-Kong-Request-Id", request_id)
         await _respond(send, upstream_response.status, out.items(), upstream_response.body)
 
@@ -293,13 +297,14 @@ class ProxyApp:
             payload, extra = exit_.encoded()
         except (TypeError, ValueError):
             payload, extra = json.dumps({"message": "An unexpected error occurred"}).encode(), {}
-        headers: list[tuple[str, str]] = list(extra.items())
-        names = {k.lower() for k, _ in headers}
-        headers.append(("Content-Length", str(len(payload))))
-        if "server" not in names:
-            headers.append(("Server", self.server))
-        headers.append(("X-Kong-Response-Latency", str(int((time.perf_counter() - started) * 1000))))
-        headers.append(("X-Kong-Request-Id", request_id))
+        headers = exit_headers(
+            list(extra.items()),
+            body_length=len(payload),
+            server=self.server,
+            now=self.runtime.clock.now(),
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            request_id=request_id,
+        )
         await _respond(send, exit_.status, headers, payload)
 
 

@@ -5,6 +5,7 @@ error handlers): the body type follows the client's ``Accept`` header (else its 
 from __future__ import annotations
 
 import json
+from email.utils import formatdate
 
 # Kong's standard messages for statuses its error handlers produce
 MESSAGES = {
@@ -73,3 +74,42 @@ def error_body(fmt: str, message: str, request_id: str | None) -> tuple[bytes, s
     else:
         text = f"{message}\nrequest_id: {request_id}\n" if request_id else f"{message}\n"
     return text.encode(), _CONTENT_TYPES.get(fmt, _CONTENT_TYPES["json"])
+
+
+def http_date(epoch: float) -> str:
+    """``epoch`` as an IMF-fixdate (RFC 9110 5.6.7), the form nginx writes in ``Date``."""
+    return formatdate(epoch, usegmt=True)
+
+
+def exit_headers(
+    headers: list[tuple[str, str]],
+    *,
+    body_length: int,
+    server: str,
+    now: float,
+    latency_ms: int,
+    request_id: str,
+) -> list[tuple[str, str]]:
+    """The headers of a response Kong generates itself (``kong.response.exit``, its error handlers).
+
+    Kong's runloop ``header_filter`` (not proxied) sets ``X-Kong-Response-Latency`` and overrides ``Server``
+    with ``kong/<version>`` unless the response carries ``Via: kong/<version>`` (a plugin's short-circuit,
+    e.g. proxy-cache); ``X-Kong-Request-Id`` is added; nginx adds ``Date`` unless one was set. Defaults for
+    Kong's ``headers`` setting (server_tokens, latency_tokens, X-Kong-Request-Id) are assumed.
+    """
+    via = next((v for k, v in headers if k.lower() == "via"), None)
+    keep_server = via == server
+    out = [
+        (k, v)
+        for k, v in headers
+        if k.lower() not in ("content-length", "x-kong-response-latency", "x-kong-request-id")
+        and (keep_server or k.lower() != "server")
+    ]
+    out.append(("Content-Length", str(body_length)))
+    if not keep_server:
+        out.append(("Server", server))
+    if not any(k.lower() == "date" for k, _ in out):
+        out.append(("Date", http_date(now)))
+    out.append(("X-Kong-Response-Latency", str(latency_ms)))
+    out.append(("X-Kong-Request-Id", request_id))
+    return out

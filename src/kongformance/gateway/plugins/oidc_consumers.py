@@ -26,15 +26,34 @@ def consumer_claim_paths(config: Mapping[str, Any]) -> list[list[str]]:
     return []
 
 
+def _created_at(consumer: Mapping[str, Any]) -> float:
+    value = consumer.get("created_at")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def username_ignoring_case(runtime: GatewayRuntime, username: str) -> Mapping[str, Any] | None:
+    """Kong's ``consumers:select_by_username_ignore_case``: every consumer whose username equals ``username``
+    ignoring case, the oldest ``created_at`` first (Kong logs when more than one matches)."""
+    listing = getattr(runtime, "list_consumers", None)
+    if not callable(listing):
+        log.warning("openid-connect: runtime cannot list consumers; by_username_ignore_case finds nothing")
+        return None
+    low = username.lower()
+    matches = [c for c in listing() if isinstance(c.get("username"), str) and c["username"].lower() == low]
+    if len(matches) > 1:
+        log.info(
+            "openid-connect: %d consumers match a username case-insensitively; using the oldest", len(matches)
+        )
+    matches.sort(key=_created_at)  # stable: equal timestamps keep the store's order
+    return matches[0] if matches else None
+
+
 def _find(runtime: GatewayRuntime, by: str, value: str, ignore_case: bool) -> Mapping[str, Any] | None:
+    """Kong's ``consumers_load``: an exact lookup; for ``username`` with ignore_case, then a case-free one."""
     consumer = runtime.find_consumer_by(by, value)
     if consumer is not None or by != "username" or not ignore_case:
         return consumer
-    listing = getattr(runtime, "list_consumers", None)
-    if callable(listing):
-        low = value.lower()
-        return next((c for c in listing() if str(c.get("username") or "").lower() == low), None)
-    return runtime.find_consumer_by(by, value.lower())
+    return username_ignoring_case(runtime, value)
 
 
 def map_consumer(

@@ -2,6 +2,10 @@
 
 Signatures are checked with pyjwt's JWA algorithm objects against keys from the discovery cache; the
 claims ``exp``/``nbf``/``iat``/``iss`` are checked only when present, with Kong's exact boundaries.
+
+Segments are decoded the way Kong's ``kong.openid-connect.codec`` does (nginx's ``ngx_decode_base64url``):
+only the URL-safe alphabet, decoding stops at the first ``=``. Like Kong's ``jws.lua``, the ``crit`` header is
+not examined, and a ``b64: false`` header leaves the payload undecoded, which fails as a JSON decode error.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +32,7 @@ from kongformance.gateway.plugins.oidc_errors import unauthorized
 
 ACCEPTED_TYPES = frozenset({"jwt", "at+jwt", "dpop+jwt"})
 _KTY_BY_PREFIX = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP", "HS": "oct"}
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,25 @@ class CompactJws:
     signing_input: bytes
     signature: bytes
 
+    @property
+    def signature_segment(self) -> str:
+        """The third segment exactly as sent (Kong compares HS signatures as encoded strings)."""
+        return self.raw.rsplit(".", 1)[-1]
 
-def _b64url(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+def b64url_decode(segment: str) -> bytes:
+    """Decode one JWS segment as Kong does (lua-resty-core ``ngx.base64.decode_base64url``, i.e. nginx's
+    ``ngx_decode_base64url``): only ``A-Z a-z 0-9 - _`` are accepted, everything from the first ``=`` on is
+    ignored, and a length of 1 (mod 4) is invalid. ``+`` and ``/`` raise :class:`ValueError`."""
+    data = segment.split("=", 1)[0]
+    if len(data) % 4 == 1 or not _BASE64URL.fullmatch(data):
+        raise ValueError("invalid base64url data")
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url, as Kong's ``codec.base64url.encode`` produces."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def parse_jws(token: str) -> CompactJws | None:
@@ -50,9 +72,9 @@ def parse_jws(token: str) -> CompactJws | None:
     if len(parts) != 3:
         return None
     try:
-        header = json.loads(_b64url(parts[0]))
-        claims = json.loads(_b64url(parts[1]))
-        signature = _b64url(parts[2])
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -132,6 +154,10 @@ class JwtVerifier:
             raise unauthorized("only jwts are supported for the jws")
         if self.config.get("verify_signature", True):
             await self._verify_signature(jws, meta)
+        # Kong's jws.lua never reads ``crit`` (an unknown critical extension is accepted), and with
+        # ``b64: false`` it skips decoding the payload, so its JSON decode of nothing fails
+        if jws.header.get("b64") is False:
+            raise unauthorized("invalid bearer token (unable to json decode jws payload)")
         if self.config.get("verify_claims", True):
             self._verify_claims(jws.claims, meta)
         return dict(jws.claims)
@@ -159,6 +185,10 @@ class JwtVerifier:
             raise unauthorized("invalid bearer token (invalid signature)")
 
     def _verify_hs_with_secrets(self, alg: str, jws: CompactJws, meta: IssuerMetadata) -> bool:
+        if b64url_encode(jws.signature) != jws.signature_segment:
+            return (
+                False  # Kong's HS.verify compares the encoded MAC with the segment: no padding, no variants
+            )
         candidates = [k for k in meta.keys if k.get("kty") == "oct"]
         kid = jws.header.get("kid")
         if kid is not None:
