@@ -90,7 +90,6 @@ def start_in_thread(
     """
     sock = bind_socket(host, port)
     server = uvicorn.Server(_config(app, sock, certfile, keyfile, date_header))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     ready = threading.Event()
 
     def run() -> None:
