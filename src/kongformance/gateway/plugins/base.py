@@ -149,6 +149,12 @@ class GatewayRuntime(Protocol):
     def find_consumer_by(self, field_name: str, value: str) -> Mapping[str, Any] | None:
         """A consumer whose ``field_name`` (id, username, custom_id) equals ``value``."""
 
+    def list_consumers(self) -> list[Mapping[str, Any]]:
+        """Every consumer (openid-connect's ``by_username_ignore_case`` scans them)."""
+
+    def find_credential(self, table: str, field_name: str, value: str) -> Mapping[str, Any] | None:
+        """A credential of ``table`` (e.g. ``jwt_secrets``) whose ``field_name`` equals ``value``."""
+
     def oauth2_store(self) -> Any:
         """The OSS oauth2 plugin's credential and token tables (see plugins/oauth2.py)."""
 
