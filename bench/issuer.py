@@ -214,6 +214,7 @@ def main() -> int:
         f"emulator in-process: ready {ready * 1000:.0f} ms after construction (imports took {imported * 1000:.0f} ms)"
     )
 
+    summary = [f"ready {ready * 1000:.0f} ms in-process (target <= 500 ms)"]
     emulator, note = start_emulator(args.workers)
     ours: LoadResult | None = None
     try:
@@ -230,11 +231,19 @@ def main() -> int:
             print(
                 f"emulator CPU per token: {per_token * 1000:.3f} ms = {per_token * signs:.2f}x one RSA-2048 signature"
             )
+            summary.append(
+                f"CPU per token {per_token * 1e6:.0f} us = {per_token * signs:.2f}x one RSA-2048 signature "
+                f"({1e6 / signs:.0f} us) (target <= 1.25x)"
+            )
         rss_before = rss_bytes(emulator.pid)
         issued, failed = issue_at_least(args.memory_tokens, token_endpoint, body, args, ours.per_second)
+        rss_after = rss_bytes(emulator.pid)
         print(
-            f"emulator resident memory: {mib(rss_before)} before, {mib(rss_bytes(emulator.pid))} after "
+            f"emulator resident memory: {mib(rss_before)} before, {mib(rss_after)} after "
             f"{issued} more tokens ({failed} non-2xx)"
+        )
+        summary.append(
+            f"resident {mib(rss_after)} after {issued} more tokens (target < 150 MiB after 200,000)"
         )
         advanced = httpx.post(emulator.base + "/_emulator/clock/advance", json={"seconds": 3600})
         if advanced.status_code >= 300:  # the gateway's spelling of the same control call
@@ -259,11 +268,18 @@ def main() -> int:
                 theirs = load_tokens(op_token_endpoint, op_body, args, args.seconds)
                 print(f"oidc-provider (one Node process): {theirs.line()}")
                 if ours and theirs.per_second:
-                    print(
-                        f"throughput ratio emulator / oidc-provider: {ours.per_second / theirs.per_second:.2f}x"
+                    ratio = ours.per_second / theirs.per_second
+                    print(f"throughput ratio emulator / oidc-provider: {ratio:.2f}x")
+                    summary.append(
+                        f"tokens/s {ours.per_second:.0f} vs oidc-provider {theirs.per_second:.0f} = {ratio:.2f}x "
+                        f"(target >= 1.5x); p50/p99 {ours.p50_ms:.2f}/{ours.p99_ms:.2f} ms vs "
+                        f"{theirs.p50_ms:.2f}/{theirs.p99_ms:.2f} ms"
                     )
             finally:
                 op.stop()
+    print("summary (numbers, not verdicts):")
+    for line in summary:
+        print(f"  {line}")
     return 0
 
 

@@ -209,9 +209,9 @@ class ClientRecords:
     # -- tokens --
 
     def record_token(self, rec: TokenRecord) -> None:
-        """Remember an issued token (called by the issuer at mint time)."""
+        """Remember an issued token (called by the issuer at mint time); the store takes ``rec`` over."""
         with self._lock:
-            self._tokens[rec.id] = copy_of(rec)
+            self._tokens[rec.id] = rec
 
     def get_token(self, jti: str) -> TokenRecord | None:
         """The record of token ``jti``, revoked or not; None once deleted or evicted."""

@@ -7,11 +7,10 @@ introspection (B.7, RFC 7662), revocation (RFC 7009) and userinfo (A.5). Every c
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.requests import Request
@@ -24,13 +23,15 @@ from kongformance.identity import tokens
 from kongformance.identity.client_auth import authenticate, credentials_of, parse_form
 from kongformance.identity.directory import IssuerDirectory
 from kongformance.identity.interception import Interceptor
-from kongformance.identity.keys import KeyRegistry
+from kongformance.identity.keys import JwtSigners, KeyRegistry, SigningKey
 from kongformance.identity.oauth_errors import NO_STORE, OAuthError, bearer_challenge, invalid_request
-from kongformance.identity.store import AuthServer, IdentityStore
+from kongformance.identity.store import AuthServer, Claim, Client, IdentityStore
 from kongformance.identity.verification import EXPIRED, FOREIGN, REVOKED, check_access_token
 
 CLIENT_CREDENTIALS = "client_credentials"
 EVICTION_INTERVAL_SECONDS = 10.0
+GRANT_CACHE_SIZE = 256
+"""Distinct token requests whose client authentication and scope resolution are remembered."""
 INTROSPECTION_FIELDS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
 
 
@@ -68,6 +69,9 @@ def discovery_document(server: AuthServer, issuer: str, scope_names: list[str]) 
     }
 
 
+_Grant = tuple[Client, tokens.ScopeGrant, list[Claim]]
+
+
 class IssuerEndpoints:
     """Handlers of the issuer endpoints, sharing the store, clock, keys and defect switches."""
 
@@ -79,6 +83,8 @@ class IssuerEndpoints:
         keys: KeyRegistry,
         defects: DefectSwitches,
         issuer_url_for: Callable[[AuthServer], str],
+        *,
+        signing_threads: int | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -87,9 +93,9 @@ class IssuerEndpoints:
         self.defects = defects
         self.issuer_url_for = issuer_url_for
         self._last_eviction = clock.now()
-        self._signers = ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 2, thread_name_prefix="kongformance-sign"
-        )
+        self._grants: dict[tuple[int, str, str | None, str | None, bytes], _Grant] = {}
+        threads = (os.cpu_count() or 2) if signing_threads is None else signing_threads
+        self._signers = JwtSigners(threads) if threads > 0 else None
 
     def routes(self, interceptor: Interceptor) -> list[Route]:
         """Routes relative to ``/{issuer_key}/auth``."""
@@ -122,33 +128,68 @@ class IssuerEndpoints:
     # -- token endpoint --
 
     async def token(self, request: Request, server: AuthServer, body: bytes) -> Response:
+        """The token endpoint behind Starlette's router (the app normally answers it via :meth:`issue`)."""
+        headers = request.headers
         try:
-            unsigned = self._prepare(request, server, body)
+            payload = await self.issue(
+                server, body, headers.get("content-type"), headers.get("authorization")
+            )
         except OAuthError as err:
             return err.response()
-        key = self.keys.ring(server.id).current
-        # RSA signing releases the GIL: sign on a worker thread so both cores serve tokens
-        loop = asyncio.get_running_loop()
-        jwt = await loop.run_in_executor(
-            self._signers, tokens.sign_access_token, unsigned, key, server.signing_algorithm
-        )
-        self.store.record_token(unsigned.record)
-        self._evict_expired(unsigned.record.created_at)
-        payload: dict[str, Any] = {
-            "access_token": jwt,
-            "token_type": "Bearer",
-            "expires_in": unsigned.expires_in,
-        }
-        if unsigned.record.granted_scope_names:
-            payload["scope"] = unsigned.claims["scope"]
-        return JSONResponse(payload, headers=NO_STORE)
+        return Response(payload, headers=NO_STORE, media_type="application/json")
 
-    def _prepare(self, request: Request, server: AuthServer, body: bytes) -> tokens.UnsignedToken:
-        form = parse_form(request.headers.get("content-type"), body)
+    async def issue(
+        self, server: AuthServer, body: bytes, content_type: str | None, authorization: str | None
+    ) -> bytes:
+        """The JSON answer of a token request (RFC 6749 5.1); raises OAuthError for 5.2 errors."""
+        unsigned = self._prepare(content_type, authorization, server, body)
+        key = self.keys.ring(server.id).current
+        jwt = await self._sign(unsigned, key, server.signing_algorithm)
+        record = unsigned.record
+        self.store.record_token(record)
+        self._evict_expired(record.created_at)
+        scope = ""
+        if record.granted_scope_names:  # the scope claim, JSON-escaped like the rest of the answer
+            scope = ',"scope":' + json.dumps(unsigned.claims["scope"], ensure_ascii=False)
+        # the JWT is base64url and dots: no escaping needed
+        answer = f'{{"access_token":"{jwt}","token_type":"Bearer","expires_in":{unsigned.expires_in}{scope}}}'
+        return answer.encode("utf-8")
+
+    async def _sign(self, unsigned: tokens.UnsignedToken, key: SigningKey, alg: str) -> str:
+        """The signed JWT. RSA signing releases the GIL, so signing threads let every core serve tokens while
+        the loop parses the next requests; without threads the loop signs (less CPU per token, one core)."""
+        if self._signers is None:
+            return tokens.sign_access_token(unsigned, key, alg)
+        return await self._signers.sign(key, unsigned.payload_segment, alg)
+
+    def _prepare(
+        self, content_type: str | None, authorization: str | None, server: AuthServer, body: bytes
+    ) -> tokens.UnsignedToken:
+        client, grant, selected = self._grant(content_type, authorization, server, body)
+        now = self.clock.now()
+        custom = {}
+        if selected:
+            context = self.store.template_context(server, client)
+            custom = tokens.render(selected, context, now, self.defects)
+        issuer_url = self.issuer_url_for(server)
+        return tokens.prepare_access_token(server, client, issuer_url, grant, custom, now, self.defects)
+
+    def _grant(
+        self, content_type: str | None, authorization: str | None, server: AuthServer, body: bytes
+    ) -> _Grant:
+        """Client, scope grant and token claims of a request. Remembered for identical requests while the
+        store has no new writes and no defect is on (nothing here depends on the time)."""
+        cacheable = not self.defects.enabled()
+        key = (self.directory.store.generation, server.id, content_type, authorization, body)
+        if cacheable:
+            hit = self._grants.get(key)
+            if hit is not None:
+                return hit
+        form = parse_form(content_type, body)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise invalid_request("The grant_type parameter is missing.")
-        creds = credentials_of(form, request.headers.get("authorization"), self.defects)
+        creds = credentials_of(form, authorization, self.defects)
         client = authenticate(self.directory, server.id, creds, self.defects)
         if grant_type != CLIENT_CREDENTIALS:
             raise OAuthError("unsupported_grant_type", f"The grant type {grant_type} is not supported.")
@@ -159,14 +200,13 @@ class IssuerEndpoints:
             grant = tokens.resolve_scopes(self.directory.scopes(server.id), client, requested, self.defects)
         except tokens.InvalidScope as err:
             raise OAuthError("invalid_scope", str(err)) from None
-        now = self.clock.now()
         selected = tokens.token_claims(self.directory.claims(server.id), grant, self.defects)
-        custom = {}
-        if selected:
-            context = self.store.template_context(server, client)
-            custom = tokens.render(selected, context, now, self.defects)
-        issuer_url = self.issuer_url_for(server)
-        return tokens.prepare_access_token(server, client, issuer_url, grant, custom, now, self.defects)
+        answer = (client, grant, selected)
+        if cacheable:
+            if len(self._grants) >= GRANT_CACHE_SIZE:
+                self._grants.clear()
+            self._grants[key] = answer
+        return answer
 
     def _evict_expired(self, now: float) -> None:
         if now - self._last_eviction >= EVICTION_INTERVAL_SECONDS:

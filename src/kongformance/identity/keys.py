@@ -8,10 +8,15 @@ and rings are created lazily, on the first token, JWKS or mint request of an aut
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
+import queue
 import threading
 import uuid
+import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,3 +210,95 @@ class KeyRegistry:
                     self._stray = key
         assert self._stray is not None
         return self._stray
+
+
+class _Inbox:
+    """Signatures finished for one event loop, handed back with at most one wake-up of the loop pending."""
+
+    __slots__ = ("loop", "done", "wake_pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.done: deque[tuple[asyncio.Future[str], str | None, BaseException | None]] = deque()
+        self.wake_pending = False
+
+    def put(self, future: asyncio.Future[str], jwt: str | None, error: BaseException | None) -> None:
+        """Called on a signing thread."""
+        self.done.append((future, jwt, error))
+        if not self.wake_pending:
+            self.wake_pending = True
+            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+                self.loop.call_soon_threadsafe(self.drain)
+
+    def drain(self) -> None:
+        """Called on the loop: resolve every finished signature."""
+        self.wake_pending = False
+        done = self.done
+        while done:
+            future, jwt, error = done.popleft()
+            if future.cancelled():
+                continue
+            if error is None:
+                future.set_result(jwt)  # type: ignore[arg-type]
+            else:
+                future.set_exception(error)
+
+
+_Job = tuple[_Inbox, "asyncio.Future[str]", SigningKey, str, str]
+"""A signing job: where to hand the result, the future to resolve, key, payload segment, algorithm."""
+
+
+class JwtSigners:
+    """Signing threads for the token endpoint: RSA signing releases the GIL, so tokens are signed on another
+    core while the event loop parses the next requests. Cheaper than ``run_in_executor`` per token: a plain
+    queue in, and finished signatures handed back in batches with one loop wake-up per batch."""
+
+    def __init__(self, threads: int = 2) -> None:
+        self.threads = threads
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._started = False
+        self._lock = threading.Lock()
+        self._inbox: _Inbox | None = None
+
+    def sign(self, key: SigningKey, payload_segment: str, alg: str) -> asyncio.Future[str]:
+        """A future of the compact JWS of ``payload_segment`` (see :meth:`SigningKey.sign_jwt`)."""
+        if not self._started:
+            self._start()
+        loop = asyncio.get_running_loop()
+        inbox = self._inbox
+        if inbox is None or inbox.loop is not loop:
+            inbox = self._inbox = _Inbox(loop)
+        future: asyncio.Future[str] = loop.create_future()
+        self._jobs.put((inbox, future, key, payload_segment, alg))
+        return future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            for n in range(self.threads):
+                name = f"kongformance-sign-{n}"
+                threading.Thread(target=_sign_jobs, args=(self._jobs,), name=name, daemon=True).start()
+            # the threads hold only the queue: when this object goes, they are told to stop
+            weakref.finalize(self, _stop, self._jobs, self.threads)
+            self._started = True
+
+
+def _stop(jobs: queue.SimpleQueue[_Job | None], threads: int) -> None:
+    for _ in range(threads):
+        jobs.put(None)
+
+
+def _sign_jobs(jobs: queue.SimpleQueue[_Job | None]) -> None:
+    """A signing thread: sign queued jobs until told to stop."""
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        inbox, future, key, payload_segment, alg = job
+        try:
+            jwt = key.sign_jwt(payload_segment, alg)
+        except Exception as err:  # handed to the awaiting request
+            inbox.put(future, None, err)
+        else:
+            inbox.put(future, jwt, None)

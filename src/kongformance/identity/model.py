@@ -12,6 +12,7 @@ import hmac
 import secrets
 import string
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -156,14 +157,14 @@ class Client:
     secrets: list[ClientSecret] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenRecord:
     """Bookkeeping of one issued access token; ``id`` is the JWT ``jti`` (a UUID, kong-identity.md A.8)."""
 
     id: str
     auth_server_id: str
     client_id: str
-    granted_scope_names: list[str]
+    granted_scope_names: Sequence[str]  # a tuple when the issuer records it (smaller than a list)
     created_at: float
     expires_at: float
     revoked: bool = False

@@ -169,7 +169,7 @@ def prepare_access_token(
         id=claims["jti"],
         auth_server_id=server.id,
         client_id=client.id,
-        granted_scope_names=grant.names,
+        granted_scope_names=tuple(grant.names),
         created_at=float(claims["iat"]),
         expires_at=float(claims["exp"]),
     )
