@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._main(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a port in use, an unreadable file: one clear line, no traceback
+        print(f"kongformance: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-
-import uvicorn
 
 from kongformance.identity.app import IdentityEmulator
 from kongformance.identity.defects import ISSUER_DEFECTS, enabled_from_environment
-from kongformance.serving import bind_socket
+from kongformance.serving import bind_socket, serve_sockets_forever
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +50,5 @@ def main(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     emulator.set_public_base_url(args.public_url or f"http://{shown_host}:{port}")
     print(emulator.public_base_url, flush=True)
-    config = uvicorn.Config(emulator.app, log_level="warning", access_log=False, lifespan="off")
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    serve_sockets_forever([(emulator.app, sock, None, None)])
     return 0
