@@ -1,4 +1,376 @@
-"""kongformance's pytest plugin (entry point ``pytest11``): options, requirement markers, stack fixtures.
+"""kongformance's pytest plugin (entry point ``pytest11``): options, requirement markers, run set-up, reports.
 
-Placeholder while the suite machinery is being built; see docs/architecture.md.
+Active machinery only for a *suite run* (paths under ``suites/`` or an explicit ``--kf-target``); other
+test runs of the repository only see the options and markers. In a suite run:
+
+- every test under ``suites/`` must carry ``@pytest.mark.requirement(...)`` with catalogue IDs (else the
+  run stops with a usage error); the IDs become JUnit properties and allure labels;
+- the process that owns the run (the xdist controller, or the only process) starts the target, applies
+  the profile once and runs the guard; workers get the result through ``workerinput``;
+- JUnit XML, allure results and ``requirements-coverage.json`` are written under ``reports/``;
+- hypothesis runs under the chosen profile (dev / ci / nightly) with a seed printed in the header and on
+  every failure.
 """
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kongformance.deviations import DeviationRegistry, load_registry
+from kongformance.requirements import Catalogue, Coverage, load_catalogue
+from kongformance.targets import TARGETS, TargetOptions, TargetUnavailable
+from kongformance.targets.setup import GuardFailure, RunSetup, RunState
+
+SUITES_DIR = "suites"
+WORKERINPUT_KEY = "kongformance"
+SEED_KEY = "kongformance_hypothesis_seed"
+HYPOTHESIS_PROFILES = ("dev", "ci", "nightly")
+
+
+def _register_hypothesis_profiles() -> None:
+    from hypothesis import HealthCheck, settings
+
+    common: dict[str, Any] = {
+        "deadline": None,
+        "print_blob": True,
+        "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        "database": None,
+    }
+    settings.register_profile("dev", max_examples=15, **common)
+    settings.register_profile("ci", max_examples=100, **common)
+    settings.register_profile("nightly", max_examples=5, **common)  # gentle on Konnect's rate limits
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("kongformance", "kongformance conformance suite")
+    g.addoption(
+        "--kf-target", default=None, choices=TARGETS, help="where to run (default: KF_TARGET or local)"
+    )
+    g.addoption("--kf-kong-version", default=os.environ.get("KF_KONG_VERSION", "3.15"), help="Kong version")
+    g.addoption("--kf-db-less", action="store_true", default=os.environ.get("KF_DB_LESS") == "1")
+    g.addoption("--kf-defect", action="append", default=[], help="start the local stack with this defect on")
+    g.addoption("--kf-set", action="append", default=[], metavar="KEY=VALUE", help="target setting")
+    g.addoption("--kf-state-file", default=None, help="use an already set-up run (JSON of RunState)")
+    g.addoption(
+        "--kf-hypothesis-profile",
+        default=os.environ.get("KF_HYPOTHESIS_PROFILE", "dev"),
+        choices=HYPOTHESIS_PROFILES,
+    )
+    g.addoption("--kf-reports", default=None, help="directory for run output (default <rootdir>/reports)")
+    g.addoption("--kf-no-reports", action="store_true", help="write nothing under reports/")
+
+
+class RunManager:
+    """Per-process state of a suite run: the catalogue, the run set-up (owner) or its copy (worker)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.suite_dir = Path(str(config.rootpath)) / SUITES_DIR
+        self.suite_run = self._is_suite_run()
+        self.is_worker = hasattr(config, "workerinput")
+        self.setup: RunSetup | None = None
+        self._state: RunState | None = None
+        self._unavailable: str | None = None
+        self.lock_dir: str | None = None
+        self._catalogue: Catalogue | None = None
+        self._registry: DeviationRegistry | None = None
+        self._coverage: Coverage | None = None
+        self.started = time.monotonic()
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = load_catalogue()
+        return self._catalogue
+
+    @property
+    def registry(self) -> DeviationRegistry:
+        if self._registry is None:
+            self._registry = load_registry()
+        return self._registry
+
+    @property
+    def coverage(self) -> Coverage:
+        if self._coverage is None:
+            self._coverage = Coverage(self.catalogue)
+        return self._coverage
+
+    def _is_suite_run(self) -> bool:
+        if self.config.getoption("kf_target") or self.config.getoption("kf_state_file"):
+            return True
+        for arg in self.config.args:
+            path = Path(arg.split("::")[0])
+            path = path if path.is_absolute() else Path(str(self.config.invocation_params.dir)) / path
+            try:
+                path.resolve().relative_to(self.suite_dir.resolve())
+                return True
+            except ValueError:
+                continue
+        return False
+
+    def is_suite_item(self, item: pytest.Item) -> bool:
+        try:
+            Path(str(item.path)).resolve().relative_to(self.suite_dir.resolve())
+            return True
+        except ValueError:
+            return False
+
+    def target_options(self) -> TargetOptions:
+        settings = dict(s.split("=", 1) for s in self.config.getoption("kf_set") if "=" in s)
+        return TargetOptions(
+            kong_version=self.config.getoption("kf_kong_version"),
+            db_less=bool(self.config.getoption("kf_db_less")),
+            defects=tuple(self.config.getoption("kf_defect")),
+            settings=settings,
+        )
+
+    def start(self) -> None:
+        """Owner only: start the target and apply the profile (guard failures end the session)."""
+        if self._state is not None or self._unavailable is not None:
+            return
+        state_file = self.config.getoption("kf_state_file")
+        if state_file:
+            self._state = RunState.from_json(Path(state_file).read_text("utf-8"))
+            return
+        self.lock_dir = tempfile.mkdtemp(prefix="kongformance-run-")
+        target = self.config.getoption("kf_target") or os.environ.get("KF_TARGET", "local")
+        try:
+            self.setup = RunSetup(target, self.target_options(), self.lock_dir)
+            self._state = self.setup.start()
+        except TargetUnavailable as exc:
+            self._unavailable = str(exc)
+        except GuardFailure as exc:
+            pytest.exit(f"kongformance guard: {exc}", returncode=3)
+        except (
+            RuntimeError,
+            TimeoutError,
+            OSError,
+            httpx.HTTPError,
+        ) as exc:  # Admin/Identity API refusals too
+            pytest.exit(f"kongformance: setting up the run on target {target!r} failed: {exc}", returncode=3)
+
+    def state(self) -> RunState:
+        """The run's state for fixtures; skips the test when the target is unavailable."""
+        if self._state is None and self._unavailable is None:
+            if self.is_worker:
+                raw = self.config.workerinput.get(WORKERINPUT_KEY)  # type: ignore[attr-defined]
+                if raw is None:
+                    self._unavailable = "the xdist controller set up no kongformance run"
+                elif raw.startswith("unavailable:"):
+                    self._unavailable = raw[len("unavailable:") :]
+                else:
+                    self._state = RunState.from_json(raw)
+            else:
+                self.start()
+        if self._state is None:
+            pytest.skip(f"target unavailable: {self._unavailable}")
+        return self._state
+
+    def worker_payload(self) -> str:
+        self.start()
+        if self._state is None:
+            return f"unavailable:{self._unavailable}"
+        return self._state.to_json()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Coverage bookkeeping in the process that writes reports (controller or only process)."""
+        if self.is_worker:
+            return
+        ids = [str(v) for k, v in report.user_properties if k == "requirement"]
+        if not ids:
+            return
+        if report.when == "setup":
+            self.coverage.add_collected(report.nodeid, ids)
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            devs = [str(v) for k, v in report.user_properties if k == "deviation"]
+            self.coverage.add_outcome(report.nodeid, ids, report.outcome, devs)
+
+    def finish(self) -> None:
+        if self.setup is not None:
+            self.setup.stop()
+            self.setup = None
+        if self.lock_dir:
+            shutil.rmtree(self.lock_dir, ignore_errors=True)
+
+
+RUN_KEY = pytest.StashKey[RunManager]()
+
+
+def run_manager(config: pytest.Config) -> RunManager:
+    return config.stash[RUN_KEY]
+
+
+def _reports_dir(config: pytest.Config) -> Path | None:
+    if config.getoption("kf_no_reports"):
+        return None
+    return Path(config.getoption("kf_reports") or Path(str(config.rootpath)) / "reports")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): requirement IDs (data/requirements.yaml) this test checks"
+    )
+    config.addinivalue_line(
+        "markers", "needs(*capabilities): virtual_clock | issuer_control | upstream_log | db"
+    )
+    manager = RunManager(config)
+    config.stash[RUN_KEY] = manager
+    config.pluginmanager.register(manager, "kongformance-run")
+    if not manager.suite_run:
+        return
+    _register_hypothesis_profiles()
+    from hypothesis import settings
+
+    settings.load_profile(config.getoption("kf_hypothesis_profile"))
+    if manager.is_worker:  # workers re-parse the command line: take the controller's seed
+        config.option.hypothesis_seed = config.workerinput.get(SEED_KEY)  # type: ignore[attr-defined]
+    elif config.getoption("hypothesis_seed", None) is None:
+        seed = os.environ.get("KF_HYPOTHESIS_SEED") or str(random.randrange(2**32))
+        config.option.hypothesis_seed = seed
+    reports = _reports_dir(config)
+    if reports is None or config.option.collectonly:
+        return
+    allure_dir = reports / "allure-results"
+    if not manager.is_worker:
+        reports.mkdir(parents=True, exist_ok=True)
+        if not getattr(config.option, "xmlpath", None):
+            config.option.xmlpath = str(reports / "junit.xml")
+        if not getattr(config.option, "allure_report_dir", None):
+            shutil.rmtree(allure_dir, ignore_errors=True)  # only the controller cleans
+    if not getattr(config.option, "allure_report_dir", None):
+        config.option.allure_report_dir = str(allure_dir)  # workers write their results here too
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    manager = config.stash.get(RUN_KEY, None)
+    if manager is None or not manager.suite_run:
+        return []
+    target = config.getoption("kf_target") or os.environ.get("KF_TARGET", "local")
+    return [
+        f"kongformance: target {target}, Kong {config.getoption('kf_kong_version')}, "
+        f"{len(manager.catalogue)} requirements",
+        f"hypothesis profile {config.getoption('kf_hypothesis_profile')}, "
+        f"seed {config.getoption('hypothesis_seed')} (rerun with --hypothesis-seed=<seed>)",
+    ]
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    manager = run_manager(config)
+    errors: list[str] = []
+    for item in items:
+        if not manager.is_suite_item(item):
+            continue
+        ids = [str(a) for m in item.iter_markers("requirement") for a in m.args]
+        if not ids:
+            errors.append(f"{item.nodeid}: no @pytest.mark.requirement(...)")
+            continue
+        unknown = manager.catalogue.unknown(ids)
+        if unknown:
+            errors.append(f"{item.nodeid}: unknown requirement id(s) {', '.join(unknown)}")
+            continue
+        for rid in dict.fromkeys(ids):
+            item.user_properties.append(("requirement", rid))
+        item.add_marker(pytest.mark.allure_label(*dict.fromkeys(ids), label_type="requirement"))
+    if errors:
+        raise pytest.UsageError(
+            "kongformance: suite tests must name known requirements:\n  " + "\n  ".join(errors)
+        )
+
+
+def _run_facts(config: pytest.Config) -> dict[str, str]:
+    return {
+        "target": config.getoption("kf_target") or os.environ.get("KF_TARGET", "local"),
+        "kong_version": str(config.getoption("kf_kong_version")),
+    }
+
+
+def _record_run_facts(session: pytest.Session, manager: RunManager) -> None:
+    """Target and Kong version as JUnit suite properties, allure environment and coverage ``run``."""
+    from _pytest.junitxml import xml_key
+
+    facts = _run_facts(session.config)
+    manager.coverage.run.update(facts, started=datetime.now(UTC).isoformat())
+    xml = session.config.stash.get(xml_key, None)
+    if xml is not None:
+        for name, value in facts.items():
+            xml.add_global_property(f"kongformance.{name}", value)
+    allure_dir = getattr(session.config.option, "allure_report_dir", None)
+    if allure_dir:
+        Path(allure_dir).mkdir(parents=True, exist_ok=True)
+        lines = [f"kongformance.{k}={v}" for k, v in facts.items()]
+        (Path(allure_dir) / "environment.properties").write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    manager = run_manager(session.config)
+    if manager.suite_run and not manager.is_worker:
+        _record_run_facts(session, manager)
+        manager.started = time.monotonic()
+    distributed = session.config.pluginmanager.getplugin("dsession") is not None
+    if manager.suite_run and distributed and not manager.is_worker:
+        manager.start()  # the controller sets up once, before any worker starts
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    manager = run_manager(node.config)
+    if manager.suite_run:
+        node.workerinput[WORKERINPUT_KEY] = manager.worker_payload()
+        node.workerinput[SEED_KEY] = node.config.getoption("hypothesis_seed", None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    manager = run_manager(session.config)
+    if not manager.suite_run or manager.is_worker:
+        manager.finish()
+        return
+    reports = _reports_dir(session.config)
+    if reports is not None and manager.coverage.collected:
+        manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
+        manager.coverage.write(reports / "requirements-coverage.json")
+    manager.finish()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and hasattr(getattr(item, "obj", None), "hypothesis"):
+        seed = item.config.getoption("hypothesis_seed", None)
+        report.sections.append(("hypothesis seed", f"{seed} (rerun with --hypothesis-seed={seed})"))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    manager = config.stash.get(RUN_KEY, None)
+    if manager is None or not manager.suite_run or not manager.coverage.collected:
+        return
+    cov = manager.coverage
+    statuses: dict[str, int] = {}
+    for rid in manager.catalogue.requirements:
+        s = cov.status(rid)
+        statuses[s] = statuses.get(s, 0) + 1
+    tr = terminalreporter
+    tr.section("kongformance requirements")
+    tr.write_line(", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
+    devs = sorted({r["deviations"] for runs in cov.tests.values() for r in runs if r["deviations"]})
+    if devs:
+        tr.write_line("deviations observed (recorded in data/deviations.yaml): " + ", ".join(devs))
+    uncovered = cov.uncovered()
+    if uncovered:
+        tr.write_line(f"requirements no test covers ({len(uncovered)}): " + ", ".join(uncovered))
+    seed = config.getoption("hypothesis_seed", None)
+    if exitstatus not in (0, 5) and seed is not None:
+        tr.write_line(f"hypothesis seed of this run: {seed} (rerun with --hypothesis-seed={seed})")

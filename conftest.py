@@ -1,0 +1,10 @@
+"""Root conftest: loads the conformance suite's fixture modules (fixtures/README.md)."""
+
+pytest_plugins = [
+    "fixtures.session",
+    "fixtures.http",
+    "fixtures.tokens",
+    "fixtures.timing",
+    "fixtures.evidence",
+    "pytester",  # tests/suite_machinery run small suites with pytest's own pytester
+]

@@ -1,0 +1,160 @@
+"""The requirement catalogue: loading, validation of test markers, and coverage of requirements.
+
+Requirement IDs are data (``data/requirements.yaml``). Tests name them with
+``@pytest.mark.requirement("RFC6750-3.1-invalid-token", ...)``; the pytest plugin refuses an untagged suite
+test or an unknown ID, and reports requirements that no test covers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LEVELS = ("MUST", "SHOULD", "KONG")
+FLOWS = (
+    "all",
+    "guard",
+    "issuer",
+    "oidc-bearer",
+    "oidc-introspection",
+    "oidc-kong-oauth2",
+    "oauth2",
+    "oauth2-introspection",
+    "upstream-oauth",
+    "jwt",
+)
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed (duplicate ID, unknown level or flow, missing field)."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One checkable statement and where it comes from."""
+
+    id: str
+    statement: str
+    source: str
+    level: str
+    flows: tuple[str, ...]
+
+
+@dataclass
+class Catalogue:
+    """All requirements by ID, in file order."""
+
+    requirements: dict[str, Requirement]
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self.requirements
+
+    def __getitem__(self, rid: str) -> Requirement:
+        return self.requirements[rid]
+
+    def __len__(self) -> int:
+        return len(self.requirements)
+
+    def unknown(self, ids: Iterable[str]) -> list[str]:
+        """The IDs among ``ids`` that the catalogue does not define."""
+        return [i for i in ids if i not in self.requirements]
+
+
+def parse_catalogue(doc: Any) -> Catalogue:
+    """Build a catalogue from the parsed YAML document, checking every entry."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("requirements"), list):
+        raise CatalogueError("the catalogue must be a mapping with a 'requirements' list")
+    out: dict[str, Requirement] = {}
+    for n, raw in enumerate(doc["requirements"]):
+        if not isinstance(raw, Mapping):
+            raise CatalogueError(f"entry {n} is not a mapping")
+        missing = [k for k in ("id", "statement", "source", "level", "flows") if not raw.get(k)]
+        if missing:
+            raise CatalogueError(f"entry {n} ({raw.get('id')!r}) lacks {', '.join(missing)}")
+        rid = str(raw["id"])
+        if rid in out:
+            raise CatalogueError(f"duplicate requirement id {rid!r}")
+        if raw["level"] not in LEVELS:
+            raise CatalogueError(f"{rid}: level must be one of {LEVELS}, got {raw['level']!r}")
+        flows = tuple(str(f) for f in raw["flows"])
+        bad = [f for f in flows if f not in FLOWS]
+        if bad:
+            raise CatalogueError(f"{rid}: unknown flows {bad}")
+        out[rid] = Requirement(rid, str(raw["statement"]), str(raw["source"]), str(raw["level"]), flows)
+    return Catalogue(out)
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """Load the catalogue shipped with the package (or the file at ``path``)."""
+    if path is None:
+        text = resources.files("kongformance").joinpath("data/requirements.yaml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    return parse_catalogue(yaml.safe_load(text))
+
+
+@dataclass
+class Coverage:
+    """Which tests covered which requirement in one run, with outcomes and observed deviations."""
+
+    catalogue: Catalogue
+    tests: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    collected: dict[str, list[str]] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)  # target, kong_version, started, duration
+
+    def add_collected(self, nodeid: str, ids: Iterable[str]) -> None:
+        for rid in ids:
+            self.collected.setdefault(rid, []).append(nodeid)
+
+    def add_outcome(
+        self, nodeid: str, ids: Iterable[str], outcome: str, deviations: Iterable[str] = ()
+    ) -> None:
+        devs = ",".join(deviations)
+        for rid in ids:
+            self.tests.setdefault(rid, []).append({"test": nodeid, "outcome": outcome, "deviations": devs})
+
+    def uncovered(self) -> list[str]:
+        """Requirements that no collected test names."""
+        return [rid for rid in self.catalogue.requirements if rid not in self.collected]
+
+    def status(self, rid: str) -> str:
+        """passed | failed | deviation | skipped | not-run | uncovered, for one requirement."""
+        if rid not in self.collected:
+            return "uncovered"
+        runs = self.tests.get(rid, [])
+        if not runs:
+            return "not-run"
+        outcomes = {r["outcome"] for r in runs}
+        if "failed" in outcomes:
+            return "failed"
+        if any(r["deviations"] for r in runs):
+            return "deviation"
+        if "passed" in outcomes:
+            return "passed"
+        return "skipped"
+
+    def to_json(self) -> dict[str, Any]:
+        reqs = []
+        for rid, req in self.catalogue.requirements.items():
+            reqs.append(
+                {
+                    "id": rid,
+                    "statement": req.statement,
+                    "source": req.source,
+                    "level": req.level,
+                    "flows": list(req.flows),
+                    "status": self.status(rid),
+                    "tests": self.tests.get(rid, []),
+                }
+            )
+        return {"run": dict(self.run), "requirements": reqs, "uncovered": self.uncovered()}
+
+    def write(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=False), "utf-8")

@@ -1,0 +1,67 @@
+"""``kongformance run``: the conformance suites under pytest against a target, writing reports/.
+
+``kongformance run [--target local|docker|external|konnect] [-n N] [-- pytest args]`` runs pytest over
+``suites/``; ``kongformance run --mutation`` runs the mutation check instead (every defect of the reference
+gateway and issuer emulator must be caught; exit 1 otherwise) and writes ``reports/mutation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from kongformance.targets import TARGETS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", choices=TARGETS, default=None, help="where to run (default: local)")
+    parser.add_argument("--kong-version", default=None, help="Kong version of the target (default 3.15)")
+    parser.add_argument("--db-less", action="store_true", help="configure the gateway with POST /config")
+    parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. auto)")
+    parser.add_argument("--hypothesis-profile", choices=("dev", "ci", "nightly"), default=None)
+    parser.add_argument("--suites", default="suites", help="directory of the suites (default ./suites)")
+    parser.add_argument("--reports", default=None, help="output directory (default ./reports)")
+    parser.add_argument("--mutation", action="store_true", help="run the mutation check instead")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel stacks for the mutation check")
+    parser.add_argument("--defect", action="append", default=[], help="mutation check: only these defects")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    """The pytest command line for ``args`` (without the interpreter)."""
+    out = [str(args.suites), "-p", "no:cacheprovider"]
+    if args.target:
+        out += ["--kf-target", args.target]
+    if args.kong_version:
+        out += ["--kf-kong-version", args.kong_version]
+    if args.db_less:
+        out.append("--kf-db-less")
+    if args.workers:
+        out += ["-n", str(args.workers)]
+    if args.hypothesis_profile:
+        out += ["--kf-hypothesis-profile", args.hypothesis_profile]
+    if args.reports:
+        out += ["--kf-reports", args.reports]
+    extra = list(args.pytest_args or [])
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return out + extra
+
+
+def main(args: argparse.Namespace) -> int:
+    suites = Path(args.suites)
+    if not suites.is_dir():
+        print(f"kongformance run: no suites directory at {suites.resolve()} (use --suites)", file=sys.stderr)
+        return 2
+    if args.mutation:
+        from kongformance.mutation import mutation_check, print_report, write_report
+
+        out = Path(args.reports or "reports") / "mutation.json"
+        report = mutation_check(suites.resolve(), jobs=args.jobs, only=args.defect, previous=out)
+        print_report(report)
+        write_report(report, out)
+        return 0 if not report.survivors() else 1
+    # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself
+    return subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)])

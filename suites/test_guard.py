@@ -1,0 +1,25 @@
+"""The guard: every protected route refuses a request without credentials (kong-plugins.md 6).
+
+The run set-up already aborts when this fails (an unlicensed Kong skips Enterprise plugins silently);
+these tests report it per route in the results.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fixtures.http import Proxy, Upstream
+
+from kongformance import profile
+
+PROTECTED = [v for v, spec in profile.ROUTE_VARIANTS.items() if spec.protected]
+
+
+@pytest.mark.requirement("GUARD-unauthenticated-rejected", "RS-no-upstream-on-reject")
+@pytest.mark.parametrize("variant", PROTECTED)
+def test_protected_route_rejects_a_request_without_credentials(
+    proxy: Proxy, upstream: Upstream, variant: str
+) -> None:
+    """kong-plugins.md 6: a green run must never hide skipped Enterprise plugins."""
+    result = proxy.request(variant)
+    assert 400 <= result.status < 500, f"{variant} answered {result.status} without credentials"
+    assert not upstream.seen(result.probe), "an unauthenticated request reached the upstream"

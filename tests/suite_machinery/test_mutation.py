@@ -1,0 +1,48 @@
+"""The mutation check (issue 4, Deliver 8): the suites must fail against each defect.
+
+By default a sample (one gateway and one issuer defect) proves the mechanism; with KF_MUTATION_FULL=1 every
+defect of both catalogues runs and the test fails unless the mutation score is 100%
+(the same as ``kongformance run --mutation``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kongformance.mutation import mutation_check, print_report
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+SAMPLE = ("oidc_accept_alg_none", "accept_wrong_secret")
+
+
+def test_suites_catch_every_defect_of_the_reference_components(capsys: pytest.CaptureFixture[str]) -> None:
+    full = os.environ.get("KF_MUTATION_FULL") == "1"
+    report = mutation_check(SUITES, jobs=2 if full else 1, only=() if full else SAMPLE)
+    print_report(report)
+    assert report.verdicts, "no defects were listed by the control APIs"
+    assert report.survivors() == [], f"defects no suite test caught: {report.survivors()}"
+
+
+def test_tries_the_test_that_caught_a_defect_last_time_then_likely_files(tmp_path: Path) -> None:
+    """Speed: the previous killer first, then suite files named after the defect's plugin."""
+    from kongformance.mutation import DefectRef, known_killers, likely_targets
+
+    (tmp_path / "test_upstream_oauth.py").write_text("")
+    (tmp_path / "test_issuer_tokens.py").write_text("")
+    previous = tmp_path / "mutation.json"
+    previous.write_text(
+        '{"verdicts": [{"defect": "upstream_oauth_no_cache", "caught": true, '
+        '"first_failure": "FAILED suites/test_upstream_oauth.py::test_reuses - assert 2 == 1"}]}'
+    )
+    known = known_killers(previous)
+    assert known == {"upstream_oauth_no_cache": "suites/test_upstream_oauth.py::test_reuses"}
+    ref = DefectRef("upstream_oauth_no_cache", "gateway", "http://x/_emulator")
+    assert likely_targets(ref, tmp_path, known) == [
+        "suites/test_upstream_oauth.py::test_reuses",
+        str(tmp_path / "test_upstream_oauth.py"),
+    ]
+    issuer = DefectRef("accept_wrong_secret", "issuer", "http://y/_emulator")
+    assert likely_targets(issuer, tmp_path, {}) == [str(tmp_path / "test_issuer_tokens.py")]

@@ -1,0 +1,124 @@
+"""The pytest plugin: requirement markers, collection failures, reports (issue 4, Deliver 1 and 7)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+TAGGED = """
+import pytest
+
+@pytest.mark.requirement("RFC6750-3.1-invalid-token", "RS-no-5xx")
+def test_ok():
+    pass
+"""
+
+UNTAGGED = """
+def test_untagged():
+    pass
+"""
+
+UNKNOWN = """
+import pytest
+
+@pytest.mark.requirement("NOT-A-REQUIREMENT")
+def test_unknown():
+    pass
+"""
+
+
+def _suite(pytester: pytest.Pytester, source: str) -> None:
+    pytester.mkdir("suites")
+    (pytester.path / "suites" / "test_x.py").write_text(source)
+
+
+def test_collection_fails_on_an_untagged_suite_test(pytester: pytest.Pytester) -> None:
+    _suite(pytester, UNTAGGED)
+    result = pytester.runpytest_subprocess("suites", "--kf-no-reports", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_untagged: no @pytest.mark.requirement*"])
+
+
+def test_collection_fails_on_an_unknown_requirement_id(pytester: pytest.Pytester) -> None:
+    _suite(pytester, UNKNOWN)
+    result = pytester.runpytest_subprocess("suites", "--kf-no-reports", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown requirement id(s) NOT-A-REQUIREMENT*"])
+
+
+def test_collection_fails_on_an_untagged_suite_test_under_xdist(pytester: pytest.Pytester) -> None:
+    _suite(pytester, UNTAGGED)
+    result = pytester.runpytest_subprocess("suites", "--kf-no-reports", "-p", "no:cacheprovider", "-n", "1")
+    assert result.ret != pytest.ExitCode.OK
+
+
+def test_tests_outside_suites_need_no_requirement(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain=UNTAGGED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["serial", "xdist"])
+def test_reports_carry_requirement_ids_and_list_uncovered_requirements(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    _suite(pytester, TAGGED)
+    reports = pytester.path / "out"
+    result = pytester.runpytest_subprocess(
+        "suites", "--kf-reports", str(reports), "-p", "no:cacheprovider", *workers
+    )
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*kongformance requirements*", "*requirements no test covers*"])
+    junit = (reports / "junit.xml").read_text()
+    assert 'name="requirement" value="RFC6750-3.1-invalid-token"' in junit
+    allure = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    labels = {(lab["name"], lab["value"]) for doc in allure for lab in doc.get("labels", [])}
+    assert ("requirement", "RS-no-5xx") in labels
+    coverage = json.loads((reports / "requirements-coverage.json").read_text())
+    by_id = {r["id"]: r for r in coverage["requirements"]}
+    assert by_id["RFC6750-3.1-invalid-token"]["status"] == "passed"
+    assert "GUARD-unauthenticated-rejected" in coverage["uncovered"]
+
+
+def test_header_names_the_hypothesis_profile_and_seed(pytester: pytest.Pytester) -> None:
+    _suite(pytester, TAGGED)
+    result = pytester.runpytest_subprocess(
+        "suites",
+        "--kf-no-reports",
+        "--kf-hypothesis-profile",
+        "nightly",
+        "--hypothesis-seed",
+        "1234",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.stdout.fnmatch_lines(["*hypothesis profile nightly, seed 1234*"])
+
+
+NEEDS_STACK = """
+import pytest
+
+@pytest.mark.requirement("GUARD-unauthenticated-rejected")
+def test_needs_the_stack(kf_stack):
+    pass
+"""
+
+
+def test_konnect_target_without_settings_skips_with_the_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """issue 4 Targets: konnect skips with a clear reason when KONNECT_* are unset."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", str(root))
+    for var in ("KONNECT_TOKEN", "KONNECT_REGION", "KONNECT_CONTROL_PLANE_ID", "KONNECT_PROXY_URL"):
+        monkeypatch.delenv(var, raising=False)
+    pytester.makeconftest('pytest_plugins = ["fixtures.session"]')
+    _suite(pytester, NEEDS_STACK)
+    result = pytester.runpytest_subprocess(
+        "suites", "--kf-target", "konnect", "--kf-no-reports", "-rs", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*SKIPPED*the konnect target needs KONNECT_TOKEN*"])

@@ -1,0 +1,91 @@
+"""Time control: the run-wide lock and virtual-clock advancing (issue 4, Targets: no real-time sleep)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fixtures.timing import ClockControl, RunLock
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from kongformance.clock import Clock
+from kongformance.serving import RunningServer, start_in_thread
+from kongformance.targets import Stack
+
+
+def _clock_app(clock: Clock, *, action_in_path: bool) -> Starlette:
+    async def state(request: Request) -> JSONResponse:
+        return JSONResponse({"now": clock.now()})
+
+    async def act(request: Request) -> JSONResponse:
+        body = await request.json()
+        action = request.path_params.get("action") or body.get("action")
+        if action != "advance":
+            return JSONResponse({"detail": "bad action"}, status_code=400)
+        clock.advance(float(body["seconds"]))
+        return JSONResponse({"now": clock.now()})
+
+    routes = [Route("/_emulator/clock", state, methods=["GET"])]
+    if action_in_path:
+        routes.append(Route("/_emulator/clock/{action}", act, methods=["POST"]))
+    else:
+        routes.append(Route("/_emulator/clock", act, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def _stack(identity: str, admin: str) -> Stack:
+    return Stack("fake", identity, "t", admin, "http://p", "https://p", "http://u", virtual_clock=True)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[RunningServer]]:
+    started: list[RunningServer] = []
+    yield started
+    for s in started:
+        s.stop()
+
+
+def test_advance_moves_a_shared_clock_once(servers: list[RunningServer]) -> None:
+    """One stack, one clock (issue 3 Deliver 5): advancing through both control APIs must not double it."""
+    clock = Clock()
+    clock.freeze(1000.0)
+    servers += [
+        start_in_thread(_clock_app(clock, action_in_path=True)),
+        start_in_thread(_clock_app(clock, action_in_path=False)),
+    ]
+    control = ClockControl(_stack(servers[0].url, servers[1].url))
+    control.advance(61)
+    assert clock.now() == 1061.0
+
+
+def test_advance_moves_separate_clocks_to_the_same_time(servers: list[RunningServer]) -> None:
+    a, b = Clock(), Clock()
+    a.freeze(1000.0)
+    b.freeze(1000.0)
+    servers += [
+        start_in_thread(_clock_app(a, action_in_path=True)),
+        start_in_thread(_clock_app(b, action_in_path=False)),
+    ]
+    ClockControl(_stack(servers[0].url, servers[1].url)).advance(30)
+    assert a.now() == b.now() == 1030.0
+
+
+def test_exclusive_holder_excludes_shared_holders(tmp_path: Path) -> None:
+    lock = RunLock(str(tmp_path))
+    entered = threading.Event()
+    with lock.exclusive():
+        t = threading.Thread(target=lambda: (lock.shared().__enter__(), entered.set()), daemon=True)
+        t.start()
+        assert not entered.wait(0.2)
+    assert entered.wait(5)
+
+
+def test_shared_holders_do_not_exclude_each_other(tmp_path: Path) -> None:
+    lock = RunLock(str(tmp_path))
+    with lock.shared(), lock.shared():
+        pass
