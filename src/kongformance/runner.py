@@ -64,4 +64,19 @@ def main(args: argparse.Namespace) -> int:
         write_report(report, out)
         return 0 if not report.survivors() else 1
     # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself
-    return subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)])
+    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)])
+    write_compliance_report(args)
+    return status
+
+
+def write_compliance_report(args: argparse.Namespace) -> None:
+    """The HTML compliance report of the run just finished (a failure here never hides the run's status)."""
+    from kongformance.report import ReportInputError, build_report
+
+    reports = Path(args.reports or "reports")
+    try:
+        out = build_report(reports, target=args.target or "local", kong_version=args.kong_version)
+    except ReportInputError as exc:
+        print(f"kongformance report: {exc}", file=sys.stderr)
+    else:
+        print(f"compliance report: {out}")

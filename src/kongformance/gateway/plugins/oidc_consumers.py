@@ -35,7 +35,11 @@ def username_ignoring_case(runtime: GatewayRuntime, username: str) -> Mapping[st
     """Kong's ``consumers:select_by_username_ignore_case``: every consumer whose username equals ``username``
     ignoring case, the oldest ``created_at`` first (Kong logs when more than one matches)."""
     low = username.lower()
-    matches = [c for c in runtime.list_consumers() if isinstance(c.get("username"), str) and c["username"].lower() == low]
+    matches = [
+        c
+        for c in runtime.list_consumers()
+        if isinstance(c.get("username"), str) and c["username"].lower() == low
+    ]
     if len(matches) > 1:
         log.info(
             "openid-connect: %d consumers match a username case-insensitively; using the oldest", len(matches)
