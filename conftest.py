@@ -6,5 +6,6 @@ pytest_plugins = [
     "fixtures.tokens",
     "fixtures.timing",
     "fixtures.evidence",
+    "fixtures.issuer_control",
     "pytester",  # tests/suite_machinery run small suites with pytest's own pytester
 ]

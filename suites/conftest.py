@@ -1,4 +1,4 @@
-"""Suite-wide autouse fixtures: the run-wide shared lock and ``@pytest.mark.needs`` capability skips."""
+"""Suite-wide fixtures: the run-wide shared lock, ``@pytest.mark.needs`` capability skips, ``realm``, ``token``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from fixtures.timing import RunLock
+from fixtures.tokens import TokenFactory
 
+from kongformance.profile import ProfileHandles
 from kongformance.targets.setup import RunState
+from negative_flows import oidc_realm
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +29,15 @@ def _kf_capabilities_and_lock(request: pytest.FixtureRequest, kf_state: RunState
         return
     with lock.shared():
         yield
+
+
+@pytest.fixture(scope="session")
+def realm(kf_profile: ProfileHandles) -> str:
+    """kong-plugins.md 1.7: openid-connect's realm, the host part of the issuer URL (no port, no scheme)."""
+    return oidc_realm(kf_profile)
+
+
+@pytest.fixture
+def token(tokens: TokenFactory) -> str:
+    """A fresh access token of the default client with scope ``read`` (never seen by the gateway before)."""
+    return tokens.access_token("default", scope="read")

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, ProxyResult, Upstream
-from fixtures.oracle import Challenge, bearer, json_body, parse_www_authenticate
+from fixtures.oracle import Challenge, bearer, follows_challenge_grammar, json_body
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
@@ -148,21 +147,9 @@ def expect_forbidden(result: ProxyResult, upstream: Upstream, handles: ProfileHa
     assert bearer(result).params == {"realm": oidc_realm(handles), "error": "insufficient_scope"}
 
 
-def expect_proxied(result: ProxyResult, upstream: Upstream) -> None:
-    """A positive twin: 200 from the echo upstream, which saw the request once."""
-    assert result.status == 200, f"expected 200, got {result.status}: {result.response.text[:200]!r}"
-    if upstream.available:
-        assert len(upstream.seen(result.probe)) == 1
-
-
 def strict_syntax_ok(result: ProxyResult) -> bool:
     """Whether every WWW-Authenticate value parses under the strict RFC 6750 3 / RFC 9110 11.6.1 grammar."""
-    try:
-        for value in result.response.headers.get_list("www-authenticate"):
-            parse_www_authenticate(value, strict=True)
-    except ValueError:
-        return False
-    return True
+    return all(follows_challenge_grammar(v) for v in result.response.headers.get_list("www-authenticate"))
 
 
 def rfc_verdict(
@@ -180,45 +167,3 @@ def rfc_verdict(
         return
     deviations.request.node.user_properties.append(("unrecorded-deviation", f"{requirement}:{flow.name}"))
     warnings.warn(f"unrecorded Kong deviation from {requirement} ({flow.name}): {detail}", stacklevel=2)
-
-
-class IssuerControl:
-    """The issuer emulator's fault injection (``/_emulator/faults``, rules removed on exit) and request log.
-
-    Faults are global to the emulator: tests that install them also hold the ``clock`` fixture, which runs them
-    alone in the run.
-    """
-
-    def __init__(self, identity_url: str, auth_server_id: str) -> None:
-        self.base = identity_url + "/_emulator"
-        self.auth_server_id = auth_server_id
-        self.http = httpx.Client(timeout=10.0)
-        self.ids: list[int] = []
-
-    def __enter__(self) -> IssuerControl:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for fault_id in self.ids:
-            self.http.delete(f"{self.base}/faults/{fault_id}")
-        self.http.close()
-
-    def add(self, endpoint: str, **rule: Any) -> int:
-        body = {"endpoint": endpoint, "auth_server_id": self.auth_server_id, **rule}
-        resp = self.http.post(self.base + "/faults", json=body)
-        assert resp.status_code == 201, f"fault not installed: {resp.status_code} {resp.text[:200]}"
-        fault_id = int(resp.json()["id"])
-        self.ids.append(fault_id)
-        return fault_id
-
-    def hits(self, fault_id: int) -> int:
-        resp = self.http.get(self.base + "/faults")
-        resp.raise_for_status()
-        return sum(int(r["hits"]) for r in resp.json()["data"] if r["id"] == fault_id)
-
-    def requests(self, endpoint: str) -> list[dict[str, Any]]:
-        """The issuer's request log for ``endpoint`` of this auth server (secrets redacted)."""
-        params = {"endpoint": endpoint, "auth_server_id": self.auth_server_id}
-        resp = self.http.get(self.base + "/requests", params=params)
-        resp.raise_for_status()
-        return list(resp.json()["data"])

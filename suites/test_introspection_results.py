@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from fixtures import jose
 from fixtures.http import Proxy, ProxyResult, Upstream
-from fixtures.oracle import assert_refused
+from fixtures.issuer_control import IssuerControl
+from fixtures.oracle import assert_proxied, assert_refused
 from fixtures.timing import ClockControl
-from fixtures.tokens import TokenFactory
 
 from kongformance.clients.identity_api import IdentityApi
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import AUDIENCE, TOKEN_LIFETIME, ProfileHandles
-from kongformance.targets import Stack
 
 INTROSPECTION_INVALID = {
     "error": "invalid_token",
@@ -72,17 +69,6 @@ FLOWS = {
 @pytest.fixture(params=list(FLOWS))
 def flow(request: pytest.FixtureRequest) -> Flow:
     return FLOWS[request.param]
-
-
-@pytest.fixture
-def token(tokens: TokenFactory) -> str:
-    return tokens.access_token("default", scope="read")
-
-
-def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
-    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
-    if upstream.available:
-        assert len(upstream.seen(result.probe)) == 1
 
 
 def revoke_record(api: IdentityApi, handles: ProfileHandles, token: str) -> None:
@@ -210,19 +196,6 @@ def test_a_token_of_another_auth_server_is_refused(
 
 
 # ------------------------------------------------------------------------------------------- IdP failure
-@contextmanager
-def introspect_fault(stack: Stack, handles: ProfileHandles, **rule: Any) -> Iterator[None]:
-    """Script the next introspection-endpoint answer (issuer control surface); removed afterwards."""
-    url = stack.identity_url + "/_emulator/faults"
-    body = {"endpoint": "introspect", "auth_server_id": handles.auth_server.id, "times": 1, **rule}
-    resp = httpx.post(url, json=body, timeout=10.0)
-    assert resp.status_code == 201, resp.text
-    try:
-        yield
-    finally:
-        httpx.delete(f"{url}/{resp.json()['id']}", timeout=10.0)  # 404 once it was used
-
-
 @pytest.mark.requirement(
     "KONG-INTRO-3.4-idp-failure", "KONG-OIDC-1.5-introspection-idp-failure", "RS-no-upstream-on-reject"
 )
@@ -235,15 +208,14 @@ def introspect_fault(stack: Stack, handles: ProfileHandles, **rule: Any) -> Iter
 def test_an_idp_failure_never_lets_the_request_through(
     proxy: Proxy,
     upstream: Upstream,
-    kf_stack: Stack,
-    kf_profile: ProfileHandles,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     flow: Flow,
     token: str,
     rule: dict[str, Any],
 ) -> None:
     """RFC 7662 4; anchors 8 E.63: never 2xx; oauth2-introspection answers 401 (kong-plugins.md 3.4)."""
-    with introspect_fault(kf_stack, kf_profile, **rule):
+    with issuer_control.fault("introspect", times=1, **rule):
         result = proxy.request(flow.route, token=token)
     allowed = (401,) if flow.route.startswith("oauth2-") else (401, 500)
     assert_refused(result, upstream, status=allowed, error=None, challenge=False)

@@ -22,6 +22,8 @@ from cryptography.x509.oid import NameOID
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, Upstream
+from fixtures.issuer_control import IssuerControl
+from fixtures.oracle import assert_proxied
 from fixtures.timing import ClockControl
 from fixtures.tokens import Minter, TokenFactory
 
@@ -31,8 +33,6 @@ from negative_flows import (
     IDENTITY_FLOWS,
     OIDC_BEARER,
     Flow,
-    IssuerControl,
-    expect_proxied,
     expect_refusal,
     flow_params,
     rfc_verdict,
@@ -206,18 +206,16 @@ def test_refuses_a_token_signed_by_a_key_removed_from_the_jwks_once_caches_refre
     upstream: Upstream,
     mint: Minter,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     clock: ClockControl,
 ) -> None:
     """anchors 8 C.37; OIDC Core 10.1.1; RFC 7517 5; kong-plugins.md 1.3 (positive twin: the new kid is accepted)."""
     old = mint.token(mint.claims(lifetime=600))
-    expect_proxied(proxy.request(OIDC_BEARER.route, token=old), upstream)
-    url = f"{kf_stack.identity_url}/_emulator/auth-servers/{kf_profile.auth_server.id}/rotate-keys"
-    resp = clock.http.post(url, json={"keep_previous": False})
-    assert resp.status_code == 200, resp.text
+    assert_proxied(proxy.request(OIDC_BEARER.route, token=old), upstream)
+    issuer_control.rotate_keys(keep_previous=False)
     clock.advance(REDISCOVERY_LIFETIME + 1)
-    expect_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
+    assert_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
     for flow in IDENTITY_FLOWS:
         expect_refusal(flow, proxy.request(flow.route, token=old), upstream, kf_profile)
 
@@ -230,20 +228,19 @@ def test_ignores_an_unparseable_key_in_the_jwks(
     upstream: Upstream,
     mint: Minter,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     clock: ClockControl,
 ) -> None:
     """anchors 8 C.38; RFC 7517 5 (ignore keys with an unknown kty); OIDF oidcc-client-test-ignores-unparseable-key."""
     jwks = clock.http.get(kf_profile.auth_server.issuer + "/.well-known/jwks").json()
     bogus = [{"kty": "PQC-KF", "kid": "kf-pq", "x": "AAAA"}, {"kty": "RSA", "kid": "kf-broken", "n": "!!"}]
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        fault = faults.add("jwks", status=200, body={"keys": bogus + jwks["keys"]})
+    with issuer_control.fault("jwks", status=200, body={"keys": bogus + jwks["keys"]}) as fault:
         clock.advance(REDISCOVERY_LIFETIME + 1)
         unknown = mint.token(mint.claims(), header={"kid": "kf-rediscover"}, key="unknown")
         expect_refusal(OIDC_BEARER, proxy.request(OIDC_BEARER.route, token=unknown), upstream, kf_profile)
-        assert faults.hits(fault) >= 1, "the gateway did not re-fetch the JWKS on an unknown kid"
-        expect_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
+        assert issuer_control.hits(fault) >= 1, "the gateway did not re-fetch the JWKS on an unknown kid"
+        assert_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
 
 
 @pytest.mark.requirement("RFC7515-4.1.4-unknown-kid", "RS-no-5xx", "RS-no-upstream-on-reject")
@@ -266,17 +263,16 @@ def test_fails_closed_when_the_jwks_endpoint_fails(
     upstream: Upstream,
     mint: Minter,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     clock: ClockControl,
 ) -> None:
     """anchors 8 C.39; RFC 6749 7; kong-plugins.md 1.3 (keeps cached keys when rediscovery fails)."""
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        faults.add("jwks", **failure)
+    with issuer_control.fault("jwks", **failure):
         clock.advance(REDISCOVERY_LIFETIME + 1)
         unknown = mint.token(mint.claims(), header={"kid": "kf-new-key"}, key="unknown")
         expect_refusal(OIDC_BEARER, proxy.request(OIDC_BEARER.route, token=unknown), upstream, kf_profile)
-        expect_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
+        assert_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
 
 
 # ------------------------------------------------------------------------------------------- C.28
@@ -311,7 +307,7 @@ def test_a_token_whose_alg_differs_from_the_published_keys_alg_is_refused_or_a_d
     if result.status == 401:
         expect_refusal(flow, result, upstream, kf_profile)
     else:
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
 
 
 # ------------------------------------------------------------------------------------------- C.36

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, Upstream
+from fixtures.oracle import assert_proxied
 from fixtures.tokens import Minter
 
 from kongformance.profile import AUDIENCE, ProfileHandles
@@ -22,7 +23,6 @@ from negative_flows import (
     OIDC_BEARER,
     Flow,
     expect_forbidden,
-    expect_proxied,
     expect_refusal,
     flow_params,
     rfc_verdict,
@@ -60,7 +60,7 @@ def test_accepts_a_token_that_expires_shortly(
 ) -> None:
     """anchors 8 D.42 (positive twin, exp in the near future); RFC 7519 4.1.4."""
     now = mint.now()
-    expect_proxied(proxy.request(flow.route, token=mint.token(mint.claims(exp=now + 20))), upstream)
+    assert_proxied(proxy.request(flow.route, token=mint.token(mint.claims(exp=now + 20))), upstream)
 
 
 # ------------------------------------------------------------------------------------------- D.43 / D.49
@@ -82,7 +82,7 @@ def test_a_token_without_exp_or_iss_is_refused_or_a_recorded_deviation(
         deviations, "RFC9068-2.2-required-claims", flow, result.status == 401, f"no {claim}: {result.status}"
     )
     if flow is OIDC_BEARER:
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
     else:
         expect_refusal(flow, result, upstream, kf_profile)
 
@@ -207,7 +207,7 @@ def test_accepts_a_token_whose_aud_contains_the_required_audience(
     aud: Any, proxy: Proxy, upstream: Upstream, mint: Minter
 ) -> None:
     """anchors 8 D.52 (positive twin); RFC 7519 4.1.3 (aud a string or an array)."""
-    expect_proxied(proxy.request("oidc-bearer-audience", token=mint.token(mint.claims(aud=aud))), upstream)
+    assert_proxied(proxy.request("oidc-bearer-audience", token=mint.token(mint.claims(aud=aud))), upstream)
 
 
 # ------------------------------------------------------------------------------------------- D.54 / D.55
@@ -228,7 +228,7 @@ def test_accepts_the_access_token_types_kong_documents(
 ) -> None:
     """anchors 8 D.54 (positive twin); kong-plugins.md 1.4: typ absent, JWT or at+jwt (case-insensitive)."""
     token = mint.token(mint.claims(), header={"typ": typ})
-    expect_proxied(proxy.request(OIDC_BEARER.route, token=token), upstream)
+    assert_proxied(proxy.request(OIDC_BEARER.route, token=token), upstream)
 
 
 # ------------------------------------------------------------------------------------------- D.57
@@ -270,7 +270,7 @@ def test_grants_the_exact_scope_as_a_string_or_an_array(
 ) -> None:
     """anchors 8 D.57 (positive twin); kong-plugins.md 1.6: a space-delimited string or an array."""
     result = proxy.request(SCOPE_ROUTES[flow.name], token=mint.token(mint.claims(scope=scope)))
-    expect_proxied(result, upstream)
+    assert_proxied(result, upstream)
 
 
 # ------------------------------------------------------------------------------------------- D.53
@@ -297,6 +297,6 @@ def test_a_token_without_sub_client_id_or_jti_is_refused_or_a_departure(
         f"no {claim}: {result.status}",
     )
     if flow is OIDC_BEARER or result.status != 401:
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
     else:
         expect_refusal(flow, result, upstream, kf_profile)

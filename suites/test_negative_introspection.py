@@ -7,27 +7,24 @@ fault applies to every caller of the endpoint. Time moves on the virtual clock, 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, Upstream
-from fixtures.oracle import bearer, json_body
+from fixtures.issuer_control import IssuerControl, redacted
+from fixtures.oracle import assert_proxied, bearer, json_body
 from fixtures.timing import ClockControl
 from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
-from kongformance.targets import Stack
 from negative_flows import (
     INT_FLOWS,
     OAUTH2_INTROSPECTION,
     OIDC_INTROSPECTION,
     Flow,
-    IssuerControl,
     expect_forbidden,
-    expect_proxied,
     expect_refusal,
     flow_params,
     oidc_realm,
@@ -59,11 +56,6 @@ def _active_answer(kf_profile: ProfileHandles, now: float, **changes: Any) -> di
     return answer
 
 
-def _fingerprint(secret: str) -> str:
-    """How the issuer's request log shows a secret (identity/request_log.py)."""
-    return f"[REDACTED sha256:{hashlib.sha256(secret.encode()).hexdigest()[:8]}]"
-
-
 # ------------------------------------------------------------------------------------------- E.59
 @pytest.mark.requirement(
     "RS-INT-fail-closed", "KONG-INTRO-3.4-inactive", "KONG-OIDC-1.5-introspection-inactive"
@@ -93,7 +85,7 @@ def test_an_active_answer_past_its_exp_is_refused_or_a_recorded_deviation(
     proxy: Proxy,
     upstream: Upstream,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     clock: ClockControl,
     deviations: DeviationCheck,
@@ -101,12 +93,11 @@ def test_an_active_answer_past_its_exp_is_refused_or_a_recorded_deviation(
     """anchors 8 E.60; RFC 7662 2.2, 4. kong-plugins.md 1.7: openid-connect 401 "The access token expired";
     3.4: oauth2-introspection reads only active (a departure)."""
     now = clock.now()
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        faults.add(
-            "introspect",
-            status=200,
-            body=_active_answer(kf_profile, now, iat=int(now) - 120, exp=int(now) - 60),
-        )
+    with issuer_control.fault(
+        "introspect",
+        status=200,
+        body=_active_answer(kf_profile, now, iat=int(now) - 120, exp=int(now) - 60),
+    ):
         result = proxy.request(flow.route, token=tokens.access_token("default", scope="read"))
     rfc_verdict(deviations, "RS-INT-validity-window", flow, result.status == 401, f"{result.status}")
     if flow is OIDC_INTROSPECTION:
@@ -119,7 +110,7 @@ def test_an_active_answer_past_its_exp_is_refused_or_a_recorded_deviation(
             "error_description": "The access token expired",
         }
     else:
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
 
 
 # ------------------------------------------------------------------------------------------- E.61
@@ -133,7 +124,7 @@ def test_refuses_with_403_an_active_answer_without_the_required_scope(
     proxy: Proxy,
     upstream: Upstream,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     clock: ClockControl,
 ) -> None:
@@ -141,8 +132,7 @@ def test_refuses_with_403_an_active_answer_without_the_required_scope(
     answer = _active_answer(kf_profile, clock.now(), scope=scope)
     if scope is None:
         answer.pop("scope", None)
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        faults.add("introspect", status=200, body=answer)
+    with issuer_control.fault("introspect", status=200, body=answer):
         result = proxy.request(
             "oidc-introspection-scopes", token=tokens.access_token("default", scope="read")
         )
@@ -172,20 +162,19 @@ def test_refuses_when_the_answer_lacks_a_boolean_true_active(
     proxy: Proxy,
     upstream: Upstream,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     clock: ClockControl,
     deviations: DeviationCheck,
 ) -> None:
     """anchors 8 E.62; RFC 7662 2.2 (active is a REQUIRED boolean); kong-plugins.md 1.5, 3.3 (truthy active)."""
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        faults.add("introspect", status=200, body=ACTIVE_ANSWERS[answer])
+    with issuer_control.fault("introspect", status=200, body=ACTIVE_ANSWERS[answer]):
         result = proxy.request(flow.route, token=tokens.access_token("default", scope="read"))
     if flow is OAUTH2_INTROSPECTION and answer in LUA_TRUTHY:  # a departure Kong's code implies
         rfc_verdict(
             deviations, "RS-INT-fail-closed", flow, result.status == 401, f"{answer}: {result.status}"
         )
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
     else:
         expect_refusal(flow, result, upstream, kf_profile)
 
@@ -216,13 +205,11 @@ def test_never_admits_a_request_when_the_introspection_endpoint_fails(
     proxy: Proxy,
     upstream: Upstream,
     tokens: TokenFactory,
-    kf_stack: Stack,
-    kf_profile: ProfileHandles,
+    issuer_control: IssuerControl,
     clock: ClockControl,
 ) -> None:
     """anchors 8 E.63; RFC 7662 2.3, 4. kong-plugins.md 3.4: oauth2-introspection answers 401 with the IdP's body."""
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        faults.add("introspect", **failure)
+    with issuer_control.fault("introspect", **failure):
         result = proxy.request(flow.route, token=tokens.access_token("default", scope="read"))
     assert result.status >= 400, f"an introspection failure was admitted: {result.status}"
     assert not upstream.seen(result.probe), "an introspection failure reached the upstream"
@@ -261,10 +248,10 @@ def test_a_revoked_token_stops_working_when_the_cache_entry_expires(
     """anchors 8 E.64; RFC 7662 4; RFC 7009 2; kong-plugins.md 1.5 (cache until exp), 3.6 (ttl)."""
     creds = kf_profile.clients["default"]
     token = tokens.access_token("default", scope="read")
-    expect_proxied(proxy.request(route, token=token), upstream)
+    assert_proxied(proxy.request(route, token=token), upstream)
     assert issuer.revoke(token, creds.id, creds.secret).status == 200
     if cached_for:
-        expect_proxied(
+        assert_proxied(
             proxy.request(route, token=token), upstream
         )  # served from the cache (Kong documents it)
     clock.advance(cached_for + 1)
@@ -286,7 +273,7 @@ def test_a_cached_introspection_result_outliving_the_tokens_exp_is_a_recorded_de
     """anchors 8 E.64 ("never survives its exp"); kong-plugins.md 3.6: the entry lives config.ttl (30 s) whatever exp says."""
     token = tokens.access_token("default", scope="read")
     clock.advance(TOKEN_LIFETIME - 15)
-    expect_proxied(proxy.request("oauth2-introspection", token=token), upstream)  # cached for 30 s from here
+    assert_proxied(proxy.request("oauth2-introspection", token=token), upstream)  # cached for 30 s from here
     clock.advance(20)  # 5 s past exp, inside the ttl
     result = proxy.request("oauth2-introspection", token=token)
     rfc_verdict(
@@ -296,7 +283,7 @@ def test_a_cached_introspection_result_outliving_the_tokens_exp_is_a_recorded_de
         result.status == 401,
         f"{result.status}",
     )
-    expect_proxied(result, upstream)  # kong-plugins.md 3.6: served from the cache
+    assert_proxied(result, upstream)  # kong-plugins.md 3.6: served from the cache
 
 
 # ------------------------------------------------------------------------------------------- E.65
@@ -310,14 +297,13 @@ def test_authenticates_to_the_introspection_endpoint_and_posts_the_token_as_a_fo
     proxy: Proxy,
     upstream: Upstream,
     tokens: TokenFactory,
-    kf_stack: Stack,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
 ) -> None:
     """anchors 8 E.65; RFC 7662 2.1; kong-plugins.md 1.5 (token_type_hint=access_token, Basic), 3.3 (no hint)."""
     token = tokens.access_token("default", scope="read")
-    expect_proxied(proxy.request(flow.route, token=token), upstream)
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as log:
-        calls = [c for c in log.requests("introspect") if c["form"].get("token") == _fingerprint(token)]
+    assert_proxied(proxy.request(flow.route, token=token), upstream)
+    calls = [c for c in issuer_control.requests("introspect") if c["form"].get("token") == redacted(token)]
     assert calls, "the gateway did not introspect the token"
     call = calls[-1]
     assert call["method"] == "POST"

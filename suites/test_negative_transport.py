@@ -17,6 +17,7 @@ import pytest
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, Upstream
+from fixtures.oracle import assert_proxied
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
@@ -29,7 +30,6 @@ from negative_flows import (
     Flow,
     Kind,
     expect_forbidden,
-    expect_proxied,
     expect_refusal,
     flow_params,
     rfc_verdict,
@@ -89,7 +89,7 @@ def test_a_valid_token_under_another_scheme_is_refused_or_a_recorded_deviation(
         rfc_verdict(
             deviations, "RFC6750-2.1-scheme", flow, result.status == 401, f"{scheme}: {result.status}"
         )
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
     else:
         expect_refusal(flow, result, upstream, kf_profile, kinds=(_unreadable_header_kind(flow),))
 
@@ -209,7 +209,7 @@ def test_two_authorization_headers_are_refused_or_a_recorded_deviation(
     if refused:
         assert not upstream.seen(result.probe)
     else:
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
 
 
 @pytest.mark.requirement("RFC6750-2-one-method", "RS-no-5xx", "RS-no-upstream-on-reject")
@@ -244,7 +244,7 @@ def test_a_token_in_the_header_and_another_in_the_query_is_refused_or_a_recorded
     result = proxy.request(flow.route, token=header, params={"access_token": query})
     if valid_in == _first_source(flow):  # Kong documents that the first source wins: a departure
         rfc_verdict(deviations, "RFC6750-2-one-method", flow, result.status in (400, 401), f"{result.status}")
-        expect_proxied(result, upstream)
+        assert_proxied(result, upstream)
     else:
         expect_refusal(flow, result, upstream, kf_profile)
 
@@ -292,7 +292,7 @@ def test_accepts_the_bearer_scheme_in_any_case(
 ) -> None:
     """anchors 8 A.9 (positive control); RFC 9110 11.1: the scheme is case-insensitive."""
     token = _token(flow, tokens, proxy, kf_profile)
-    expect_proxied(proxy.request(flow.route, token=token, auth_scheme=scheme), upstream)
+    assert_proxied(proxy.request(flow.route, token=token, auth_scheme=scheme), upstream)
 
 
 @pytest.mark.requirement("RFC9110-11.1-scheme-case")
@@ -302,7 +302,7 @@ def test_accepts_several_spaces_between_scheme_and_token(
 ) -> None:
     """anchors 8 A.9; RFC 6750 2.1 (``1*SP``); kong-plugins.md 1.2 (rest after the first whitespace)."""
     token = _token(flow, tokens, proxy, kf_profile)
-    expect_proxied(proxy.request(flow.route, headers={"Authorization": f"Bearer   {token}"}), upstream)
+    assert_proxied(proxy.request(flow.route, headers={"Authorization": f"Bearer   {token}"}), upstream)
 
 
 # ------------------------------------------------------------------------------------------- A.10
@@ -348,7 +348,7 @@ def test_refuses_a_valid_token_without_the_required_scope_with_403(
     expect_forbidden(
         proxy.request(route, token=tokens.access_token("default", scope="write")), upstream, kf_profile
     )
-    expect_proxied(proxy.request(route, token=tokens.access_token("default", scope="read")), upstream)
+    assert_proxied(proxy.request(route, token=tokens.access_token("default", scope="read")), upstream)
 
 
 # ------------------------------------------------------------------------------------------- A.12

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.issuer_control import IssuerControl
 from fixtures.timing import ClockControl
 
-from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
-from kongformance.targets import Stack
-from negative_flows import IssuerControl, assert_not_forwarded
+from kongformance.profile import TOKEN_LIFETIME
+from negative_flows import assert_not_forwarded
 
 ROUTE = "upstream-oauth-negative"
-VARIANT_HEADER = "X-KF-Variant"  # token_headers of each upstream-oauth variant (kong_formance.profile)
 IDP_ERROR_BODY = {"code": "502", "message": "Failed to authenticate request to upstream"}
 
 
@@ -28,10 +27,6 @@ def expect_idp_error(result: ProxyResult, upstream: Upstream) -> None:
     assert result.response.headers.get("content-type", "").startswith("application/json")
     assert result.json() == IDP_ERROR_BODY
     assert_not_forwarded(result, upstream)
-
-
-def _token_calls(faults: IssuerControl, variant: str) -> list[dict[str, Any]]:
-    return [c for c in faults.requests("token") if c["headers"].get(VARIANT_HEADER.lower()) == variant]
 
 
 def _expire_cached_token(clock: ClockControl) -> None:
@@ -66,16 +61,14 @@ def test_answers_502_when_the_token_endpoint_fails(
     answer: dict[str, Any],
     proxy: Proxy,
     upstream: Upstream,
-    kf_stack: Stack,
-    kf_profile: ProfileHandles,
+    issuer_control: IssuerControl,
     clock: ClockControl,
 ) -> None:
     """anchors 8 F.66; RFC 6749 5.2; kong-plugins.md 2.3 (status >= 400 or no connection is an IdP failure), 2.4."""
     _expire_cached_token(clock)
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        fault = faults.add("token", **answer)
+    with issuer_control.fault("token", **answer) as fault:
         result = proxy.request(ROUTE)
-        assert faults.hits(fault) >= 1, "the gateway did not ask the token endpoint"
+        assert issuer_control.hits(fault) >= 1, "the gateway did not ask the token endpoint"
     expect_idp_error(result, upstream)
 
 
@@ -95,14 +88,12 @@ def test_answers_502_when_the_token_response_has_no_usable_access_token(
     body: Any,
     proxy: Proxy,
     upstream: Upstream,
-    kf_stack: Stack,
-    kf_profile: ProfileHandles,
+    issuer_control: IssuerControl,
     clock: ClockControl,
 ) -> None:
     """anchors 8 F.67; RFC 6749 5.1 (access_token REQUIRED, JSON); kong-plugins.md 2.3 (a non-empty access_token)."""
     _expire_cached_token(clock)
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as faults:
-        faults.add("token", status=200, body=body)
+    with issuer_control.fault("token", status=200, body=body):
         result = proxy.request(ROUTE)
     expect_idp_error(result, upstream)
 
@@ -111,48 +102,45 @@ def test_answers_502_when_the_token_response_has_no_usable_access_token(
 @pytest.mark.requirement("KONG-UPO-2.5-purge", "KONG-UPO-2.5-cache")
 @pytest.mark.needs("issuer_control", "virtual_clock", "upstream_log")
 def test_an_upstream_401_purges_the_token_and_the_next_request_fetches_exactly_one(
-    proxy: Proxy, upstream: Upstream, kf_stack: Stack, kf_profile: ProfileHandles, clock: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
     """anchors 8 F.68; RFC 6750 3.1; kong-plugins.md 2.5 (purge in header_filter, no retry, next request fetches)."""
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as log:
-        first = proxy.request("upstream-oauth-purge")
-        assert first.status == 401, "the client gets the upstream's own answer"
-        assert len(upstream.seen(first.probe)) == 1, "no retry towards the upstream"
-        before = len(_token_calls(log, "purge"))
-        second = proxy.request("upstream-oauth-purge")
-        assert second.status == 401
-        assert len(_token_calls(log, "purge")) == before + 1, (
-            "the purged token was not re-fetched exactly once"
-        )
+    first = proxy.request("upstream-oauth-purge")
+    assert first.status == 401, "the client gets the upstream's own answer"
+    assert len(upstream.seen(first.probe)) == 1, "no retry towards the upstream"
+    before = len(issuer_control.token_calls("purge"))
+    second = proxy.request("upstream-oauth-purge")
+    assert second.status == 401
+    assert len(issuer_control.token_calls("purge")) == before + 1, (
+        "the purged token was not re-fetched exactly once"
+    )
 
 
 @pytest.mark.requirement("KONG-UPO-2.5-cache")
 @pytest.mark.needs("issuer_control", "virtual_clock")
 def test_reuses_the_cached_token_instead_of_fetching_per_request(
-    proxy: Proxy, upstream: Upstream, kf_stack: Stack, kf_profile: ProfileHandles, clock: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
     """anchors 8 F.68 ("no fetch per request otherwise"); kong-plugins.md 2.5."""
     _expire_cached_token(clock)
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as log:
-        before = len(_token_calls(log, "negative"))
-        for _ in range(3):
-            assert proxy.request(ROUTE).status == 200
-        assert len(_token_calls(log, "negative")) == before + 1
+    before = len(issuer_control.token_calls("negative"))
+    for _ in range(3):
+        assert proxy.request(ROUTE).status == 200
+    assert len(issuer_control.token_calls("negative")) == before + 1
 
 
 # ------------------------------------------------------------------------------------------- F.69
 @pytest.mark.requirement("RFC6749-10.3-no-token-leak", "KONG-UPO-2.5-injection")
 @pytest.mark.needs("issuer_control", "virtual_clock")
 def test_the_clients_authorization_header_reaches_neither_the_token_endpoint_nor_the_upstream(
-    proxy: Proxy, upstream: Upstream, kf_stack: Stack, kf_profile: ProfileHandles, clock: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
     """anchors 8 F.69; RFC 6749 10.3; RFC 6750 5.3; kong-plugins.md 2.3 (client_secret_post), 2.5 (header replaced)."""
     _expire_cached_token(clock)
     client_token = "kf-client-own-credential-0123456789"
-    with IssuerControl(kf_stack.identity_url, kf_profile.auth_server.id) as log:
-        before = len(_token_calls(log, "negative"))
-        result = proxy.request(ROUTE, token=client_token)
-        calls = _token_calls(log, "negative")[before:]
+    before = len(issuer_control.token_calls("negative"))
+    result = proxy.request(ROUTE, token=client_token)
+    calls = issuer_control.token_calls("negative")[before:]
     assert result.status == 200, result.response.text[:200]
     assert len(calls) == 1
     assert "authorization" not in calls[0]["headers"], "an Authorization header reached the token endpoint"

@@ -8,20 +8,16 @@ fault injection under the ``clock`` fixture, which runs the test alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, ProxyResult, Upstream
-from fixtures.oracle import assert_refused, parse_www_authenticate
+from fixtures.issuer_control import IssuerControl
+from fixtures.oracle import assert_proxied, assert_refused
 from fixtures.timing import ClockControl
-from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import ProfileHandles
@@ -42,59 +38,6 @@ CREDENTIAL_HEADERS = {
     "iss": "X-Credential-Iss",
     "jti": "X-Credential-Jti",
 }
-
-
-class Introspections:
-    """The issuer's log of introspection calls and its fault rules (issuer control surface)."""
-
-    def __init__(self, stack: Stack, handles: ProfileHandles) -> None:
-        self.base = stack.identity_url + "/_emulator"
-        self.server_id = handles.auth_server.id
-        self.http = httpx.Client(timeout=10.0)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def of(self, token: str) -> list[dict[str, Any]]:
-        """Introspection calls that carried ``token`` (matched by its redacted fingerprint)."""
-        resp = self.http.get(
-            self.base + "/requests", params={"endpoint": "introspect", "auth_server_id": self.server_id}
-        )
-        resp.raise_for_status()
-        digest = hashlib.sha256(token.encode()).hexdigest()[:8]
-        return [e for e in resp.json()["data"] if digest in e["form"].get("token", "")]
-
-    @contextmanager
-    def fault(self, **rule: Any) -> Iterator[None]:
-        """Script the introspection endpoint's answers while the block runs."""
-        resp = self.http.post(
-            self.base + "/faults", json={"endpoint": "introspect", "auth_server_id": self.server_id, **rule}
-        )
-        assert resp.status_code == 201, resp.text
-        try:
-            yield
-        finally:
-            self.http.delete(f"{self.base}/faults/{resp.json()['id']}")
-
-
-@pytest.fixture(scope="module")
-def introspections(kf_stack: Stack, kf_profile: ProfileHandles) -> Iterator[Introspections]:
-    if not kf_stack.issuer_control:
-        pytest.skip("needs the issuer emulator's request log and faults")
-    log = Introspections(kf_stack, kf_profile)
-    yield log
-    log.close()
-
-
-@pytest.fixture
-def token(tokens: TokenFactory) -> str:
-    return tokens.access_token("default", scope="read")
-
-
-def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
-    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
-    if upstream.available:
-        assert len(upstream.seen(result.probe)) == 1
 
 
 def assert_invalid(result: ProxyResult, upstream: Upstream) -> None:
@@ -262,27 +205,21 @@ def test_invalid_token_challenge_follows_the_rfc6750_grammar_or_a_recorded_devia
 ) -> None:
     """RFC 6750 3; kong-plugins.md 3.4: Kong separates auth-params with spaces (recorded deviation)."""
     result = proxy.request(ROUTE, token="kf-not-a-token")
-    value = result.response.headers.get("www-authenticate", "")
-    try:
-        parse_www_authenticate(value, strict=True)
-        conforms = True
-    except ValueError:
-        conforms = False
-    deviations.check("RFC6750-3-challenge-syntax", conforms, f"WWW-Authenticate: {value!r}", flow=FLOW)
+    deviations.check_challenge_syntax(result, flow=FLOW)
 
 
 # ------------------------------------------------------------------------------------------- the introspection call (3.3)
 @pytest.mark.requirement("KONG-INTRO-3.3-request", "RFC7662-2.1-client-auth")
 @pytest.mark.needs("issuer_control")
 def test_introspects_with_the_configured_authorization_value(
-    proxy: Proxy, upstream: Upstream, introspections: Introspections, kf_profile: ProfileHandles, token: str
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, kf_profile: ProfileHandles, token: str
 ) -> None:
     """kong-plugins.md 3.3; anchors 8 E.65: form POST token=<t>, Accept JSON, Authorization = authorization_value.
 
     The client's own Authorization (Bearer <token>) must not be what reaches the IdP.
     """
     assert_proxied(proxy.request(ROUTE, token=token), upstream)
-    (sent,) = introspections.of(token)
+    (sent,) = issuer_control.carrying("introspect", token)
     headers = {k.lower(): v for k, v in sent["headers"].items()}
     assert sent["method"] == "POST"
     assert headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
@@ -294,25 +231,25 @@ def test_introspects_with_the_configured_authorization_value(
 @pytest.mark.requirement("KONG-INTRO-3.6-ttl-cache")
 @pytest.mark.needs("issuer_control")
 def test_caches_the_introspection_result_within_the_ttl(
-    proxy: Proxy, upstream: Upstream, introspections: Introspections, token: str
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, token: str
 ) -> None:
     """kong-plugins.md 3.6: results are cached for config.ttl (30 s) under oauth2_introspection:<token>."""
     for _ in range(3):
         assert_proxied(proxy.request(ROUTE, token=token), upstream)
-    assert len(introspections.of(token)) == 1
+    assert len(issuer_control.carrying("introspect", token)) == 1
 
 
 @pytest.mark.requirement("KONG-INTRO-3.6-ttl-cache")
 @pytest.mark.needs("issuer_control")
 def test_introspects_again_once_the_ttl_has_passed(
-    proxy: Proxy, upstream: Upstream, introspections: Introspections, token: str, clock: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, token: str, clock: ClockControl
 ) -> None:
     """kong-plugins.md 3.6: with ttl 1 the cached result is gone after a second."""
     route = "oauth2-introspection-ttl1"
     assert_proxied(proxy.request(route, token=token), upstream)
     clock.advance(2)
     assert_proxied(proxy.request(route, token=token), upstream)
-    assert len(introspections.of(token)) == 2
+    assert len(issuer_control.carrying("introspect", token)) == 2
 
 
 # ------------------------------------------------------------------------------------------- scripted IdP answers (3.3, 3.4)
@@ -324,13 +261,13 @@ def test_introspects_again_once_the_ttl_has_passed(
 def test_refuses_an_answer_without_a_true_active_member(
     proxy: Proxy,
     upstream: Upstream,
-    introspections: Introspections,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     token: str,
     body: dict[str, Any],
 ) -> None:
     """kong-plugins.md 3.3 (active must be truthy); RFC 7662 2.2; anchors 8 E.62 (fail closed)."""
-    with introspections.fault(status=200, body=body, times=1):
+    with issuer_control.fault("introspect", status=200, body=body, times=1):
         result = proxy.request("oauth2-introspection-ttl1", token=token)
     assert_invalid(result, upstream)
 
@@ -338,10 +275,10 @@ def test_refuses_an_answer_without_a_true_active_member(
 @pytest.mark.requirement("KONG-INTRO-3.5-headers", "KONG-INTRO-3.3-active-required")
 @pytest.mark.needs("issuer_control")
 def test_accepts_a_bare_active_answer_and_sets_no_absent_headers(
-    proxy: Proxy, upstream: Upstream, introspections: Introspections, clock: ClockControl, token: str
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl, token: str
 ) -> None:
     """kong-plugins.md 3.5: a header is omitted when its field is absent from the answer."""
-    with introspections.fault(status=200, body={"active": True}, times=1):
+    with issuer_control.fault("introspect", status=200, body={"active": True}, times=1):
         result = proxy.request("oauth2-introspection-ttl1", token=token)
     assert_proxied(result, upstream)
     for header in CREDENTIAL_HEADERS.values():
@@ -361,14 +298,14 @@ IDP_FAILURES: dict[str, dict[str, Any]] = {
 def test_answers_an_introspection_endpoint_failure_with_401(
     proxy: Proxy,
     upstream: Upstream,
-    introspections: Introspections,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     token: str,
     failure: str,
 ) -> None:
     """kong-plugins.md 3.4: IdP non-200 or connection error -> 401 with the IdP body as a raw string, no challenge."""
     rule = IDP_FAILURES[failure]
-    with introspections.fault(**rule, times=1):
+    with issuer_control.fault("introspect", **rule, times=1):
         result = proxy.request("oauth2-introspection-ttl1", token=token)
     assert result.status == 401, f"{result.status}: {result.response.text[:200]!r}"
     assert not upstream.seen(result.probe)

@@ -9,101 +9,23 @@ the test alone.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlparse
 
-import httpx
 import pytest
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
-from fixtures.http import Proxy, ProxyResult, Upstream
-from fixtures.oracle import assert_refused
+from fixtures.http import Proxy, Upstream
+from fixtures.issuer_control import IssuerControl
+from fixtures.oracle import assert_oidc_401, assert_oidc_403, assert_proxied, assert_refused
 from fixtures.timing import ClockControl
 from fixtures.tokens import Minter, TokenFactory
 
 from kongformance.profile import ProfileHandles
-from kongformance.targets import Stack
 
 FLOW = "oidc-introspection"
 ROUTE = "oidc-introspection-nocache"
 CACHED = "oidc-introspection"
 SCOPED = "oidc-introspection-scopes"
-
-
-class Introspections:
-    """The issuer's log of introspection calls and its fault rules (issuer control surface)."""
-
-    def __init__(self, stack: Stack, handles: ProfileHandles) -> None:
-        self.base = stack.identity_url + "/_emulator"
-        self.server_id = handles.auth_server.id
-        self.http = httpx.Client(timeout=10.0)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def of(self, token: str) -> list[dict[str, Any]]:
-        """Introspection calls that carried ``token`` (matched by its redacted fingerprint)."""
-        resp = self.http.get(
-            self.base + "/requests", params={"endpoint": "introspect", "auth_server_id": self.server_id}
-        )
-        resp.raise_for_status()
-        digest = hashlib.sha256(token.encode()).hexdigest()[:8]
-        return [e for e in resp.json()["data"] if digest in e["form"].get("token", "")]
-
-    @contextmanager
-    def fault(self, **rule: Any) -> Iterator[None]:
-        """Script the introspection endpoint's answers while the block runs."""
-        resp = self.http.post(
-            self.base + "/faults", json={"endpoint": "introspect", "auth_server_id": self.server_id, **rule}
-        )
-        assert resp.status_code == 201, resp.text
-        try:
-            yield
-        finally:
-            self.http.delete(f"{self.base}/faults/{resp.json()['id']}")
-
-
-@pytest.fixture(scope="module")
-def introspections(kf_stack: Stack, kf_profile: ProfileHandles) -> Iterator[Introspections]:
-    if not kf_stack.issuer_control:
-        pytest.skip("needs the issuer emulator's request log and faults")
-    log = Introspections(kf_stack, kf_profile)
-    yield log
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def realm(kf_profile: ProfileHandles) -> str:
-    """kong-plugins.md 1.7: the host part of the issuer URL (no port, no scheme)."""
-    return urlparse(kf_profile.auth_server.issuer).hostname or "kong"
-
-
-@pytest.fixture
-def token(tokens: TokenFactory) -> str:
-    return tokens.access_token("default", scope="read")
-
-
-def assert_proxied(result: ProxyResult, upstream: Upstream) -> None:
-    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
-    if upstream.available:
-        assert len(upstream.seen(result.probe)) == 1
-
-
-def assert_401(result: ProxyResult, upstream: Upstream, realm: str) -> None:
-    """kong-plugins.md 1.7: 401 {"message":"Unauthorized"}, Bearer realm, error="invalid_token"."""
-    ch = assert_refused(result, upstream, status=401, error="invalid_token")
-    assert result.json() == {"message": "Unauthorized"}
-    assert ch is not None and ch.params.get("realm") == realm
-
-
-def assert_403(result: ProxyResult, upstream: Upstream, realm: str) -> None:
-    """kong-plugins.md 1.7: 403 {"message":"Forbidden"}, error="insufficient_scope"."""
-    ch = assert_refused(result, upstream, status=403, error="insufficient_scope")
-    assert result.json() == {"message": "Forbidden"}
-    assert ch is not None and ch.params.get("realm") == realm
 
 
 # ------------------------------------------------------------------------------------------- success
@@ -150,7 +72,7 @@ def test_refuses_a_token_the_issuer_reports_inactive(
         "alg-none": jose.unsigned(jose.payload_of(token)),
         "edited-payload": jose.with_payload(token, scope="read write admin"),
     }[kind]
-    assert_401(proxy.request(route, token=bad), upstream, realm)
+    assert_oidc_401(proxy.request(route, token=bad), upstream, realm)
 
 
 @pytest.mark.requirement("KONG-OIDC-1.5-introspection-inactive", "RFC7515-4.1.4-unknown-kid")
@@ -159,7 +81,7 @@ def test_refuses_a_token_signed_by_a_key_the_issuer_does_not_know(
     proxy: Proxy, upstream: Upstream, mint: Minter, realm: str
 ) -> None:
     """kong-plugins.md 1.5; anchors 8 E.59: the issuer reports a token it cannot verify inactive."""
-    assert_401(proxy.request(ROUTE, token=mint.token(mint.claims(), key="unknown")), upstream, realm)
+    assert_oidc_401(proxy.request(ROUTE, token=mint.token(mint.claims(), key="unknown")), upstream, realm)
 
 
 @pytest.mark.requirement("RFC6750-2.1-scheme", "RS-no-upstream-on-reject")
@@ -168,7 +90,7 @@ def test_refuses_a_valid_token_sent_with_another_scheme(
     proxy: Proxy, upstream: Upstream, token: str, realm: str, scheme: str
 ) -> None:
     """RFC 6750 2.1; kong-plugins.md 1.2 (the bearer scheme only); anchors 8 A.2."""
-    assert_401(proxy.request(ROUTE, token=token, auth_scheme=scheme), upstream, realm)
+    assert_oidc_401(proxy.request(ROUTE, token=token, auth_scheme=scheme), upstream, realm)
 
 
 @pytest.mark.requirement("RFC6750-3.1-error-description", "RFC6750-3.1-invalid-token")
@@ -200,19 +122,19 @@ def test_enforces_required_scopes_from_the_introspection_result(
     if allowed:
         assert_proxied(result, upstream)
     else:
-        assert_403(result, upstream, realm)
+        assert_oidc_403(result, upstream, realm)
 
 
 # ------------------------------------------------------------------------------------------- the introspection call (1.5)
 @pytest.mark.requirement("KONG-OIDC-1.5-introspection-request", "RFC7662-2.1-client-auth")
 @pytest.mark.needs("issuer_control")
 def test_introspects_with_the_token_hint_and_client_authentication(
-    proxy: Proxy, upstream: Upstream, introspections: Introspections, kf_profile: ProfileHandles, token: str
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, kf_profile: ProfileHandles, token: str
 ) -> None:
     """kong-plugins.md 1.5; anchors 8 E.65: form POST token + token_type_hint=access_token, Accept JSON,
     authenticated as the configured client (client_secret_basic by default, inferred)."""
     assert_proxied(proxy.request(ROUTE, token=token), upstream)
-    (sent,) = introspections.of(token)
+    (sent,) = issuer_control.carrying("introspect", token)
     headers = {k.lower(): v for k, v in sent["headers"].items()}
     assert sent["method"] == "POST"
     assert headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
@@ -226,12 +148,12 @@ def test_introspects_with_the_token_hint_and_client_authentication(
 @pytest.mark.needs("issuer_control")
 @pytest.mark.parametrize(("route", "calls"), [(CACHED, 1), (ROUTE, 3)])
 def test_introspects_once_with_cache_introspection_and_every_time_without(
-    proxy: Proxy, upstream: Upstream, introspections: Introspections, token: str, route: str, calls: int
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, token: str, route: str, calls: int
 ) -> None:
     """kong-plugins.md 1.5: cache_introspection caches for the token's remaining lifetime."""
     for _ in range(3):
         assert_proxied(proxy.request(route, token=token), upstream)
-    assert len(introspections.of(token)) == calls
+    assert len(issuer_control.carrying("introspect", token)) == calls
 
 
 # ------------------------------------------------------------------------------------------- scripted IdP answers
@@ -241,16 +163,16 @@ def test_introspects_once_with_cache_introspection_and_every_time_without(
 def test_refuses_an_answer_without_active_true(
     proxy: Proxy,
     upstream: Upstream,
-    introspections: Introspections,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     token: str,
     realm: str,
     body: dict[str, Any],
 ) -> None:
     """kong-plugins.md 1.5 (introspection_check_active: the answer must contain active true); anchors 8 E.62."""
-    with introspections.fault(status=200, body=body, times=1):
+    with issuer_control.fault("introspect", status=200, body=body, times=1):
         result = proxy.request(ROUTE, token=token)
-    assert_401(result, upstream, realm)
+    assert_oidc_401(result, upstream, realm)
 
 
 @pytest.mark.requirement("KONG-OIDC-1.5-introspection-expired", "RFC7519-4.1.4-exp")
@@ -258,7 +180,7 @@ def test_refuses_an_answer_without_active_true(
 def test_refuses_an_active_answer_whose_exp_has_passed(
     proxy: Proxy,
     upstream: Upstream,
-    introspections: Introspections,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     token: str,
     realm: str,
@@ -267,9 +189,9 @@ def test_refuses_an_active_answer_whose_exp_has_passed(
     RFC 7662 2.2; anchors 8 E.60."""
     past = int(clock.now()) - 10
     body = {"active": True, "scope": "read", "exp": past, "iat": past - 60}
-    with introspections.fault(status=200, body=body, times=1):
+    with issuer_control.fault("introspect", status=200, body=body, times=1):
         result = proxy.request(ROUTE, token=token)
-    assert_401(result, upstream, realm)
+    assert_oidc_401(result, upstream, realm)
     ch = assert_refused(result, upstream)
     assert ch is not None and ch.params.get("error_description") == "The access token expired"
 
@@ -288,13 +210,13 @@ IDP_FAILURES: dict[str, dict[str, Any]] = {
 def test_never_lets_a_request_through_when_introspection_fails(
     proxy: Proxy,
     upstream: Upstream,
-    introspections: Introspections,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     token: str,
     failure: str,
 ) -> None:
     """kong-plugins.md 1.5; RFC 7662 4; anchors 8 E.63: fail closed (401 or 500), upstream untouched."""
-    with introspections.fault(**IDP_FAILURES[failure], times=1):
+    with issuer_control.fault("introspect", **IDP_FAILURES[failure], times=1):
         result = proxy.request(ROUTE, token=token)
     assert_refused(result, upstream, status=(401, 500), error=None, challenge=False)
     assert "kf idp failure" not in result.response.text, "the IdP's answer was passed to the client"
@@ -305,18 +227,18 @@ def test_never_lets_a_request_through_when_introspection_fails(
 def test_reintrospects_an_answer_without_exp_after_cache_ttl(
     proxy: Proxy,
     upstream: Upstream,
-    introspections: Introspections,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     token: str,
     realm: str,
 ) -> None:
     """kong-plugins.md 1.5: an answer without exp is cached for cache_ttl (3600 s), not longer; the issuer's
     next answer (the token has expired by then) is what counts."""
-    with introspections.fault(status=200, body={"active": True, "scope": "read"}, times=1):
+    with issuer_control.fault("introspect", status=200, body={"active": True, "scope": "read"}, times=1):
         assert_proxied(proxy.request(CACHED, token=token), upstream)
     clock.advance(600)
     assert_proxied(proxy.request(CACHED, token=token), upstream)  # still the cached answer
-    assert len(introspections.of(token)) == 1
+    assert len(issuer_control.carrying("introspect", token)) == 1
     clock.advance(3001)
-    assert_401(proxy.request(CACHED, token=token), upstream, realm)
-    assert len(introspections.of(token)) == 2
+    assert_oidc_401(proxy.request(CACHED, token=token), upstream, realm)
+    assert len(issuer_control.carrying("introspect", token)) == 2

@@ -10,86 +10,24 @@ lifetime gives each one an empty token cache to start from.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 from fixtures import jose
 from fixtures.http import Proxy, ProxyResult, Upstream
+from fixtures.issuer_control import IssuerControl, fingerprint
 from fixtures.timing import ClockControl
 
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
-from kongformance.targets import Stack
 
 EAGERLY_EXPIRE = 5  # cache.eagerly_expire default (kong-plugins.md 2.2)
 DEFAULT_TTL = 3600  # cache.default_ttl default (kong-plugins.md 2.2)
 PAST_ANY_CACHED_TOKEN = TOKEN_LIFETIME + 1  # advancing this far empties every upstream-oauth token cache
 DEFAULT_IDP_ERROR = {"code": "502", "message": "Failed to authenticate request to upstream"}
 AUTH_VARIANTS = {"upstream-oauth-post": "client_secret_post", "upstream-oauth-basic": "client_secret_basic"}
-
-
-def fingerprint(secret: str) -> str:
-    """The issuer log's redacted form of a secret (docs/identity-control-api.md: sha256, 8 hex digits)."""
-    return hashlib.sha256(secret.encode()).hexdigest()[:8]
-
-
-class TokenRequests:
-    """The issuer's request log and fault rules, seen from one auth server (issuer control surface)."""
-
-    def __init__(self, stack: Stack, handles: ProfileHandles) -> None:
-        self.base = stack.identity_url + "/_emulator"
-        self.server_id = handles.auth_server.id
-        self.http = httpx.Client(timeout=10.0)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _entries(self) -> list[dict[str, Any]]:
-        resp = self.http.get(
-            self.base + "/requests", params={"endpoint": "token", "auth_server_id": self.server_id}
-        )
-        resp.raise_for_status()
-        return list(resp.json()["data"])
-
-    def mark(self) -> int:
-        """The id of the newest token request so far (later calls have higher ids)."""
-        return max((e["id"] for e in self._entries()), default=0)
-
-    def since(self, mark: int, variant: str) -> list[dict[str, Any]]:
-        """Token requests after ``mark`` sent by the upstream-oauth instance of route ``variant``."""
-        tag = variant.removeprefix("upstream-oauth-")
-        return [
-            e
-            for e in self._entries()
-            if e["id"] > mark and {k.lower(): v for k, v in e["headers"].items()}.get("x-kf-variant") == tag
-        ]
-
-    @contextmanager
-    def fault(self, **rule: Any) -> Iterator[None]:
-        """Script the token endpoint's answers while the block runs."""
-        resp = self.http.post(
-            self.base + "/faults", json={"endpoint": "token", "auth_server_id": self.server_id, **rule}
-        )
-        assert resp.status_code == 201, resp.text
-        try:
-            yield
-        finally:
-            self.http.delete(f"{self.base}/faults/{resp.json()['id']}")
-
-
-@pytest.fixture(scope="module")
-def token_requests(kf_stack: Stack, kf_profile: ProfileHandles) -> Iterator[TokenRequests]:
-    if not kf_stack.issuer_control:
-        pytest.skip("needs the issuer emulator's request log and faults")
-    log = TokenRequests(kf_stack, kf_profile)
-    yield log
-    log.close()
 
 
 @pytest.fixture
@@ -200,16 +138,16 @@ def test_instances_with_different_oauth_records_do_not_share_a_token(
 @pytest.mark.parametrize(("variant", "auth_method"), list(AUTH_VARIANTS.items()))
 def test_authenticates_to_the_token_endpoint_with_the_configured_method(
     proxy: Proxy,
-    token_requests: TokenRequests,
+    issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
     fresh: ClockControl,
     variant: str,
     auth_method: str,
 ) -> None:
     """kong-plugins.md 2.3: client_secret_post puts id and secret in the body; client_secret_basic uses Basic."""
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     assert proxy.request(variant).status == 200
-    sent = token_requests.since(mark, variant)
+    sent = issuer_control.token_calls(variant, since=mark)
     assert len(sent) == 1, sent
     gw = kf_profile.clients["gateway"]
     form, headers = sent[0]["form"], {k.lower(): v for k, v in sent[0]["headers"].items()}
@@ -225,12 +163,12 @@ def test_authenticates_to_the_token_endpoint_with_the_configured_method(
 @pytest.mark.requirement("KONG-UPO-2.3-token-request")
 @pytest.mark.parametrize("variant", list(AUTH_VARIANTS))
 def test_requests_client_credentials_with_the_configured_scopes_and_token_headers(
-    proxy: Proxy, token_requests: TokenRequests, fresh: ClockControl, variant: str
+    proxy: Proxy, issuer_control: IssuerControl, fresh: ClockControl, variant: str
 ) -> None:
     """kong-plugins.md 2.3: form POST, grant_type, scope joined by spaces, no audience when empty, token_headers."""
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     assert proxy.request(variant).status == 200
-    (sent,) = token_requests.since(mark, variant)
+    (sent,) = issuer_control.token_calls(variant, since=mark)
     headers = {k.lower(): v for k, v in sent["headers"].items()}
     assert sent["method"] == "POST"
     assert headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
@@ -242,14 +180,14 @@ def test_requests_client_credentials_with_the_configured_scopes_and_token_header
 @pytest.mark.requirement("RFC6749-10.3-no-token-leak", "KONG-UPO-2.3-token-request")
 @pytest.mark.parametrize("variant", list(AUTH_VARIANTS))
 def test_never_forwards_the_clients_credentials_to_the_token_endpoint(
-    proxy: Proxy, token_requests: TokenRequests, fresh: ClockControl, variant: str
+    proxy: Proxy, issuer_control: IssuerControl, fresh: ClockControl, variant: str
 ) -> None:
     """RFC 6749 10.3; anchors 8 F.69: the client's Authorization, cookies and headers stay away from the IdP."""
     client_auth = "Bearer client-secret-" + uuid.uuid4().hex
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     result = proxy.request(variant, headers={"Authorization": client_auth, "Cookie": "session=kf-cookie"})
     assert result.status == 200
-    (sent,) = token_requests.since(mark, variant)
+    (sent,) = issuer_control.token_calls(variant, since=mark)
     headers = {k.lower(): v for k, v in sent["headers"].items()}
     assert fingerprint(client_auth) not in headers.get("authorization", "")
     assert not headers.get("authorization", "").lower().startswith("bearer")
@@ -263,50 +201,50 @@ def test_never_forwards_the_clients_credentials_to_the_token_endpoint(
 def test_reuses_the_cached_token_for_later_requests(
     proxy: Proxy,
     upstream: Upstream,
-    token_requests: TokenRequests,
+    issuer_control: IssuerControl,
     clock: ClockControl,
     variant: str,
 ) -> None:
     """kong-plugins.md 2.5; anchors 8 F.68: no token request per proxied request (at most one to fill an
     empty cache; the clock fixture keeps other tests away from the log meanwhile)."""
     header = "X-Upstream-Token" if variant == "upstream-oauth-header" else "Authorization"
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     seen = {injected_token(proxy.request(variant), upstream, header)[1] for _ in range(3)}
-    assert len(token_requests.since(mark, variant)) <= 1
+    assert len(issuer_control.token_calls(variant, since=mark)) <= 1
     assert len(seen) == 1
 
 
 @pytest.mark.requirement("KONG-UPO-2.5-cache")
 def test_refetches_the_token_eagerly_before_it_expires(
-    proxy: Proxy, upstream: Upstream, token_requests: TokenRequests, fresh: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
     """kong-plugins.md 2.5: cache TTL = expires_in - eagerly_expire (5 s)."""
     variant = "upstream-oauth-post"
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     first = injected_token(proxy.request(variant), upstream)[1]
     fresh.advance(TOKEN_LIFETIME - EAGERLY_EXPIRE - 8)
     assert injected_token(proxy.request(variant), upstream)[1] == first
-    assert len(token_requests.since(mark, variant)) == 1
+    assert len(issuer_control.token_calls(variant, since=mark)) == 1
     fresh.advance(10)  # now past expires_in - eagerly_expire, still before expires_in
     second = injected_token(proxy.request(variant), upstream)[1]
     assert second != first
-    assert len(token_requests.since(mark, variant)) == 2
+    assert len(issuer_control.token_calls(variant, since=mark)) == 2
 
 
 @pytest.mark.requirement("KONG-UPO-2.5-purge")
 def test_passes_an_upstream_401_through_and_purges_the_cached_token(
-    proxy: Proxy, upstream: Upstream, token_requests: TokenRequests, fresh: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
     """kong-plugins.md 2.5: the client gets the upstream's 401 (no retry); the next request fetches anew."""
     variant = "upstream-oauth-purge"
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     first = proxy.request(variant)
     assert first.status == 401
     assert len(upstream.seen(first.probe)) == 1, "no retry: the upstream is called once"
-    assert len(token_requests.since(mark, variant)) == 1
+    assert len(issuer_control.token_calls(variant, since=mark)) == 1
     second = proxy.request(variant)
     assert second.status == 401
-    assert len(token_requests.since(mark, variant)) == 2
+    assert len(issuer_control.token_calls(variant, since=mark)) == 2
     one = upstream_headers(first, upstream, "Authorization")
     two = upstream_headers(second, upstream, "Authorization")
     assert one != two, "the purged token was used again"
@@ -347,26 +285,28 @@ IDP_FAILURES: dict[str, dict[str, Any]] = {
 @pytest.mark.needs("issuer_control")
 @pytest.mark.parametrize("failure", list(IDP_FAILURES))
 def test_turns_any_idp_failure_into_the_configured_error_without_calling_upstream(
-    proxy: Proxy, upstream: Upstream, token_requests: TokenRequests, fresh: ClockControl, failure: str
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl, failure: str
 ) -> None:
     """kong-plugins.md 2.3 (success = status < 400, JSON, non-empty access_token), 2.4; anchors 8 F.66, F.67.
 
     The IdP's own status and body never reach the client.
     """
-    mark = token_requests.mark()
-    with token_requests.fault(**IDP_FAILURES[failure]):
+    mark = issuer_control.mark("token")
+    with issuer_control.fault("token", **IDP_FAILURES[failure]):
         result = proxy.request("upstream-oauth-scripted")
     assert_idp_error(result, upstream)
-    assert token_requests.since(mark, "upstream-oauth-scripted"), "the token endpoint was never asked"
+    assert issuer_control.token_calls("upstream-oauth-scripted", since=mark), (
+        "the token endpoint was never asked"
+    )
 
 
 @pytest.mark.requirement("KONG-UPO-2.4-idp-error", "KONG-UPO-2.5-cache")
 @pytest.mark.needs("issuer_control")
 def test_does_not_cache_a_failed_token_request(
-    proxy: Proxy, upstream: Upstream, token_requests: TokenRequests, fresh: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
     """kong-plugins.md 2.4/2.5: only a successful token answer is cached; the next request asks again."""
-    with token_requests.fault(status=500, body="down", times=1):
+    with issuer_control.fault("token", status=500, body="down", times=1):
         assert_idp_error(proxy.request("upstream-oauth-scripted"), upstream)
     assert proxy.request("upstream-oauth-scripted").status == 200
 
@@ -379,7 +319,7 @@ def test_does_not_cache_a_failed_token_request(
 def test_uses_the_idps_token_type_verbatim(
     proxy: Proxy,
     upstream: Upstream,
-    token_requests: TokenRequests,
+    issuer_control: IssuerControl,
     fresh: ClockControl,
     token_type: str | None,
     expected: str,
@@ -390,7 +330,7 @@ def test_uses_the_idps_token_type_verbatim(
     if token_type is not None:
         body["token_type"] = token_type
     try:
-        with token_requests.fault(status=200, body=body, times=1):
+        with issuer_control.fault("token", status=200, body=body, times=1):
             result = proxy.request("upstream-oauth-scripted")
         assert result.status == 200
         assert upstream_headers(result, upstream, "Authorization") == [f"{expected} {scripted}"]
@@ -401,12 +341,14 @@ def test_uses_the_idps_token_type_verbatim(
 @pytest.mark.requirement("KONG-UPO-2.5-cache")
 @pytest.mark.needs("issuer_control", "virtual_clock")
 def test_caches_a_token_without_expires_in_for_the_default_ttl(
-    proxy: Proxy, upstream: Upstream, token_requests: TokenRequests, fresh: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
     """kong-plugins.md 2.5: without expires_in the TTL is cache.default_ttl (3600 s)."""
     scripted = "kf-scripted-" + uuid.uuid4().hex
     variant = "upstream-oauth-scripted"
-    with token_requests.fault(status=200, body={"access_token": scripted, "token_type": "Bearer"}, times=1):
+    with issuer_control.fault(
+        "token", status=200, body={"access_token": scripted, "token_type": "Bearer"}, times=1
+    ):
         assert injected_token(proxy.request(variant), upstream)[1] == scripted
     fresh.advance(DEFAULT_TTL - 100)
     assert injected_token(proxy.request(variant), upstream)[1] == scripted
@@ -417,17 +359,17 @@ def test_caches_a_token_without_expires_in_for_the_default_ttl(
 @pytest.mark.requirement("KONG-UPO-2.5-cache")
 @pytest.mark.needs("issuer_control")
 def test_does_not_reuse_a_token_whose_lifetime_is_within_eagerly_expire(
-    proxy: Proxy, upstream: Upstream, token_requests: TokenRequests, fresh: ClockControl
+    proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
     """kong-plugins.md 2.5: TTL = max(0.001, expires_in - eagerly_expire): expires_in 3 is effectively uncached."""
     variant = "upstream-oauth-scripted"
     body = {"access_token": "kf-short-lived", "token_type": "Bearer", "expires_in": 3}
-    mark = token_requests.mark()
+    mark = issuer_control.mark("token")
     try:
-        with token_requests.fault(status=200, body=body):
+        with issuer_control.fault("token", status=200, body=body):
             assert proxy.request(variant).status == 200
             fresh.advance(0.01)
             assert proxy.request(variant).status == 200
-        assert len(token_requests.since(mark, variant)) == 2
+        assert len(issuer_control.token_calls(variant, since=mark)) == 2
     finally:
         fresh.advance(PAST_ANY_CACHED_TOKEN)

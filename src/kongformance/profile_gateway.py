@@ -1,0 +1,314 @@
+"""The profile's gateway side: one route per flow variant (:data:`ROUTE_VARIANTS`) rendered as a decK document.
+
+:func:`gateway_config` turns the applied issuer objects (:class:`~kongformance.profile.ProfileHandles`) into
+the decK-format document that :class:`~kongformance.clients.kong_admin.KongAdmin` applies; it also fills in
+``handles.routes``. Everything here is re-exported by :mod:`kongformance.profile`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kongformance.clients.issuer import basic_auth
+from kongformance.clients.kong_admin import TAG
+from kongformance.profile import AUDIENCE, OTHER_AUDIENCE, ClientCreds, ProfileHandles, RouteHandle
+
+ROUTE_PREFIX = "/kf"
+UNREACHABLE_ISSUER = "http://127.0.0.1:9/kf-unreachable/auth"  # port 9 (discard): connection refused
+
+# upstream header name -> claim, for the openid-connect header variants (kong-plugins.md 1.9)
+UPSTREAM_CLAIM_HEADERS: dict[str, str] = {
+    "X-KF-Always": "kf_always",
+    "X-KF-Number": "kf_number",
+    "X-KF-Json": "kf_json",
+    "X-KF-Tier": "kf_tpl_tier",
+}
+
+
+# ---------------------------------------------------------------------- gateway config
+PluginBuilder = Callable[[ProfileHandles], dict[str, Any]]
+
+
+def _oidc(**config: Any) -> PluginBuilder:
+    def build(h: ProfileHandles) -> dict[str, Any]:
+        base: dict[str, Any] = {"issuer": h.auth_server.issuer, "auth_methods": ["bearer"]}
+        base.update(config)
+        return {"name": "openid-connect", "config": base}
+
+    return build
+
+
+def _oidc_unreachable(h: ProfileHandles) -> dict[str, Any]:
+    return {"name": "openid-connect", "config": {"issuer": UNREACHABLE_ISSUER, "auth_methods": ["bearer"]}}
+
+
+def _jwt(h: ProfileHandles) -> dict[str, Any]:
+    return {"name": "jwt", "config": {"claims_to_verify": ["exp", "nbf"], "realm": "kongformance"}}
+
+
+def _oidc_headers(h: ProfileHandles) -> dict[str, Any]:
+    plugin = _oidc()(h)
+    plugin["config"]["upstream_headers_claims"] = list(UPSTREAM_CLAIM_HEADERS.values())
+    plugin["config"]["upstream_headers_names"] = list(UPSTREAM_CLAIM_HEADERS)
+    return plugin
+
+
+def _oidc_introspection(cache: bool) -> PluginBuilder:
+    def build(h: ProfileHandles) -> dict[str, Any]:
+        gw = h.clients["gateway"]
+        config = {
+            "issuer": h.auth_server.issuer,
+            "auth_methods": ["introspection"],
+            "client_id": [gw.id],
+            "client_secret": [gw.secret],
+            "cache_introspection": cache,
+        }
+        return {"name": "openid-connect", "config": config}
+
+    return build
+
+
+def _authorization_value(gw: ClientCreds) -> str:
+    if gw.id.startswith("${{"):  # placeholder handles of `kongformance config`
+        return '${{ env "DECK_GATEWAY_BASIC_AUTH" }}'
+    return basic_auth(gw.id, gw.secret)
+
+
+def _introspection_plugin(ttl: int) -> PluginBuilder:
+    def build(h: ProfileHandles) -> dict[str, Any]:
+        gw = h.clients["gateway"]
+        config = {
+            "introspection_url": h.auth_server.issuer + "/introspect",
+            "authorization_value": _authorization_value(gw),
+            "consumer_by": "client_id",
+            "custom_claims_forward": ["kf_always"],
+            "ttl": ttl,
+        }
+        return {"name": "oauth2-introspection", "config": config}
+
+    return build
+
+
+def _upstream_oauth(
+    variant: str, auth_method: str, *, wrong_secret: bool = False, header: str | None = None
+) -> PluginBuilder:
+    def build(h: ProfileHandles) -> dict[str, Any]:
+        gw = h.clients["gateway"]
+        config: dict[str, Any] = {
+            "oauth": {
+                "token_endpoint": h.auth_server.issuer + "/oauth/token",
+                "grant_type": "client_credentials",
+                "client_id": gw.id,
+                "client_secret": "not-the-secret" if wrong_secret else gw.secret,
+                "scopes": ["read"],
+                # a distinct oauth record per variant: Kong shares the token cache between identical records
+                "token_headers": {"X-KF-Variant": variant},
+            },
+            "client": {"auth_method": auth_method},
+        }
+        if header:
+            config["behavior"] = {"upstream_access_token_header_name": header}
+        return {"name": "upstream-oauth", "config": config}
+
+    return build
+
+
+def _oauth2(h: ProfileHandles) -> dict[str, Any]:
+    config = {"enable_client_credentials": True, "global_credentials": True, "scopes": ["read", "write"]}
+    return {"name": "oauth2", "config": config}
+
+
+@dataclass(frozen=True)
+class RouteVariant:
+    """One route of the profile: its plugins, upstream path, and whether it needs a database."""
+
+    plugins: tuple[PluginBuilder, ...]
+    upstream_path: str = "/anything"
+    needs_db: bool = False
+    protected: bool = True  # refuses unauthenticated requests (checked by the guard)
+    min_version: tuple[int, int] = (0, 0)  # Kong version that introduced a config field it uses
+
+
+ROUTE_VARIANTS: dict[str, RouteVariant] = {
+    "oidc-bearer": RouteVariant((_oidc(),)),
+    "oidc-bearer-header-only": RouteVariant((_oidc(bearer_token_param_type=["header"]),)),
+    "oidc-bearer-scopes": RouteVariant((_oidc(scopes_required=["read"]),)),
+    "oidc-bearer-scopes-and": RouteVariant((_oidc(scopes_required=["read write"]),)),
+    "oidc-bearer-scopes-or": RouteVariant((_oidc(scopes_required=["admin", "write"]),)),
+    "oidc-bearer-audience": RouteVariant((_oidc(audience_required=[AUDIENCE]),)),
+    "oidc-bearer-audience-other": RouteVariant((_oidc(audience_required=[OTHER_AUDIENCE]),)),
+    "oidc-bearer-headers": RouteVariant((_oidc_headers,)),
+    "oidc-bearer-leeway": RouteVariant((_oidc(leeway=30),)),
+    # discovery cannot load: 500 (kong-plugins.md 1.3); not guarded, it never answers 4xx
+    "oidc-bearer-discovery-down": RouteVariant((_oidc_unreachable,), protected=False),
+    "jwt": RouteVariant((_jwt,)),
+    "oidc-introspection": RouteVariant((_oidc_introspection(cache=True),)),
+    "oidc-introspection-nocache": RouteVariant((_oidc_introspection(cache=False),)),
+    "oidc-kong-oauth2": RouteVariant((_oidc(auth_methods=["kong_oauth2"]),), needs_db=True),
+    "oauth2": RouteVariant((_oauth2,), needs_db=True),
+    "oauth2-introspection": RouteVariant((_introspection_plugin(ttl=30),)),
+    "oauth2-introspection-ttl1": RouteVariant((_introspection_plugin(ttl=1),)),
+    # openid-connect (1050) must run before upstream-oauth (760): kong-plugins.md 0
+    "oidc-bearer-upstream-oauth": RouteVariant((_oidc(), _upstream_oauth("chain", "client_secret_post"))),
+    "upstream-oauth-post": RouteVariant((_upstream_oauth("post", "client_secret_post"),), protected=False),
+    "upstream-oauth-basic": RouteVariant((_upstream_oauth("basic", "client_secret_basic"),), protected=False),
+    "upstream-oauth-header": RouteVariant(
+        (_upstream_oauth("header", "client_secret_post", header="X-Upstream-Token"),), protected=False
+    ),
+    "upstream-oauth-purge": RouteVariant(
+        (_upstream_oauth("purge", "client_secret_post"),), upstream_path="/status/401", protected=False
+    ),
+    "upstream-oauth-idp-error": RouteVariant(
+        (_upstream_oauth("idp-error", "client_secret_post", wrong_secret=True),), protected=False
+    ),
+    # openid-connect introspection with scopes_required (flow-suites: 403 after an active introspection)
+    "oidc-introspection-scopes": RouteVariant(
+        (
+            lambda h: {
+                "name": "openid-connect",
+                "config": {**_oidc_introspection(cache=False)(h)["config"], "scopes_required": ["read"]},
+            },
+        )
+    ),
+    # two Services with oauth2 bound to them (global_credentials false): tokens must not cross (kong-plugins.md 4.2)
+    "oauth2-service": RouteVariant(
+        (lambda h: {"name": "oauth2", "config": {"enable_client_credentials": True, "scopes": ["read"]}},),
+        needs_db=True,
+    ),
+    "oauth2-service-other": RouteVariant(
+        (lambda h: {"name": "oauth2", "config": {"enable_client_credentials": True, "scopes": ["read"]}},),
+        needs_db=True,
+    ),
+    # upstream-oauth whose token answers a test scripts through issuer faults (flow-suites; kong-plugins.md 2.3-2.5)
+    "upstream-oauth-scripted": RouteVariant(
+        (_upstream_oauth("scripted", "client_secret_post"),), protected=False
+    ),
+    # upstream-oauth with a configured IdP error answer (flow-suites; kong-plugins.md 2.4)
+    "upstream-oauth-idp-custom": RouteVariant(
+        (
+            lambda h: {
+                "name": "upstream-oauth",
+                "config": {
+                    **_upstream_oauth("idp-custom", "client_secret_post", wrong_secret=True)(h)["config"],
+                    "behavior": {
+                        "idp_error_response_status_code": 503,
+                        "idp_error_response_content_type": "application/problem+json",
+                        "idp_error_response_message": "kf idp unavailable",
+                        "idp_error_response_body_template": '{"status": {{status}}, "detail": "{{message}}"}',
+                    },
+                },
+            },
+        ),
+        protected=False,
+    ),
+    # upstream-oauth for the negative catalogue's scripted IdP answers (negative-suites; anchors 8 F.66-F.69)
+    "upstream-oauth-negative": RouteVariant(
+        (_upstream_oauth("negative", "client_secret_post"),), protected=False
+    ),
+    # claim templating property suite (negative-suites): one claim name forwarded by openid-connect (kong-plugins.md 1.9)
+    "oidc-bearer-claim-headers": RouteVariant(
+        (
+            _oidc(
+                upstream_headers_claims=["kf_prop"],
+                upstream_headers_names=["X-KF-Prop"],
+                upstream_headers=[{"header": "X-KF-Prop-Inner", "path": ["kf_prop_obj", "inner"]}],
+            ),
+        ),
+        min_version=(3, 14),  # upstream_headers is a 3.14 field (kong-plugins.md 1.9)
+    ),
+    # claim templating property suite (negative-suites): custom_claims_forward of one claim (kong-plugins.md 3.5)
+    "oauth2-introspection-claims": RouteVariant(
+        (
+            lambda h: {
+                "name": "oauth2-introspection",
+                "config": {
+                    **_introspection_plugin(ttl=30)(h)["config"],
+                    "custom_claims_forward": ["kf_prop"],
+                },
+            },
+        )
+    ),
+    # last: once the sentinel answers, everything declared before it has taken effect
+    "sentinel": RouteVariant((), protected=False),
+}
+
+
+def route_path(variant: str) -> str:
+    return f"{ROUTE_PREFIX}/{variant}"
+
+
+def gateway_config(
+    handles: ProfileHandles,
+    upstream_url: str,
+    *,
+    with_db: bool = True,
+    kong_version: tuple[int, int] = (3, 15),
+) -> dict[str, Any]:
+    """The decK-format document for ``handles``: one service and route per variant (protocols http+https),
+    leaving out variants that need a database (``with_db=False``) or a newer Kong than ``kong_version``."""
+    services: list[dict[str, Any]] = []
+    routes: dict[str, RouteHandle] = {}
+    for variant, spec in ROUTE_VARIANTS.items():
+        if (spec.needs_db and not with_db) or spec.min_version > kong_version:
+            continue
+        name = f"kf-{variant}"
+        route = {
+            "name": name,
+            "paths": [route_path(variant)],
+            "protocols": ["http", "https"],
+            "strip_path": True,
+            "tags": [TAG],
+            "plugins": [{**build(handles), "tags": [TAG]} for build in spec.plugins],
+        }
+        services.append(
+            {
+                "name": name,
+                "url": upstream_url.rstrip("/") + spec.upstream_path,
+                "tags": [TAG],
+                "routes": [route],
+            }
+        )
+        plugin = spec.plugins[0](handles)["name"] if spec.plugins else None
+        routes[variant] = RouteHandle(name, route_path(variant), plugin)
+    handles.routes = routes
+    doc: dict[str, Any] = {"_format_version": "3.0", "services": services}
+    consumers: list[dict[str, Any]] = []
+    if handles.jwt is not None:
+        consumers.append(
+            {
+                "username": f"kf-jwt-user-{handles.run_id}",
+                "tags": [TAG],
+                "jwt_secrets": [
+                    {
+                        "key": handles.jwt.key,
+                        "algorithm": "RS256",
+                        "rsa_public_key": handles.jwt.public_pem,
+                        "tags": [TAG],
+                    }
+                ],
+            }
+        )
+    if consumers:
+        doc["consumers"] = consumers
+    if with_db and handles.oauth2 is not None:
+        cred = handles.oauth2
+        doc.setdefault("consumers", []).extend(
+            [
+                {
+                    "username": f"kf-oauth2-user-{handles.run_id}",
+                    "custom_id": f"kf-oauth2-custom-{handles.run_id}",
+                    "tags": [TAG],
+                    "oauth2_credentials": [
+                        {"name": cred.name, "client_id": cred.id, "client_secret": cred.secret, "tags": [TAG]}
+                    ],
+                }
+            ]
+        )
+    return doc
+
+
+def protected_variants(handles: ProfileHandles) -> list[str]:
+    """Route variants of the applied profile that must refuse an unauthenticated request (the guard)."""
+    return [v for v in handles.routes if ROUTE_VARIANTS[v].protected]

@@ -1,0 +1,164 @@
+"""Kong Identity after issuance: client secret rotation, token records, introspection and revocation
+(kong-identity.md A.7, A.8; RFC 7662, RFC 7009).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fixtures import jose
+from fixtures.timing import ClockControl
+from fixtures.tokens import TokenFactory
+
+from kongformance.clients.identity_api import IdentityApi
+from kongformance.clients.issuer import IssuerClient
+from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
+
+
+# ------------------------------------------------------------------------------------------- secrets rotation
+@pytest.fixture
+def rotation_client(
+    identity_api: IdentityApi, kf_profile: ProfileHandles, unique_name: str
+) -> Iterator[dict[str, Any]]:
+    created = identity_api.create_client(
+        kf_profile.auth_server.id, unique_name, allow_scopes=[kf_profile.scopes["read"]]
+    )
+    yield created
+    identity_api.delete_client(kf_profile.auth_server.id, created["id"])
+
+
+@pytest.mark.requirement("KI-A.7-secret-rotation", "KI-A.7-two-active-secrets")
+def test_rotates_client_secrets_with_at_most_two_active(
+    identity_api: IdentityApi,
+    issuer: IssuerClient,
+    kf_profile: ProfileHandles,
+    rotation_client: dict[str, Any],
+    unique_name: str,
+) -> None:
+    """kong-identity.md A.7 (rotation recipe S5): create second, both work, disable/delete old, third refused."""
+    sid, cid, old = kf_profile.auth_server.id, rotation_client["id"], rotation_client["client_secret"]
+    created = identity_api.create_secret(sid, cid)
+    assert created.status_code == 201, created.text
+    new = created.json()["secret"]
+    assert issuer.token(cid, old).ok and issuer.token(cid, new).ok
+    third = identity_api.create_secret(sid, cid)
+    assert third.status_code in (400, 403, 409), "a third active secret was accepted"
+    old_id = next(s["id"] for s in identity_api.list_secrets(sid, cid) if s["id"] != created.json()["id"])
+    identity_api.set_secret_enabled(sid, cid, old_id, False)
+    assert issuer.token(cid, old).error == "invalid_client"
+    assert issuer.token(cid, new).ok
+    identity_api.delete_secret(sid, cid, old_id)
+    assert issuer.token(cid, old).error == "invalid_client"
+
+
+# ------------------------------------------------------------------------------------------- records, introspection, revocation
+@pytest.mark.requirement("KI-A.8-token-records")
+def test_lists_each_issued_token_under_its_client_by_jti(
+    identity_api: IdentityApi, tokens: TokenFactory, kf_profile: ProfileHandles
+) -> None:
+    """kong-identity.md A.8: token id is the jti; granted_scope_names recorded."""
+    claims = jose.claims_of(tokens.access_token("labelled", scope="read"))
+    records = identity_api.list_tokens(kf_profile.auth_server.id, kf_profile.clients["labelled"].id)
+    mine = [r for r in records if r["id"] == claims["jti"]]
+    assert len(mine) == 1
+    assert mine[0]["granted_scope_names"] == ["read"]
+
+
+@pytest.mark.requirement("RFC7662-2.2-active")
+def test_introspection_reports_a_valid_token_active_with_its_claims(
+    issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles
+) -> None:
+    """RFC 7662 2.2; kong-identity.md B.7 (client_id and custom claims in the answer)."""
+    gw = kf_profile.clients["gateway"]
+    resp = issuer.introspect(tokens.access_token(scope="read"), gw.id, gw.secret)
+    assert resp.status == 200
+    assert resp.body["active"] is True
+    assert resp.body["client_id"] == kf_profile.clients["default"].id
+    assert resp.body["scope"] == "read"
+
+
+@pytest.mark.requirement("RFC7662-2.2-inactive")
+@pytest.mark.parametrize("token", ["not-a-token", "a.b.c", ""])
+def test_introspection_reports_an_unknown_token_inactive(
+    issuer: IssuerClient, kf_profile: ProfileHandles, token: str
+) -> None:
+    """RFC 7662 2.2: active=false and nothing else for tokens it does not know."""
+    gw = kf_profile.clients["gateway"]
+    resp = issuer.introspect(token, gw.id, gw.secret)
+    if token == "":
+        assert resp.status in (200, 400)
+        if resp.status == 400:
+            return
+    assert resp.status == 200 and resp.body == {"active": False}
+
+
+@pytest.mark.requirement("RFC7662-2.2-inactive")
+@pytest.mark.needs("issuer_control")
+def test_introspection_reports_a_token_signed_by_an_unknown_key_inactive(
+    issuer: IssuerClient, kf_profile: ProfileHandles, mint: Any
+) -> None:
+    """RFC 7662 2.2: a foreign token (not issued by this server) is inactive."""
+    gw = kf_profile.clients["gateway"]
+    resp = issuer.introspect(mint.token(mint.claims(), key="unknown"), gw.id, gw.secret)
+    assert resp.status == 200 and resp.body["active"] is False
+
+
+@pytest.mark.requirement("RFC7662-2.2-inactive", "RFC7519-4.1.4-exp")
+def test_introspection_reports_an_expired_token_inactive(
+    issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles, clock: ClockControl
+) -> None:
+    """RFC 7662 2.2: active implies not expired (virtual clock locally; polling on real targets)."""
+    gw = kf_profile.clients["gateway"]
+    token = tokens.access_token()
+    assert issuer.introspect(token, gw.id, gw.secret).body["active"] is True
+    clock.advance(TOKEN_LIFETIME + 1)
+    assert issuer.introspect(token, gw.id, gw.secret).body["active"] is False
+
+
+@pytest.mark.requirement("RFC7662-2.1-client-auth")
+@pytest.mark.parametrize("auth", ["none", "wrong"])
+def test_introspection_requires_client_authentication(
+    issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles, auth: str
+) -> None:
+    """RFC 7662 2.1: the endpoint requires authentication; no claims leak to an unauthenticated caller."""
+    token = tokens.access_token()
+    url = issuer.endpoint("introspection_endpoint", "/introspect")
+    headers = {} if auth == "none" else {"Authorization": "Basic " + "a2Y6bm9wZQ=="}
+    resp = issuer.http.post(url, data={"token": token}, headers=headers)
+    assert resp.status_code == 401
+    assert "client_id" not in resp.text
+
+
+@pytest.mark.requirement("KI-A.8-revocation", "RFC7662-2.2-inactive")
+def test_deleting_a_token_record_revokes_it(
+    identity_api: IdentityApi, issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles
+) -> None:
+    """kong-identity.md A.8: DELETE of a token = revoke; introspection then says inactive (B.7)."""
+    gw = kf_profile.clients["gateway"]
+    token = tokens.access_token("labelled")
+    identity_api.revoke_token(
+        kf_profile.auth_server.id, kf_profile.clients["labelled"].id, jose.claims_of(token)["jti"]
+    )
+    assert issuer.introspect(token, gw.id, gw.secret).body["active"] is False
+
+
+@pytest.mark.requirement("RFC7009-2.2-revocation")
+def test_revocation_endpoint_revokes_a_token(
+    issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles
+) -> None:
+    """RFC 7009 2.1/2.2: 200, then the token is no longer active."""
+    creds, gw = kf_profile.clients["default"], kf_profile.clients["gateway"]
+    token = tokens.access_token()
+    assert issuer.revoke(token, creds.id, creds.secret).status == 200
+    assert issuer.introspect(token, gw.id, gw.secret).body["active"] is False
+
+
+@pytest.mark.requirement("RFC7009-2.2-revocation")
+def test_revocation_answers_200_for_an_unknown_token(
+    issuer: IssuerClient, kf_profile: ProfileHandles
+) -> None:
+    """RFC 7009 2.2: invalid tokens do not cause an error response."""
+    creds = kf_profile.clients["default"]
+    assert issuer.revoke("kf-unknown-token", creds.id, creds.secret).status == 200
