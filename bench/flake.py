@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import collections
 import sys
+from pathlib import Path
 
 from pytest_runs import run_pytest
 
 QUICK_ARGS = ["tests/infra/test_echo_upstream.py"]
+LOG_DIR = Path(__file__).resolve().parent.parent / "reports" / "flake"
 
 
 def main() -> int:
@@ -31,6 +33,11 @@ def main() -> int:
         failures += run.exit_code != 0
         culprits.update(run.failed)
         print(f"run {i:2}/{runs}: exit {run.exit_code}  {run.wall_seconds:6.1f} s  {run.summary}", flush=True)
+        if run.exit_code != 0:  # keep the whole output of a failed run, so the flake can be diagnosed
+            log = LOG_DIR / f"flake-run-{i}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(run.output)
+            print(f"          output: {log}", flush=True)
     print(f"failed runs: {failures} of {runs}")
     for test, count in culprits.most_common():
         print(f"  {count}x {test}")

@@ -22,6 +22,7 @@ class PytestRun:
     peak_rss: int
     summary: str
     failed: list[str]
+    output: str = ""
 
 
 def run_pytest(args: list[str]) -> PytestRun:
@@ -37,5 +38,5 @@ def run_pytest(args: list[str]) -> PytestRun:
     )
     failed = [line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
     return PytestRun(
-        cmd[3:], proc.returncode, wall, peak.peak, summary or (lines[-1] if lines else ""), failed
+        cmd[3:], proc.returncode, wall, peak.peak, summary or (lines[-1] if lines else ""), failed, out
     )

@@ -10,7 +10,9 @@ come from the active hypothesis profile (dev / ci / nightly).
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
+import os
 import re
 import secrets
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from kongformance.clients.identity_api import IdentityApi
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import ProfileHandles
+from kongformance.targets.setup import RunState
 
 UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 LABELS = {"tier": "gold", "region": "eu-west"}
@@ -89,6 +92,18 @@ def templating(
     )
     identity_api.delete_client(sid, client["id"])
     identity_api.call("DELETE", f"/auth-servers/{sid}/scopes/{scope['id']}", expect=(204, 404))
+
+
+@pytest.fixture
+def forwarded_claims(kf_state: RunState) -> Iterator[None]:
+    """The claim-header routes forward fixed claim names (kf_prop, kf_prop_obj), and claim names are unique per
+    auth server: tests that create them take turns (a file lock across the run's workers)."""
+    with open(os.path.join(kf_state.lock_dir, "forwarded-claims.lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def claim_name() -> str:
@@ -275,7 +290,7 @@ def _b64_json(value: str) -> Any:
     )
 )
 def test_openid_connect_forwards_a_templated_claim_as_an_upstream_header(
-    templating: Templating, proxy: Proxy, upstream: Upstream, value: Any
+    forwarded_claims: None, templating: Templating, proxy: Proxy, upstream: Upstream, value: Any
 ) -> None:
     """kong-plugins.md 1.9: strings as-is, numbers and booleans as strings, tables base64-encoded JSON."""
     text = value if isinstance(value, str) else json.dumps(value)
@@ -296,7 +311,7 @@ def test_openid_connect_forwards_a_templated_claim_as_an_upstream_header(
 @pytest.mark.requirement("KONG-OIDC-1.9-upstream-headers", "KI-C.6-missing-label")
 @given(inner=PLAIN, key=LABEL_KEY)
 def test_openid_connect_follows_nested_claim_paths_and_skips_missing_claims(
-    templating: Templating, proxy: Proxy, upstream: Upstream, inner: str, key: str
+    forwarded_claims: None, templating: Templating, proxy: Proxy, upstream: Upstream, inner: str, key: str
 ) -> None:
     """kong-plugins.md 1.9 (``upstream_headers`` paths, 3.14+; a missing claim gives no header); C.6."""
     token, claims = templating.issue(
@@ -311,7 +326,7 @@ def test_openid_connect_follows_nested_claim_paths_and_skips_missing_claims(
 @pytest.mark.requirement("KONG-INTRO-3.5-headers", "KI-C.8-functions")
 @given(x=WORD, y=PLAIN)
 def test_oauth2_introspection_forwards_a_templated_claim_as_x_credential(
-    templating: Templating, proxy: Proxy, upstream: Upstream, x: str, y: str
+    forwarded_claims: None, templating: Templating, proxy: Proxy, upstream: Upstream, x: str, y: str
 ) -> None:
     """kong-plugins.md 3.5: custom_claims_forward [kf_prop] gives X-Credential-Kf-Prop with the claim's value."""
     template = f'${{ upper "{x}" }} {y}'
