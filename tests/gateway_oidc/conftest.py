@@ -184,7 +184,9 @@ class FakeIdp:
         return Starlette(
             routes=[
                 Route("/auth/.well-known/openid-configuration", discovery),
+                Route("/auth/.well-known/oauth-authorization-server", discovery),
                 Route("/auth/.well-known/jwks", jwks),
+                Route("/auth/extra-jwks", jwks),
                 Route("/auth/introspect", introspect, methods=["POST"]),
             ]
         )
