@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import importlib
 import ipaddress
 import logging
 import threading
@@ -29,7 +28,9 @@ from kongformance.gateway.defects import (
     PLUGINS_RUN_IN_REVERSE_PRIORITY,
     ROUTE_PROTOCOLS_DEFAULT_IGNORED,
 )
+from kongformance.gateway.plugins import oauth2_cache, oidc_discovery
 from kongformance.gateway.plugins.base import GatewayRuntime, Plugin
+from kongformance.gateway.plugins.oauth2_store import Oauth2Store
 from kongformance.gateway.router import Router
 from kongformance.gateway.schemas import LEGACY_DEFAULTS
 from kongformance.gateway.store import EntityStore
@@ -145,8 +146,7 @@ class Runtime:
     def oauth2_store(self) -> Any:
         """The OSS oauth2 plugin's token table (plugins/oauth2_store.py); writes fail in DB-less mode."""
         if self._oauth2 is None:
-            module = importlib.import_module("kongformance.gateway.plugins.oauth2_store")
-            store = module.Oauth2Store(
+            store = Oauth2Store(
                 self.clock, lambda cid: self.find_credential("oauth2_credentials", "client_id", cid)
             )
             self._oauth2 = _DbLessOauth2Store(store) if self.db_less else store
@@ -160,12 +160,8 @@ class Runtime:
 
     def drop_caches(self) -> None:
         """Forget every plugin cache: node-level caches and per-plugin caches (plugin objects are rebuilt)."""
-        try:
-            cache_module = importlib.import_module("kongformance.gateway.plugins.oauth2_cache")
-        except ImportError:
-            cache_module = None
-        if cache_module is not None:
-            cache_module.drop_caches(self)
+        oauth2_cache.drop_caches(self)
+        oidc_discovery.drop_discovery(self)  # also issuers no live plugin names any more
         with self._build_lock:
             for _, plugin in self._instances.values():
                 clear = getattr(plugin, "clear_caches", None)

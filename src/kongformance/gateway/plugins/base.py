@@ -141,7 +141,10 @@ class GatewayRuntime(Protocol):
     clock: Clock
     defects: DefectSwitches
     kong_version: tuple[int, int]  # (3, 9), (3, 14), ...
-    http: httpx.AsyncClient  # for calls to IdPs; TLS verification off (tests use self-signed issuers)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client for calls to IdPs (TLS verification off: tests use self-signed issuers); read it per call."""
 
     def find_consumer(self, key: str) -> Mapping[str, Any] | None:
         """A consumer by id or username (Kong's anonymous lookup)."""
