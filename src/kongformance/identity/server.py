@@ -7,7 +7,6 @@ import sys
 
 from kongformance.identity.app import IdentityEmulator
 from kongformance.identity.defects import ISSUER_DEFECTS, enabled_from_environment
-from kongformance.identity.workers import PrimaryRuntime, bind_shared_port
 from kongformance.serving import bind_socket, serve_sockets_forever
 
 
@@ -34,48 +33,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TOKEN",
         help="management API bearer token to accept (repeatable; default: any non-empty token)",
     )
-    parser.add_argument(
-        "--workers",
-        type=_worker_count,
-        default=1,
-        metavar="N",
-        help="processes serving the port (default 1); extra workers answer token requests on their own core",
-    )
-
-
-def _worker_count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= count <= 64:
-        raise argparse.ArgumentTypeError("must be between 1 and 64")
-    return count
 
 
 def main(args: argparse.Namespace) -> int:
     accepted = set(args.accept_token)
     defects = sorted(set(args.defect) | set(enabled_from_environment()))
+    emulator = IdentityEmulator(
+        defects=defects, accept_token=(lambda token: token in accepted) if accepted else None
+    )
     try:
-        sock = (
-            bind_shared_port(args.host, args.port) if args.workers > 1 else bind_socket(args.host, args.port)
-        )
+        sock = bind_socket(args.host, args.port)
     except OSError as err:
         print(f"kongformance: cannot bind {args.host}:{args.port}: {err}", file=sys.stderr)
         return 2
-    runtime = PrimaryRuntime() if args.workers > 1 else None
-    emulator = IdentityEmulator(
-        clock=runtime.clock if runtime is not None else None,
-        defects=defects,
-        accept_token=(lambda token: token in accepted) if accepted else None,
-        signing_threads=0 if runtime is not None else None,
-    )
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
     emulator.set_public_base_url(args.public_url or f"http://{shown_host}:{port}")
-    if runtime is not None:  # every process signs on its own core: no signing threads
-        runtime.serve(emulator, sock, args.workers, announce=emulator.public_base_url)
-        return 0
     print(emulator.public_base_url, flush=True)
     serve_sockets_forever([(emulator.app, sock, None, None)])
     return 0
