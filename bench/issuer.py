@@ -46,16 +46,7 @@ def openssl_rsa2048_signs_per_second(seconds: int) -> float:
     return float(m.group(1))
 
 
-def identity_supports_workers() -> bool:
-    out = subprocess.run(
-        [sys.executable, "-m", "kongformance.cli", "serve", "identity", "--help"],
-        capture_output=True,
-        text=True,
-    ).stdout
-    return "--workers" in out
-
-
-def start_emulator(workers: int) -> tuple[Server, str]:
+def start_emulator() -> tuple[Server, str]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -68,10 +59,7 @@ def start_emulator(workers: int) -> tuple[Server, str]:
         "--port",
         str(port),
     ]
-    note = "one process (serve identity has no --workers)"
-    if workers > 1 and identity_supports_workers():
-        cmd += ["--workers", str(workers)]
-        note = f"{workers} worker processes"
+    note = "one process, signing threads"
     base = f"http://127.0.0.1:{port}"
     server = start_process(
         "identity emulator", cmd, base + "/v1/auth-servers", headers={"Authorization": MGMT_TOKEN}
@@ -195,7 +183,6 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="load duration per issuer")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=1, help="load generator threads (wrk -t)")
-    p.add_argument("--workers", type=int, default=2, help="emulator worker processes (if supported)")
     p.add_argument("--memory-tokens", type=int, default=200_000, help="tokens issued before measuring memory")
     p.add_argument("--skip-oidc-provider", action="store_true")
     args = p.parse_args()
@@ -215,7 +202,7 @@ def main() -> int:
     )
 
     summary = [f"ready {ready * 1000:.0f} ms in-process (target <= 500 ms)"]
-    emulator, note = start_emulator(args.workers)
+    emulator, note = start_emulator()
     ours: LoadResult | None = None
     try:
         token_endpoint, client_id, secret = emulator_client(emulator.base)
