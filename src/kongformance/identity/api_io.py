@@ -70,6 +70,15 @@ def path_uuid(request: Request, name: str) -> str:
     return str(parsed)
 
 
+def path_server(store: st.IdentityStore, request: Request) -> st.AuthServer:
+    """The auth server named by the ``authServerId`` path parameter (400 if not a UUID, 404 if unknown)."""
+    server_id = path_uuid(request, "authServerId")
+    server = store.get_server(server_id)
+    if server is None:
+        raise st.NotFound(f"Auth server [{server_id}] not found.")
+    return server
+
+
 def path_client_id(request: Request) -> str:
     """The ``clientId`` path parameter (OAuth client id: 1-36 of ``[-_\\w]``)."""
     raw: str = request.path_params["clientId"]

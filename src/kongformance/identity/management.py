@@ -24,6 +24,7 @@ from kongformance.identity.api_io import (
     json_response,
     merge_labels,
     no_content,
+    path_server,
     path_uuid,
     query_force,
     read_json,
@@ -59,11 +60,7 @@ class _ServerHandlers:
         self.store = ctx.store
 
     def _server(self, request: Request) -> AuthServer:
-        server_id = path_uuid(request, "authServerId")
-        server = self.store.get_server(server_id)
-        if server is None:
-            raise NotFound(f"Auth server [{server_id}] not found.")
-        return server
+        return path_server(self.store, request)
 
     def _server_json(self, server: AuthServer) -> dict[str, Any]:
         return auth_server_json(server, self.ctx.issuer_url_for(server))

@@ -17,6 +17,7 @@ from kongformance.identity.api_io import (
     merge_labels,
     no_content,
     path_client_id,
+    path_server,
     path_uuid,
     read_json,
     require_secure_uris,
@@ -47,11 +48,7 @@ class _ClientHandlers:
         self.store = ctx.store
 
     def _server(self, request: Request) -> AuthServer:
-        server_id = path_uuid(request, "authServerId")
-        server = self.store.get_server(server_id)
-        if server is None:
-            raise NotFound(f"Auth server [{server_id}] not found.")
-        return server
+        return path_server(self.store, request)
 
     def _client(self, request: Request) -> tuple[AuthServer, Client]:
         server = self._server(request)
