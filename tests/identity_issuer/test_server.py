@@ -72,3 +72,55 @@ def test_issuer_urls_use_the_public_base_url_and_the_shared_clock() -> None:
     server = emulator.store.create_server(name="s", audience="a")
     assert emulator.issuer_url_for(server) == f"https://id.example.test/{server.issuer_key}/auth"
     assert emulator.clock is clock and emulator.store.clock is clock
+
+
+class _RecordingEmulator:
+    """Stands in for IdentityEmulator to capture what `serve identity` constructs it with."""
+
+    seen: dict[str, object] = {}
+
+    def __init__(self, **kwargs: object) -> None:
+        _RecordingEmulator.seen = kwargs
+        self.app = object()
+        self.public_base_url = ""
+
+    def set_public_base_url(self, url: str) -> None:
+        self.public_base_url = url
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), [([], None), (["--signing-threads", "0"], 0), (["--signing-threads", "3"], 3)]
+)
+def test_serve_identity_passes_signing_threads_to_the_emulator(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], expected: int | None
+) -> None:
+    """bench/issuer.py and users pick where tokens are signed: threads (default one per CPU) or the loop (0)."""
+    import argparse
+
+    from kongformance.identity import server
+
+    monkeypatch.setattr(server, "IdentityEmulator", _RecordingEmulator)
+    monkeypatch.setattr(server, "serve_sockets_forever", lambda apps: None)
+    parser = argparse.ArgumentParser()
+    server.add_arguments(parser)
+    assert server.main(parser.parse_args(["--port", "0", *argv])) == 0
+    assert _RecordingEmulator.seen["signing_threads"] == expected
+    assert capsys.readouterr().out.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_serve_identity_refuses_a_bad_signing_thread_count(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Bad CLI input gets a clear usage error (exit 2), never a traceback."""
+    import argparse
+
+    from kongformance.identity import server
+
+    parser = argparse.ArgumentParser()
+    server.add_arguments(parser)
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["--signing-threads", value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--signing-threads" in err and ("expected" in err) and "Traceback" not in err
