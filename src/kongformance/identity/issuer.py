@@ -7,10 +7,10 @@ introspection (B.7, RFC 7662), revocation (RFC 7009) and userinfo (A.5). Every c
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -69,7 +69,15 @@ def discovery_document(server: AuthServer, issuer: str, scope_names: list[str]) 
     }
 
 
-_Grant = tuple[Client, tokens.ScopeGrant, list[Claim]]
+@dataclass
+class _Grant:
+    """What a token request resolved to: the client, its scope grant, the claims that go into its tokens, and
+    the shape of those tokens for the issuer URL it was last built for."""
+
+    client: Client
+    grant: tokens.ScopeGrant
+    selected: list[Claim]
+    shape: tokens.TokenShape | None = None
 
 
 class IssuerEndpoints:
@@ -150,7 +158,7 @@ class IssuerEndpoints:
         self._evict_expired(record.created_at)
         scope = ""
         if record.granted_scope_names:  # the scope claim, JSON-escaped like the rest of the answer
-            scope = ',"scope":' + json.dumps(unsigned.claims["scope"], ensure_ascii=False)
+            scope = ',"scope":' + unsigned.scope_json
         # the JWT is base64url and dots: no escaping needed
         answer = f'{{"access_token":"{jwt}","token_type":"Bearer","expires_in":{unsigned.expires_in}{scope}}}'
         return answer.encode("utf-8")
@@ -165,14 +173,19 @@ class IssuerEndpoints:
     def _prepare(
         self, content_type: str | None, authorization: str | None, server: AuthServer, body: bytes
     ) -> tokens.UnsignedToken:
-        client, grant, selected = self._grant(content_type, authorization, server, body)
+        resolved = self._grant(content_type, authorization, server, body)
         now = self.clock.now()
         custom = {}
-        if selected:
-            context = self.store.template_context(server, client)
-            custom = tokens.render(selected, context, now, self.defects)
+        if resolved.selected:
+            context = self.store.template_context(server, resolved.client)
+            custom = tokens.render(resolved.selected, context, now, self.defects)
         issuer_url = self.issuer_url_for(server)
-        return tokens.prepare_access_token(server, client, issuer_url, grant, custom, now, self.defects)
+        shape = resolved.shape
+        if shape is None or shape.issuer_url != issuer_url:
+            shape = resolved.shape = tokens.token_shape(
+                server, resolved.client, issuer_url, resolved.grant, self.defects
+            )
+        return tokens.prepare_access_token(shape, custom, now)
 
     def _grant(
         self, content_type: str | None, authorization: str | None, server: AuthServer, body: bytes
@@ -201,7 +214,7 @@ class IssuerEndpoints:
         except tokens.InvalidScope as err:
             raise OAuthError("invalid_scope", str(err)) from None
         selected = tokens.token_claims(self.directory.claims(server.id), grant, self.defects)
-        answer = (client, grant, selected)
+        answer = _Grant(client, grant, selected)
         if cacheable:
             if len(self._grants) >= GRANT_CACHE_SIZE:
                 self._grants.clear()

@@ -7,6 +7,8 @@ Time comes from the shared Clock; keys from :mod:`kongformance.identity.keys`.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -119,62 +121,100 @@ def render(
 
 @dataclass(frozen=True)
 class UnsignedToken:
-    """An access token ready to sign: its claims, encoded payload, bookkeeping record and ``expires_in``."""
+    """An access token ready to sign: its encoded payload, bookkeeping record, ``expires_in`` and the JSON of
+    its ``scope`` claim (echoed in the token answer)."""
 
-    claims: dict[str, Any]
     payload_segment: str
     record: TokenRecord
     expires_in: int
+    scope_json: str
 
 
-def registered_claims(
-    server: AuthServer, client: Client, issuer_url: str, grant_names: Sequence[str], now: float,
-    defects: DefectSwitches,
-) -> dict[str, Any]:  # fmt: skip
-    """iss, sub, client_id, aud, iat, nbf, exp, jti and scope as observed in B.4."""
-    iat = int(now)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Compact JSON, UTF-8 text kept as is: the encoding of every part of a token's payload."""
+
+
+@dataclass(frozen=True)
+class TokenShape:
+    """What every token of one client, scope grant and issuer URL shares (B.4): the payload's JSON around the
+    per-token values, in the claims' order ``aud, client_id, exp, iat, iss, jti, nbf, scope, sub``."""
+
+    issuer_url: str
+    server_id: str
+    client_id: str
+    scope_names: tuple[str, ...]
+    duration: int
+    expires_in: int
+    head: str  # {"aud":...,"client_id":...
+    iss: str  # ,"iss":...
+    tail: str  # ,"scope":...,"sub":...
+    scope_json: str
+
+
+def token_shape(
+    server: AuthServer, client: Client, issuer_url: str, grant: ScopeGrant, defects: DefectSwitches
+) -> TokenShape:
+    """The shared part of the tokens of ``client`` under ``grant`` (the defects that change it included)."""
     duration = (
         FIXED_DURATION_DEFECT_SECONDS if defects.on("exp_ignores_duration") else client.access_token_duration
     )
     aud: Any = server.audience if defects.on("aud_as_string") else [server.audience]
-    return {
-        "aud": aud,
-        "client_id": client.id,
-        "exp": iat + duration,
-        "iat": iat,
-        "iss": issuer_url,
-        "jti": str(uuid.uuid4()),
-        "nbf": iat,
-        "scope": " ".join(grant_names),
-        "sub": client.id,
-    }
-
-
-def prepare_access_token(
-    server: AuthServer,
-    client: Client,
-    issuer_url: str,
-    grant: ScopeGrant,
-    custom: Mapping[str, Any],
-    now: float,
-    defects: DefectSwitches,
-) -> UnsignedToken:
-    """Claims of an access token: registered claims first, then custom claims that do not collide with them."""
-    claims = registered_claims(server, client, issuer_url, grant.names, now, defects)
-    for name, value in custom.items():
-        if name not in REGISTERED_CLAIMS:
-            claims[name] = value
-    payload = b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-    record = TokenRecord(
-        id=claims["jti"],
-        auth_server_id=server.id,
+    scope_json = _JSON(" ".join(grant.names))
+    return TokenShape(
+        issuer_url=issuer_url,
+        server_id=server.id,
         client_id=client.id,
-        granted_scope_names=tuple(grant.names),
-        created_at=float(claims["iat"]),
-        expires_at=float(claims["exp"]),
+        scope_names=tuple(grant.names),
+        duration=duration,
+        expires_in=client.access_token_duration - 1,  # observed as duration - 1 (kong-identity.md B.3)
+        head=f'{{"aud":{_JSON(aud)},"client_id":{_JSON(client.id)}',
+        iss=f',"iss":{_JSON(issuer_url)}',
+        tail=f',"scope":{scope_json},"sub":{_JSON(client.id)}',
+        scope_json=scope_json,
     )
-    # expires_in is observed as duration - 1 (kong-identity.md B.3)
-    return UnsignedToken(claims, payload, record, client.access_token_duration - 1)
+
+
+class _JtiSource:
+    """Random (version 4) UUIDs for ``jti``, cut from 4 KiB of ``os.urandom`` at a time (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._next + 16 > len(self._pool):
+                self._pool, self._next = os.urandom(4096), 0
+            start = self._next
+            self._next = start + 16
+            raw = self._pool[start : start + 16]
+        return str(uuid.UUID(bytes=raw, version=4))
+
+
+new_jti = _JtiSource()
+
+
+def prepare_access_token(shape: TokenShape, custom: Mapping[str, Any], now: float) -> UnsignedToken:
+    """An access token of ``shape`` issued at ``now``: registered claims first (iat = nbf = ``now``, exp = iat +
+    duration, a fresh jti), then the custom claims that do not collide with them, in their order."""
+    iat = int(now)
+    exp = iat + shape.duration
+    jti = new_jti()
+    kept = {name: value for name, value in custom.items() if name not in REGISTERED_CLAIMS}
+    extra = "," + _JSON(kept)[1:-1] if kept else ""
+    payload = (
+        f'{shape.head},"exp":{exp},"iat":{iat}{shape.iss},"jti":"{jti}","nbf":{iat}{shape.tail}{extra}}}'
+    )
+    record = TokenRecord(
+        id=jti,
+        auth_server_id=shape.server_id,
+        client_id=shape.client_id,
+        granted_scope_names=shape.scope_names,
+        created_at=float(iat),
+        expires_at=float(exp),
+    )
+    return UnsignedToken(b64url(payload.encode("utf-8")), record, shape.expires_in, shape.scope_json)
 
 
 def sign_access_token(unsigned: UnsignedToken, key: SigningKey, alg: str) -> str:
