@@ -319,8 +319,19 @@ def main() -> int:
             try:
                 op_body = token_body(op_client, op_secret)
                 check_token(op_token_endpoint, op_body)
+                op_cpu0 = cpu_seconds(op.pid)
                 theirs = load_tokens(op_token_endpoint, op_body, args, args.seconds)
+                op_cpu = cpu_seconds(op.pid) - op_cpu0
                 print(f"oidc-provider (one Node process): {theirs.line()}")
+                if theirs.requests - theirs.non2xx:
+                    op_per_token = op_cpu / (theirs.requests - theirs.non2xx)
+                    print(
+                        f"oidc-provider CPU per token: {op_per_token * 1e6:.0f} us = {op_per_token * signs:.2f}x "
+                        "one RSA-2048 signature (openssl speed at the start of the run)"
+                    )
+                    summary.append(
+                        f"oidc-provider CPU per token {op_per_token * 1e6:.0f} us = {op_per_token * signs:.2f}x"
+                    )
                 if ours and theirs.per_second:
                     ratio = ours.per_second / theirs.per_second
                     print(f"throughput ratio emulator / oidc-provider: {ratio:.2f}x")
