@@ -183,24 +183,24 @@ print((time.process_time() - start) / n)
 
 
 def measure_cpu(
-    emulator: Server, note: str, token_endpoint: str, body: str, args: argparse.Namespace
+    server: Server, label: str, token_endpoint: str, body: str, args: argparse.Namespace
 ) -> tuple[LoadResult, float | None, float]:
-    """Load the emulator; (load result, CPU seconds per token, seconds per openssl signature). The machine's
+    """Load an issuer; (load result, CPU seconds per token, seconds per openssl signature). The machine's
     speed drifts, so `openssl speed` runs just before and just after the load and the mean is the yardstick."""
     speed_seconds = 1 if args.quick else 2
     before = 1 / openssl_rsa2048_signs_per_second(speed_seconds)
-    cpu0 = cpu_seconds(emulator.pid)
+    cpu0 = cpu_seconds(server.pid)
     result = load_tokens(token_endpoint, body, args, args.seconds)
-    cpu = cpu_seconds(emulator.pid) - cpu0
+    cpu = cpu_seconds(server.pid) - cpu0
     after = 1 / openssl_rsa2048_signs_per_second(speed_seconds)
     sign = (before + after) / 2
-    print(f"emulator ({note}): {result.line()}")
+    print(f"{label}: {result.line()}")
     ok_tokens = result.requests - result.non2xx
     if not ok_tokens:
         return result, None, sign
     per_token = cpu / ok_tokens
     print(
-        f"emulator ({note}) CPU per token: {per_token * 1e6:.0f} us = {per_token / sign:.2f}x one RSA-2048 "
+        f"{label} CPU per token: {per_token * 1e6:.0f} us = {per_token / sign:.2f}x one RSA-2048 "
         f"signature (openssl speed {before * 1e6:.0f} us before the load, {after * 1e6:.0f} us after)"
     )
     return result, per_token, sign
@@ -269,7 +269,7 @@ def main() -> int:
         token_endpoint, client_id, secret = emulator_client(emulator.base)
         body = token_body(client_id, secret)
         check_token(token_endpoint, body)
-        ours, per_token, sign = measure_cpu(emulator, note, token_endpoint, body, args)
+        ours, per_token, sign = measure_cpu(emulator, f"emulator ({note})", token_endpoint, body, args)
         if per_token is not None:
             summary.append(
                 f"CPU per token {per_token * 1e6:.0f} us = {per_token / sign:.2f}x one RSA-2048 signature "
@@ -303,7 +303,9 @@ def main() -> int:
         token_endpoint, client_id, secret = emulator_client(inline.base)
         body = token_body(client_id, secret)
         check_token(token_endpoint, body)
-        floor, floor_per_token, floor_sign = measure_cpu(inline, inline_note, token_endpoint, body, args)
+        floor, floor_per_token, floor_sign = measure_cpu(
+            inline, f"emulator ({inline_note})", token_endpoint, body, args
+        )
         if floor_per_token is not None:
             summary.append(
                 f"signing on the event loop (one core): {floor.per_second:.0f} tokens/s, CPU per token "
@@ -319,18 +321,12 @@ def main() -> int:
             try:
                 op_body = token_body(op_client, op_secret)
                 check_token(op_token_endpoint, op_body)
-                op_cpu0 = cpu_seconds(op.pid)
-                theirs = load_tokens(op_token_endpoint, op_body, args, args.seconds)
-                op_cpu = cpu_seconds(op.pid) - op_cpu0
-                print(f"oidc-provider (one Node process): {theirs.line()}")
-                if theirs.requests - theirs.non2xx:
-                    op_per_token = op_cpu / (theirs.requests - theirs.non2xx)
-                    print(
-                        f"oidc-provider CPU per token: {op_per_token * 1e6:.0f} us = {op_per_token * signs:.2f}x "
-                        "one RSA-2048 signature (openssl speed at the start of the run)"
-                    )
+                theirs, op_per_token, op_sign = measure_cpu(
+                    op, "oidc-provider (one Node process)", op_token_endpoint, op_body, args
+                )
+                if op_per_token is not None:
                     summary.append(
-                        f"oidc-provider CPU per token {op_per_token * 1e6:.0f} us = {op_per_token * signs:.2f}x"
+                        f"oidc-provider CPU per token {op_per_token * 1e6:.0f} us = {op_per_token / op_sign:.2f}x"
                     )
                 if ours and theirs.per_second:
                     ratio = ours.per_second / theirs.per_second
