@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import selectors
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from kongformance.clock import Clock
 from kongformance.defects import UnknownDefect
+from kongformance.identity import server as identity_server
 from kongformance.identity.app import IdentityEmulator
 
 # the `serve identity` subcommand's module, run on its own so other subcommands cannot break this test
@@ -74,6 +76,12 @@ def test_issuer_urls_use_the_public_base_url_and_the_shared_clock() -> None:
     assert emulator.clock is clock and emulator.store.clock is clock
 
 
+def _serve_identity_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    identity_server.add_arguments(parser)
+    return parser
+
+
 class _RecordingEmulator:
     """Stands in for IdentityEmulator to capture what `serve identity` constructs it with."""
 
@@ -95,15 +103,11 @@ def test_serve_identity_passes_signing_threads_to_the_emulator(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], expected: int | None
 ) -> None:
     """bench/issuer.py and users pick where tokens are signed: threads (default one per CPU) or the loop (0)."""
-    import argparse
-
-    from kongformance.identity import server
-
-    monkeypatch.setattr(server, "IdentityEmulator", _RecordingEmulator)
-    monkeypatch.setattr(server, "serve_sockets_forever", lambda apps: None)
-    parser = argparse.ArgumentParser()
-    server.add_arguments(parser)
-    assert server.main(parser.parse_args(["--port", "0", *argv])) == 0
+    monkeypatch.setattr(identity_server, "IdentityEmulator", _RecordingEmulator)
+    monkeypatch.setattr(
+        identity_server, "serve_sockets_forever", lambda apps: [sock.close() for _, sock, *_ in apps]
+    )
+    assert identity_server.main(_serve_identity_parser().parse_args(["--port", "0", *argv])) == 0
     assert _RecordingEmulator.seen["signing_threads"] == expected
     assert capsys.readouterr().out.startswith("http://127.0.0.1:")
 
@@ -113,14 +117,8 @@ def test_serve_identity_refuses_a_bad_signing_thread_count(
     capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
     """Bad CLI input gets a clear usage error (exit 2), never a traceback."""
-    import argparse
-
-    from kongformance.identity import server
-
-    parser = argparse.ArgumentParser()
-    server.add_arguments(parser)
     with pytest.raises(SystemExit) as exited:
-        parser.parse_args(["--signing-threads", value])
+        _serve_identity_parser().parse_args(["--signing-threads", value])
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "--signing-threads" in err and ("expected" in err) and "Traceback" not in err
