@@ -28,11 +28,13 @@ from issuer import (
     MGMT_TOKEN,
     check_token,
     emulator_client,
+    issue_at_least,
     measure_cpu,
     start_emulator,
     start_oidc_provider,
     token_body,
 )
+from proctree import mib, pss_bytes, rss_bytes
 from servers import free_port, start_process
 
 
@@ -111,9 +113,16 @@ def measure_round(args: argparse.Namespace) -> None:
         info = json.loads(credentials.read_text())
         body = token_body(info["client_id"], info["client_secret"])
         check_token(info["token_endpoint"], body)
-        measure_cpu(
-            forked, f"{args.copies} forked emulators (upper bound)", info["token_endpoint"], body, args
-        )
+        label = f"{args.copies} forked emulators (upper bound)"
+        result, _, _, _ = measure_cpu(forked, label, info["token_endpoint"], body, args)
+        if args.memory_tokens:
+            issued, _ = issue_at_least(
+                args.memory_tokens, info["token_endpoint"], body, args, result.per_second
+            )
+            print(
+                f"{label} after {issued} more tokens: resident {mib(rss_bytes(forked.pid))} summed over the "
+                f"processes, {mib(pss_bytes(forked.pid))} proportional (shared pages counted once)"
+            )
     finally:
         forked.stop()
         credentials.unlink(missing_ok=True)
@@ -149,9 +158,10 @@ def main() -> int:
     p.add_argument("--copies", type=int, default=os.cpu_count() or 2, help="forked emulators (default: CPUs)")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=1, help="load generator threads (wrk -t)")
+    p.add_argument("--memory-tokens", type=int, default=200_000, help="tokens issued before measuring memory")
     args = p.parse_args()
     if args.quick:
-        args.seconds, args.rounds = 2.0, 1
+        args.seconds, args.rounds, args.memory_tokens = 2.0, 1, 2_000
     for n in range(1, args.rounds + 1):
         print(f"round {n} of {args.rounds}")
         measure_round(args)

@@ -56,6 +56,21 @@ def rss_bytes(root: int) -> int:
     return total
 
 
+def pss_bytes(root: int) -> int:
+    """Proportional set size of ``root`` and its live descendants: pages shared between them (after a fork)
+    are counted once in the sum, where :func:`rss_bytes` counts them in every process."""
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 class PeakRss:
     """Samples the tree's resident memory every ``interval`` seconds in a thread; ``.peak`` is the maximum."""
 
