@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from kongformance.deviations import DeviationRegistry, load_registry
+from kongformance.report.redaction import redact
 from kongformance.requirements import Catalogue, Coverage, load_catalogue
 from kongformance.targets import TARGETS, TargetOptions, TargetUnavailable
 from kongformance.targets.setup import GuardFailure, RunSetup, RunState
@@ -281,13 +282,28 @@ def pytest_collection_modifyitems(
         if unknown:
             errors.append(f"{item.nodeid}: unknown requirement id(s) {', '.join(unknown)}")
             continue
+        if _carries_a_credential(item):
+            errors.append(
+                f"{item.nodeid}: its id or a parameter looks like a credential and would reach the reports "
+                "unredacted; parametrize by a name and look the value up in the test"
+            )
+            continue
         for rid in dict.fromkeys(ids):
             item.user_properties.append(("requirement", rid))
         item.add_marker(pytest.mark.allure_label(*dict.fromkeys(ids), label_type="requirement"))
     if errors:
         raise pytest.UsageError(
-            "kongformance: suite tests must name known requirements:\n  " + "\n  ".join(errors)
+            "kongformance: suite tests must name known requirements and keep credentials out of their ids:\n  "
+            + "\n  ".join(errors)
         )
+
+
+def _carries_a_credential(item: pytest.Item) -> bool:
+    """Whether the test id or a parametrized value (both go into JUnit XML and allure results as they are)
+    holds something the report redaction would hide: a token, secret or Authorization credential."""
+    callspec = getattr(item, "callspec", None)
+    values = [repr(v) for v in callspec.params.values()] if callspec is not None else []
+    return any(redact(text) != text for text in [item.nodeid, *values])
 
 
 def _run_facts(config: pytest.Config) -> dict[str, str]:

@@ -122,3 +122,33 @@ def test_konnect_target_without_settings_skips_with_the_reason(
     )
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*SKIPPED*the konnect target needs KONNECT_TOKEN*"])
+
+
+CREDENTIAL_PARAMETER = """
+import pytest
+
+@pytest.mark.requirement("RFC6750-3.1-invalid-token")
+@pytest.mark.parametrize("header", ["Basic a2Y6a2Y="], ids=["basic"])
+def test_credential_value(header):
+    pass
+"""
+
+CREDENTIAL_ID = """
+import pytest
+
+@pytest.mark.requirement("RFC6750-3.1-invalid-token")
+@pytest.mark.parametrize("name", ["x"], ids=["client_secret=s3cr3t-value-123"])
+def test_credential_id(name):
+    pass
+"""
+
+
+@pytest.mark.parametrize("source", [CREDENTIAL_PARAMETER, CREDENTIAL_ID], ids=["parameter", "test-id"])
+def test_collection_fails_on_a_credential_in_a_test_id_or_parameter(
+    pytester: pytest.Pytester, source: str
+) -> None:
+    """Test ids and parametrized values go into JUnit XML and allure results unredacted."""
+    _suite(pytester, source)
+    result = pytester.runpytest_subprocess("suites", "--kf-no-reports", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*looks like a credential and would reach the reports*"])
