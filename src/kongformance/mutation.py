@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from kongformance.report.redaction import redact
 from kongformance.targets import TargetOptions
 from kongformance.targets.setup import RunSetup, RunState
 
@@ -102,7 +103,7 @@ def switch(http: httpx.Client, defect: DefectRef | None, refs: Iterable[DefectRe
 def _first_failure(output: str) -> str:
     for line in output.splitlines():
         if line.startswith("FAILED ") or line.startswith("ERROR "):
-            return line[:200]
+            return redact(line[:200])  # goes into reports/mutation.json and the CI log
     return ""
 
 

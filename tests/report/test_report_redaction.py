@@ -35,6 +35,14 @@ def test_redacts_a_five_part_jwe() -> None:
     assert "ZW5jcnlwdGVkLWtleQ" not in out and "Y2lwaGVydGV4dA" not in out
 
 
+def test_redacts_what_is_left_of_a_jwt_cut_short() -> None:
+    """pytest truncates long assertion lines, leaving a token's first segment or two without its signature."""
+    header, payload = JWS.split(".")[:2]
+    for cut in (header, f"{header}.{payload}", f"{header}.{payload[:5]}", header[:12]):
+        out = redact(f"AssertionError: assert '{cut}")
+        assert header[:12] not in out and "[redacted JWT" in out
+
+
 def test_redacts_bearer_and_basic_credentials_but_keeps_the_scheme() -> None:
     """7.9: `Bearer <x>` and `Basic <b64>` lose the credential; the scheme stays useful."""
     basic = base64.b64encode(f"client-1:{SECRET}".encode()).decode()

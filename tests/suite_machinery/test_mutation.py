@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kongformance.mutation import mutation_check, print_report
+from kongformance.mutation import _first_failure, mutation_check, print_report
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 SAMPLE = ("oidc_accept_alg_none", "accept_wrong_secret")
@@ -46,3 +46,16 @@ def test_tries_the_test_that_caught_a_defect_last_time_then_likely_files(tmp_pat
     ]
     issuer = DefectRef("accept_wrong_secret", "issuer", "http://y/_emulator")
     assert likely_targets(issuer, tmp_path, {}) == [str(tmp_path / "test_issuer_tokens.py")]
+
+
+def test_the_first_failure_line_keeps_no_token() -> None:
+    """It goes into reports/mutation.json and the CI log; pytest's truncated line can hold part of a JWT."""
+    header = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+    output = (
+        "....F\n"
+        f"FAILED suites/test_x.py::test_y - AssertionError: assert 'Bearer {header}.eyJzdWIi' == 'x'\n"
+        f"FAILED suites/test_x.py::test_z - assert '{header}' in {{}}\n"
+    )
+    line = _first_failure(output)
+    assert line.startswith("FAILED suites/test_x.py::test_y - AssertionError")
+    assert header[:12] not in line and "[redacted" in line

@@ -1,7 +1,7 @@
 """Redaction of secrets in text that goes into the compliance report.
 
 Everything taken from a run's results (failure messages, tracebacks, skip reasons, test names) passes
-through :func:`redact` before it is written. What is redacted: JWTs (JWS and JWE compact form), the
+through :func:`redact` before it is written. What is redacted: JWTs (JWS and JWE compact form, and fragments of one cut short), the
 credentials after an HTTP authentication scheme (``Bearer``, ``Basic``, ``token``, ``DPoP``, ...), values of
 secret-bearing fields (``client_secret=...``, ``"access_token": "..."``, ``'password': '...'``), Konnect
 personal and system access tokens (``kpat_``/``spat_``) and PEM private keys. A redacted JWT keeps a short
@@ -34,6 +34,8 @@ SECRET_FIELDS = (
 _B64URL = r"[A-Za-z0-9_-]"
 # A JWS is three base64url segments, a JWE five; the header always starts with '{"' = "eyJ".
 _JWT = re.compile(rf"\beyJ{_B64URL}*(?:\.{_B64URL}*){{2}}(?:\.{_B64URL}*\.{_B64URL}*)?")
+# what is left of a JWT cut short (pytest truncates long assertion lines): a base64url JSON object segment
+_JWT_FRAGMENT = re.compile(rf"\beyJ{_B64URL}{{8,}}")
 _PAT = re.compile(r"\b(kpat|spat)_[A-Za-z0-9]+")
 _PEM = re.compile(
     r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL
@@ -109,6 +111,7 @@ def redact(text: str) -> str:
         return text
     out = _PEM.sub(lambda m: f"[redacted {m.group(1)}]", text)
     out = _JWT.sub(_jwt, out)
+    out = _JWT_FRAGMENT.sub("[redacted JWT fragment]", out)
     out = _PAT.sub(lambda m: f"{m.group(1)}_{REDACTED}", out)
     out = _HEADER.sub(_header, out)
     out = _AUTH.sub(_auth, out)
