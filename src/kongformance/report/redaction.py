@@ -1,11 +1,12 @@
 """Redaction of secrets in text that goes into the compliance report.
 
 Everything taken from a run's results (failure messages, tracebacks, skip reasons, test names) passes
-through :func:`redact` before it is written. What is redacted: JWTs (JWS and JWE compact form, and fragments of one cut short), the
-credentials after an HTTP authentication scheme (``Bearer``, ``Basic``, ``token``, ``DPoP``, ...), values of
-secret-bearing fields (``client_secret=...``, ``"access_token": "..."``, ``'password': '...'``), Konnect
-personal and system access tokens (``kpat_``/``spat_``) and PEM private keys. A redacted JWT keeps a short
-fingerprint so the same token can still be followed through a report without revealing it.
+through :func:`redact` before it is written. What is redacted: JWTs (JWS and JWE compact form, and what is
+left of one cut short), the credentials after an HTTP authentication scheme (``Bearer``, ``Basic``,
+``token``, ``DPoP``, ...), values of secret-bearing fields (``client_secret=...``, ``"access_token": "..."``,
+``'password': '...'``), Konnect personal and system access tokens (``kpat_``/``spat_``) and PEM private
+keys. A redacted JWT keeps a short fingerprint so the same token can still be followed through a report
+without revealing it.
 """
 
 from __future__ import annotations
