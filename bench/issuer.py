@@ -37,6 +37,15 @@ ROOT = Path(__file__).resolve().parents[1]
 OP_DIR = ROOT / "bench" / "oidc-provider"
 MGMT_TOKEN = "Bearer kongformance-bench"
 FORM = "application/x-www-form-urlencoded"
+BENCH_AUTH_SERVER = {"name": "bench", "audience": "https://api.bench.test"}
+BENCH_CLIENT = {
+    "name": "bench",
+    "grant_types": ["client_credentials"],
+    "response_types": [],
+    "allow_all_scopes": True,
+    "token_endpoint_auth_method": "client_secret_post",
+}
+"""The auth server and client_credentials client every emulator benchmark issues tokens with."""
 
 
 def openssl_rsa2048_signs_per_second(seconds: int) -> float:
@@ -80,18 +89,12 @@ def start_emulator(signing_threads: int | None = None) -> tuple[Server, str]:
 def emulator_client(base: str) -> tuple[str, str, str]:
     """Create an auth server and a client_credentials client; return (token endpoint, client id, secret)."""
     with httpx.Client(base_url=base, headers={"Authorization": MGMT_TOKEN}, timeout=10) as c:
-        server = c.post("/v1/auth-servers", json={"name": "bench", "audience": "https://api.bench.test"})
+        server = c.post("/v1/auth-servers", json=BENCH_AUTH_SERVER)
         server.raise_for_status()
         sid = server.json()["id"]
         client = c.post(
             f"/v1/auth-servers/{sid}/clients",
-            json={
-                "name": "bench",
-                "grant_types": ["client_credentials"],
-                "response_types": [],
-                "allow_all_scopes": True,
-                "token_endpoint_auth_method": "client_secret_post",
-            },
+            json=BENCH_CLIENT,
         )
         client.raise_for_status()
         metadata = c.get(server.json()["metadata_uri"]).json()

@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 
 from issuer import (
+    BENCH_AUTH_SERVER,
+    BENCH_CLIENT,
     MGMT_TOKEN,
     check_token,
     emulator_client,
@@ -43,21 +45,8 @@ async def _configure(app: object, base: str) -> dict[str, str]:
     async with httpx.AsyncClient(
         transport=transport, base_url=base, headers={"Authorization": MGMT_TOKEN}
     ) as c:
-        server = (
-            await c.post("/v1/auth-servers", json={"name": "bench", "audience": "https://api.bench.test"})
-        ).json()
-        client = (
-            await c.post(
-                f"/v1/auth-servers/{server['id']}/clients",
-                json={
-                    "name": "bench",
-                    "grant_types": ["client_credentials"],
-                    "response_types": [],
-                    "allow_all_scopes": True,
-                    "token_endpoint_auth_method": "client_secret_post",
-                },
-            )
-        ).json()
+        server = (await c.post("/v1/auth-servers", json=BENCH_AUTH_SERVER)).json()
+        client = (await c.post(f"/v1/auth-servers/{server['id']}/clients", json=BENCH_CLIENT)).json()
         endpoint = (await c.get(server["metadata_uri"])).json()["token_endpoint"]
         first = await c.post(
             endpoint,
