@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kongformance.clock import Clock
+from kongformance.hidden_control import maybe_hidden
 from kongformance.serving import RunningServer, start_in_thread
 from kongformance.upstream.echo import EchoUpstream
 
@@ -142,11 +143,13 @@ def start_local_stack(
     ports: StackPorts = StackPorts(),
     clock: Clock | None = None,
     trusted_ips: Iterable[str] = (),
+    hide_control: bool = False,
 ) -> LocalStack:
     """Start identity emulator, reference gateway (admin, proxy HTTP and HTTPS) and echo upstream.
 
     ``trusted_ips`` is Kong's ``trusted_ips`` (default none, as Kong's): the proxies whose X-Forwarded-*
-    headers the gateway believes.
+    headers the gateway believes. ``hide_control`` makes every ``/_emulator`` path answer 404, as on real
+    Kong, Konnect and httpbin (:mod:`kongformance.hidden_control`).
     """
     from kongformance.gateway.app import ReferenceGateway
     from kongformance.identity.app import IdentityEmulator
@@ -164,13 +167,26 @@ def start_local_stack(
     upstream = EchoUpstream(clock)
     certfile, keyfile = gateway.tls_files()
     plans: dict[str, Callable[[], RunningServer]] = {
-        "identity": lambda: start_in_thread(identity.app, host, ports.identity),
-        "admin": lambda: start_in_thread(gateway.admin_app, host, ports.admin),
-        "proxy": lambda: start_in_thread(gateway.proxy_app, host, ports.proxy, date_header=False),
-        "proxy_ssl": lambda: start_in_thread(
-            gateway.proxy_app, host, ports.proxy_ssl, certfile=certfile, keyfile=keyfile, date_header=False
+        "identity": lambda: start_in_thread(
+            maybe_hidden(identity.app, "identity", hide_control), host, ports.identity
         ),
-        "upstream": lambda: start_in_thread(upstream.app, host, ports.upstream),
+        "admin": lambda: start_in_thread(
+            maybe_hidden(gateway.admin_app, "admin", hide_control), host, ports.admin
+        ),
+        "proxy": lambda: start_in_thread(
+            maybe_hidden(gateway.proxy_app, "proxy", hide_control), host, ports.proxy, date_header=False
+        ),
+        "proxy_ssl": lambda: start_in_thread(
+            maybe_hidden(gateway.proxy_app, "proxy", hide_control),
+            host,
+            ports.proxy_ssl,
+            certfile=certfile,
+            keyfile=keyfile,
+            date_header=False,
+        ),
+        "upstream": lambda: start_in_thread(
+            maybe_hidden(upstream.app, "upstream", hide_control), host, ports.upstream
+        ),
     }
     stack = LocalStack(clock=clock, identity=identity, gateway=gateway, upstream=upstream)
     with ThreadPoolExecutor(max_workers=len(plans)) as pool:
@@ -204,6 +220,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="pick free ports instead of 8300 (identity), 8001/8000/8443 (gateway), 8088 (upstream)",
     )
+    parser.add_argument(
+        "--hide-control",
+        action="store_true",
+        help="every /_emulator path answers 404, as on real Kong, Konnect and httpbin",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -215,6 +236,7 @@ def main(args: argparse.Namespace) -> int:
             defects=args.defect,
             ports=StackPorts() if args.random_ports else FIXED_PORTS,
             trusted_ips=args.trusted_ip,
+            hide_control=args.hide_control,
         )
     except (ValueError, RuntimeError, OSError) as exc:
         print(f"kongformance serve stack: {exc}", flush=True)
