@@ -4,6 +4,7 @@ pytest_plugins = [
     "fixtures.session",
     "fixtures.http",
     "fixtures.tokens",
+    "fixtures.forge",
     "fixtures.timing",
     "fixtures.evidence",
     "fixtures.issuer_control",

@@ -1,16 +1,34 @@
-"""Suite-wide fixtures: the run-wide shared lock, ``@pytest.mark.needs`` capability skips, ``realm``, ``token``."""
+"""Suite-wide fixtures: the run-wide shared lock, ``@pytest.mark.needs`` capability skips, ``realm``, ``token``;
+expiry checks (``@pytest.mark.expiry``) ordered last and, on real targets, prepared at the run's start."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from fixtures.timing import RunLock
+from fixtures.timing import ExpiryPlan, RunLock, wait_in_real_time
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
 from kongformance.targets.setup import RunState
 from negative_flows import oidc_realm
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "expiry(prepare): an expiry check; prepare(env, **params) -> fixtures.timing.Prepared"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Expiry checks run last: on real targets they were prepared at the start and wait for one shared instant."""
+    items.sort(key=lambda item: item.get_closest_marker("expiry") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kf_expiry_up_front(expiry_plan: ExpiryPlan) -> ExpiryPlan:
+    """Prepare the run's expiry checks before any test (real targets), so their one wait overlaps the run."""
+    return expiry_plan
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +38,16 @@ def _kf_capabilities_and_lock(request: pytest.FixtureRequest, kf_state: RunState
         missing = [c for c in mark.args if not caps.get(c, False)]
         if missing:
             pytest.skip(f"target {kf_state.stack.target} lacks {', '.join(missing)}")
+    if not kf_state.stack.virtual_clock and "expiring" in request.fixturenames:
+        due = request.getfixturevalue("expiry_plan").due_of(request.node.nodeid)
+        if due is not None:
+            wait_in_real_time(due)  # the run's one shared wait, outside every lock (mostly passed by now)
     lock = RunLock(kf_state.lock_dir)
-    if {"clock", "exclusive"} & set(request.fixturenames):
-        # time moves or every route changes: run alone, and take the lock before any other fixture of the
-        # test runs (a token fetched earlier could expire while waiting for it)
+    moves_time = kf_state.stack.virtual_clock and bool({"clock", "expiring"} & set(request.fixturenames))
+    if moves_time or "exclusive" in request.fixturenames:
+        # virtual time moves or every route changes: run alone, and take the lock before any other fixture of
+        # the test runs (a token fetched earlier could expire while waiting for it). Real targets never hold
+        # it across a wait: their expiry checks share the run's one wait (fixtures.timing).
         with lock.exclusive():
             yield
         return

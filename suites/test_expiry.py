@@ -1,10 +1,13 @@
 """Expiry, flow by flow: every token stops working when its lifetime ends, caches included.
 
-Time moves with the ``clock`` fixture (virtual clocks locally; real waiting elsewhere, so the two-hour
-oauth2 lifetimes need a virtual clock). Kong Identity tokens of the profile live 60 s (kong-identity.md A.6,
-profile TOKEN_LIFETIME); oauth2 tokens live token_expiration = 7200 s (kong-plugins.md 4.1). Caches must
-not outlive the token: openid-connect introspection (kong-plugins.md 1.5), oauth2-introspection ttl (3.6),
-upstream-oauth token cache (2.5).
+Each check is ``@expiry_check(prepare)``: ``prepare`` gets the token and fills the caches, the test then
+lets time reach the prepared instant and asserts. Locally the virtual clocks move; on real targets every check
+was prepared at the run's start and all share one real wait (fixtures.timing), so a run waits out the token
+lifetime once. Kong Identity tokens of the profile live 60 s, the shortest ``access_token_duration`` Kong
+Identity allows (kong-identity-v1.yaml: minimum 60; profile TOKEN_LIFETIME); oauth2 tokens live
+token_expiration = 7200 s (kong-plugins.md 4.1), so those checks need a virtual clock. Caches must not outlive
+the token: openid-connect introspection (kong-plugins.md 1.5), oauth2-introspection ttl (3.6), upstream-oauth
+token cache (2.5).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import pytest
 from fixtures import jose
 from fixtures.http import Proxy, ProxyResult, Upstream
 from fixtures.oracle import assert_oidc_401, assert_proxied, assert_refused
-from fixtures.timing import ClockControl
+from fixtures.timing import ClockControl, Expiring, ExpiryEnv, Prepared, expiry_check
 from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import IssuerClient
@@ -22,6 +25,7 @@ from negative_flows import oidc_realm
 
 OAUTH2_LIFETIME = 7200  # oauth2 token_expiration default (kong-plugins.md 4.1)
 OAUTH2_INVALID = {"error": "invalid_token", "error_description": "The access token is invalid or has expired"}
+INTROSPECTION_TTL = {"oauth2-introspection": 30, "oauth2-introspection-ttl1": 1}  # route config.ttl (profile)
 
 
 def assert_invalid_token_json(result: ProxyResult, upstream: Upstream) -> None:
@@ -41,57 +45,73 @@ def oauth2_token(proxy: Proxy, handles: ProfileHandles) -> str:
     return str(result.json()["access_token"])
 
 
+def exp_of(token: str) -> float:
+    return float(jose.payload_of(token)["exp"])
+
+
 # ------------------------------------------------------------------------------------------- openid-connect
+def prepare_bearer(env: ExpiryEnv, route: str) -> Prepared:
+    """A live token the bearer route accepts; due one second past its exp."""
+    token = env.tokens.access_token("labelled", scope="read")
+    assert_proxied(env.proxy.request(route, token=token), env.upstream)
+    return Prepared(token, exp_of(token) + 1)
+
+
 @pytest.mark.requirement("RFC7519-4.1.4-exp", "RFC6750-3.1-invalid-token")
+@expiry_check(prepare_bearer)
 @pytest.mark.parametrize("route", ["oidc-bearer", "oidc-bearer-scopes", "oidc-bearer-headers"])
 def test_openid_connect_bearer_refuses_a_token_after_its_lifetime(
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
-    clock: ClockControl,
-    route: str,
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, expiring: Expiring, route: str
 ) -> None:
     """RFC 7519 4.1.4; kong-plugins.md 1.4 (exp checked locally, leeway 0) on every bearer route."""
-    token = tokens.access_token("labelled", scope="read")
-    assert_proxied(proxy.request(route, token=token), upstream)
-    clock.advance(TOKEN_LIFETIME + 1)
-    assert_oidc_401(proxy.request(route, token=token), upstream, oidc_realm(kf_profile))
+    expiring.wait()
+    assert_oidc_401(proxy.request(route, token=expiring.state), upstream, oidc_realm(kf_profile))
+
+
+def prepare_oidc_introspection(env: ExpiryEnv, route: str) -> Prepared:
+    """A live token whose active introspection result the route has (on the caching route) cached."""
+    token = env.tokens.access_token("default", scope="read")
+    assert_proxied(env.proxy.request(route, token=token), env.upstream)
+    return Prepared(token, exp_of(token) + 1)
 
 
 @pytest.mark.requirement("RFC7519-4.1.4-exp", "KONG-OIDC-1.5-introspection-cache")
+@expiry_check(prepare_oidc_introspection)
 @pytest.mark.parametrize("route", ["oidc-introspection", "oidc-introspection-nocache"])
 def test_openid_connect_introspection_refuses_a_token_after_its_lifetime(
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
-    clock: ClockControl,
-    route: str,
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, expiring: Expiring, route: str
 ) -> None:
-    """kong-plugins.md 1.5: the cached introspection result lives only for the token's remaining lifetime."""
-    token = tokens.access_token("default", scope="read")
-    assert_proxied(proxy.request(route, token=token), upstream)
-    clock.advance(TOKEN_LIFETIME - 10)
-    assert_proxied(proxy.request(route, token=token), upstream)
-    clock.advance(11)
+    """kong-plugins.md 1.5: the cached introspection result lives only for the token's remaining lifetime
+    (still served 10 s before exp where time can stop there: virtual clocks)."""
+    token = expiring.state
+    if expiring.at(exp_of(token) - 10):
+        assert_proxied(proxy.request(route, token=token), upstream)
+    expiring.wait()
     assert_oidc_401(proxy.request(route, token=token), upstream, oidc_realm(kf_profile))
 
 
 # ------------------------------------------------------------------------------------------- oauth2-introspection
+def prepare_oauth2_introspection(env: ExpiryEnv, route: str) -> Prepared:
+    """A live token cached by the route at t0; due past exp and past the ttl of the result cached at t0."""
+    token = env.tokens.access_token("default", scope="read")
+    assert_proxied(env.proxy.request(route, token=token), env.upstream)
+    cached_until = env.clock.now() + INTROSPECTION_TTL[route]
+    return Prepared(token, max(exp_of(token), cached_until) + 1)
+
+
 @pytest.mark.requirement("RFC7519-4.1.4-exp", "KONG-INTRO-3.6-ttl-cache", "KONG-INTRO-3.4-inactive")
+@expiry_check(prepare_oauth2_introspection)
 @pytest.mark.parametrize("route", ["oauth2-introspection", "oauth2-introspection-ttl1"])
 def test_oauth2_introspection_refuses_a_token_after_its_lifetime_once_the_ttl_passed(
-    proxy: Proxy, upstream: Upstream, tokens: TokenFactory, clock: ClockControl, route: str
+    proxy: Proxy, upstream: Upstream, expiring: Expiring, route: str
 ) -> None:
     """kong-plugins.md 3.6 (ttl 30 / 1), 3.4 (inactive -> 401): never served past exp + ttl."""
-    token = tokens.access_token("default", scope="read")
-    assert_proxied(proxy.request(route, token=token), upstream)
-    clock.advance(TOKEN_LIFETIME + 31)  # past exp and past any ttl of the result cached at t0
-    assert_invalid_token_json(proxy.request(route, token=token), upstream)
+    expiring.wait()
+    assert_invalid_token_json(proxy.request(route, token=expiring.state), upstream)
 
 
 @pytest.mark.requirement("KONG-INTRO-3.6-ttl-cache", "KONG-INTRO-3.4-inactive")
+@pytest.mark.needs("virtual_clock")  # caches the result exactly 5 s before exp: a stop real time cannot make
 def test_oauth2_introspection_keeps_a_fresh_result_at_most_ttl_seconds(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, clock: ClockControl
 ) -> None:
@@ -131,27 +151,33 @@ def test_kong_oauth2_refuses_an_oauth2_token_after_token_expiration(
 
 
 # ------------------------------------------------------------------------------------------- upstream-oauth
+def prepare_upstream_oauth(env: ExpiryEnv, variant: str) -> Prepared:
+    """The token upstream-oauth injects now (from its cache or fresh); due one second past that token's exp."""
+    first = env.proxy.request(variant)
+    assert_proxied(first, env.upstream)
+    (old,) = env.upstream.header_values(first, "Authorization")
+    return Prepared(old, exp_of(old.partition(" ")[2]) + 1)
+
+
 @pytest.mark.requirement("KONG-UPO-2.5-cache", "KONG-UPO-2.5-injection")
+@expiry_check(prepare_upstream_oauth)
 @pytest.mark.parametrize("variant", ["upstream-oauth-post", "upstream-oauth-basic"])
 def test_upstream_oauth_never_injects_an_expired_token(
     proxy: Proxy,
     upstream: Upstream,
     issuer: IssuerClient,
     kf_profile: ProfileHandles,
-    clock: ClockControl,
+    expiring: Expiring,
     variant: str,
 ) -> None:
     """kong-plugins.md 2.5: the cached token is dropped by expires_in - eagerly_expire; what reaches the
     upstream after the first token's lifetime is a new, live token."""
-    first = proxy.request(variant)
-    assert_proxied(first, upstream)
-    old = first.upstream_header("Authorization")
-    clock.advance(TOKEN_LIFETIME + 1)
+    expiring.wait()
     later = proxy.request(variant)
     assert_proxied(later, upstream)
-    value = later.upstream_header("Authorization")
-    assert value is not None and value != old
+    (value,) = upstream.header_values(later, "Authorization")
+    assert value != expiring.state
     token = value.partition(" ")[2]
-    assert jose.payload_of(token)["exp"] > clock.now()
+    assert jose.payload_of(token)["exp"] > expiring.now()
     gw = kf_profile.clients["gateway"]
     assert issuer.introspect(token, gw.id, gw.secret).body.get("active") is True

@@ -64,7 +64,7 @@ def test_accepts_a_token_signed_by_the_credentials_key(
     """kong-plugins.md 5: iss selects the credential; the RS256 signature verifies with its public key."""
     result = proxy.request(ROUTE, token=sign(now))
     assert result.status == 200, result.response.text[:200]
-    assert len(upstream.seen(result.probe)) == (1 if upstream.available else 0)
+    upstream.assert_reached_once(result)
 
 
 @pytest.mark.requirement(

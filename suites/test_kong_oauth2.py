@@ -75,7 +75,7 @@ def assert_token_error(
     """kong-plugins.md 4.2: {"error": ..., "error_description": ...}; answered by Kong, never proxied."""
     assert result.status == status, f"{result.status}: {result.response.text[:200]!r}"
     assert result.json() == {"error": error, "error_description": description}
-    assert not upstream.seen(result.probe)
+    upstream.assert_not_reached(result)
 
 
 def assert_invalid(
@@ -104,7 +104,7 @@ def test_issues_a_bearer_token_for_client_credentials_over_https(
     assert isinstance(body["access_token"], str) and len(body["access_token"]) == 32
     assert result.response.headers.get("cache-control") == "no-store"
     assert result.response.headers.get("pragma") == "no-cache"
-    assert not upstream.seen(result.probe)
+    upstream.assert_not_reached(result)
 
 
 @pytest.mark.requirement("KONG-OAUTH2-4.2-https-only")

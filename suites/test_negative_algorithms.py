@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
+from fixtures.forge import Forger
 from fixtures.http import Proxy, Upstream
 from fixtures.issuer_control import IssuerControl
 from fixtures.oracle import assert_proxied
@@ -93,14 +94,13 @@ def test_refuses_an_unsecured_token_whatever_the_case_of_none(
 
 # ------------------------------------------------------------------------------------------- C.26 / C.27
 @pytest.mark.requirement("RFC8725-3.1-alg-confusion", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
-@pytest.mark.needs("issuer_control")
 @pytest.mark.parametrize("alg", ["HS256", "HS384", "HS512"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_an_hmac_token_keyed_with_the_issuers_public_key(
-    flow: Flow, alg: str, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
+    flow: Flow, alg: str, proxy: Proxy, upstream: Upstream, forge: Forger, kf_profile: ProfileHandles
 ) -> None:
     """anchors 8 C.26, C.27; RFC 8725 3.1; kong-plugins.md 1.4 (HS* refused unless enable_hs_signatures)."""
-    forged = mint.token(mint.claims(), header={"alg": alg})
+    forged = forge.hmac_with_public_key(alg)
     assert jose.header_of(forged)["alg"] == alg
     expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
 
@@ -127,7 +127,6 @@ def test_refuses_an_ecdsa_token_with_a_zero_or_out_of_range_signature(
 
 # ------------------------------------------------------------------------------------------- C.31 / C.33
 @pytest.mark.requirement("RFC8725-3.10-embedded-key", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
-@pytest.mark.needs("issuer_control")
 @pytest.mark.parametrize("member", ["jwk", "x5c", "jwk-with-issuer-kid"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_ignores_a_key_embedded_in_the_token(
@@ -135,7 +134,7 @@ def test_ignores_a_key_embedded_in_the_token(
     member: str,
     proxy: Proxy,
     upstream: Upstream,
-    mint: Minter,
+    forge: Forger,
     kf_profile: ProfileHandles,
     tokens: TokenFactory,
     attacker_key: rsa.RSAPrivateKey,
@@ -150,13 +149,13 @@ def test_ignores_a_key_embedded_in_the_token(
         header["x5c"] = [jose.base64.b64encode(der).decode()]
     else:
         header["jwk"] = _public_jwk(attacker_key, kid)
-    forged = _attacker_token(attacker_key, mint.claims(), header)
+    forged = _attacker_token(attacker_key, forge.claims(), header)
     expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
 
 
 # ------------------------------------------------------------------------------------------- C.32
 @pytest.mark.requirement("RFC8725-3.10-embedded-key", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
-@pytest.mark.needs("issuer_control", "upstream_log")
+@pytest.mark.needs("upstream_log")  # proves the key URL was never fetched
 @pytest.mark.parametrize("member", ["jku", "x5u"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_never_fetches_a_key_url_named_by_the_token(
@@ -164,7 +163,7 @@ def test_never_fetches_a_key_url_named_by_the_token(
     member: str,
     proxy: Proxy,
     upstream: Upstream,
-    mint: Minter,
+    forge: Forger,
     kf_stack: Stack,
     kf_profile: ProfileHandles,
     attacker_key: rsa.RSAPrivateKey,
@@ -172,7 +171,7 @@ def test_never_fetches_a_key_url_named_by_the_token(
     """anchors 8 C.32; RFC 7515 4.1.2, 4.1.5; RFC 8725 3.10 (SSRF): refused and the key URL is never fetched."""
     marker = f"/anything/kf-{member}-{uuid.uuid4().hex}"
     forged = _attacker_token(
-        attacker_key, mint.claims(), {"kid": "kf-attacker", member: kf_stack.upstream_url + marker}
+        attacker_key, forge.claims(), {"kid": "kf-attacker", member: kf_stack.upstream_url + marker}
     )
     expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
     base = kf_stack.upstream_log_url or kf_stack.upstream_url
@@ -183,7 +182,6 @@ def test_never_fetches_a_key_url_named_by_the_token(
 
 # ------------------------------------------------------------------------------------------- C.34 / C.35
 @pytest.mark.requirement("RFC7515-4.1.4-unknown-kid", "RS-no-5xx", "RS-no-upstream-on-reject")
-@pytest.mark.needs("issuer_control")
 @pytest.mark.parametrize(
     "kid",
     ["kf-unknown", "../../../../dev/null", "' OR '1'='1", "|sleep 10", "$(id)", "k" * 3_000, "\u0000", ""],
@@ -191,10 +189,10 @@ def test_never_fetches_a_key_url_named_by_the_token(
 )
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_a_token_with_an_unknown_or_injected_kid(
-    flow: Flow, kid: str, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
+    flow: Flow, kid: str, proxy: Proxy, upstream: Upstream, forge: Forger, kf_profile: ProfileHandles
 ) -> None:
     """anchors 8 C.34, C.35; RFC 7515 4.1.4; RFC 8725 3.10: signed by a key the issuer does not publish."""
-    forged = mint.token(mint.claims(), header={"kid": kid}, key="unknown")
+    forged = forge.attacker_signed({"kid": kid})
     expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
 
 

@@ -130,7 +130,7 @@ def test_refuses_a_credential_outside_b64token_never_with_a_5xx(
     value = b"Bearer " + B64TOKEN_VIOLATIONS[case]
     result = proxy.request(flow.route, headers=[("Authorization", value)])  # type: ignore[list-item]
     if result.status == 400:  # the HTTP layer refused an invalid field value before any plugin ran
-        assert not upstream.seen(result.probe)
+        upstream.assert_not_reached(result)
         return
     # kong-plugins.md 3.2: oauth2-introspection needs exactly two whitespace-separated parts, else no token
     kind: Kind = "missing" if flow is OAUTH2_INTROSPECTION and case == "inner-space" else "invalid"
@@ -180,7 +180,7 @@ def test_a_folded_or_crlf_injected_credential_never_reaches_the_upstream(
     status, _ = _raw_exchange(proxy, kf_profile.routes[flow.route].path, lines)
     assert status < 500, f"server error {status}"
     assert status in (400, 401), f"a folded credential was answered {status}"
-    assert not upstream.seen(probe)
+    upstream.assert_not_reached(probe)
 
 
 # ------------------------------------------------------------------------------------------- A.5
@@ -207,7 +207,7 @@ def test_two_authorization_headers_are_refused_or_a_recorded_deviation(
     refused = result.status in (400, 401)
     rfc_verdict(deviations, "RFC6750-2-one-method", flow, refused, f"two headers: {result.status}")
     if refused:
-        assert not upstream.seen(result.probe)
+        upstream.assert_not_reached(result)
     else:
         assert_proxied(result, upstream)
 
@@ -361,4 +361,4 @@ def test_refuses_an_oversized_token_without_a_server_error(
     """anchors 8 A.12; RFC 6585 5; RFC 9110 5.4: 400/401/431 (nginx's 494 under Kong), no upstream call."""
     result = proxy.request(flow.route, token="a" * size)
     assert result.status in (400, 401, 413, 431, 494), f"{result.status}: {result.response.text[:200]!r}"
-    assert not upstream.seen(result.probe)
+    upstream.assert_not_reached(result)

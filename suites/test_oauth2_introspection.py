@@ -164,7 +164,7 @@ def test_answers_a_non_object_json_body_with_a_bare_400(proxy: Proxy, upstream: 
         ROUTE, "POST", token=token, data="[1, 2]", headers={"Content-Type": "application/json"}
     )
     assert result.status == 400
-    assert not upstream.seen(result.probe)
+    upstream.assert_not_reached(result)
 
 
 # ------------------------------------------------------------------------------------------- refusals (3.4)
@@ -317,7 +317,7 @@ def test_answers_an_introspection_endpoint_failure_with_401(
     with issuer_control.fault("introspect", **rule, times=1):
         result = proxy.request("oauth2-introspection-ttl1", token=token)
     assert result.status == 401, f"{result.status}: {result.response.text[:200]!r}"
-    assert not upstream.seen(result.probe)
+    upstream.assert_not_reached(result)
     assert "www-authenticate" not in result.response.headers
     if isinstance(rule.get("body"), str):
         assert result.response.text == rule["body"]

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
+from fixtures.forge import Forger
 from fixtures.http import Proxy, Upstream
 from fixtures.issuer_control import IssuerControl
 from fixtures.oracle import assert_oidc_401, assert_oidc_403, assert_proxied, assert_refused
 from fixtures.timing import ClockControl
-from fixtures.tokens import Minter, TokenFactory
+from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
 
@@ -76,12 +77,11 @@ def test_refuses_a_token_the_issuer_reports_inactive(
 
 
 @pytest.mark.requirement("KONG-OIDC-1.5-introspection-inactive", "RFC7515-4.1.4-unknown-kid")
-@pytest.mark.needs("issuer_control")
 def test_refuses_a_token_signed_by_a_key_the_issuer_does_not_know(
-    proxy: Proxy, upstream: Upstream, mint: Minter, realm: str
+    proxy: Proxy, upstream: Upstream, forge: Forger, realm: str
 ) -> None:
     """kong-plugins.md 1.5; anchors 8 E.59: the issuer reports a token it cannot verify inactive."""
-    assert_oidc_401(proxy.request(ROUTE, token=mint.token(mint.claims(), key="unknown")), upstream, realm)
+    assert_oidc_401(proxy.request(ROUTE, token=forge.attacker_signed()), upstream, realm)
 
 
 @pytest.mark.requirement("RFC6750-2.1-scheme", "RS-no-upstream-on-reject")
