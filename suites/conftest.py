@@ -14,12 +14,6 @@ from kongformance.targets.setup import RunState
 from negative_flows import oidc_realm
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "expiry(prepare): an expiry check; prepare(env, **params) -> fixtures.timing.Prepared"
-    )
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Expiry checks run last: on real targets they were prepared at the start and wait for one shared instant."""
     items.sort(key=lambda item: item.get_closest_marker("expiry") is not None)
