@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kongformance.clients.identity_api import IdentityApi
 
-TOKEN_LIFETIME = 60  # the shortest access_token_duration Kong Identity allows (kong-identity.md A.6)
+TOKEN_LIFETIME = 60  # the shortest access_token_duration Kong Identity allows (kong-identity-v1.yaml TokenDuration minimum)
 AUDIENCE = "https://api.kongformance.test"
 OTHER_AUDIENCE = "https://other.kongformance.test"
 
