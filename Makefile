@@ -38,10 +38,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# The JUnit file lets .ci/run fail a run in which no test was executed.
+# The JUnit file lets .ci/run fail a run in which no test was executed. Self-test output (JUnit, allure,
+# coverage, compliance.html) goes to $(SELFTEST_REPORTS), never to reports/ (the tests plant secrets).
+SELFTEST_REPORTS ?= .build/selftest-reports
 pytest: setup
-	mkdir -p $(REPORTS)
-	$(PY) -m pytest tests suites -n $(WORKERS) -p no:cacheprovider -q --junitxml=$(REPORTS)/selftest-junit.xml
+	rm -rf $(SELFTEST_REPORTS) && mkdir -p $(SELFTEST_REPORTS)
+	$(PY) -m pytest tests suites -n $(WORKERS) -p no:cacheprovider -q --kf-reports $(SELFTEST_REPORTS) --junitxml=$(SELFTEST_REPORTS)/selftest-junit.xml
 
 # The suites must fail against every defect of the reference gateway and issuer emulator.
 mutation: setup

@@ -8,8 +8,10 @@ gateway and issuer emulator must be caught; exit 1 otherwise) and writes ``repor
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from kongformance.targets import TARGETS
@@ -63,20 +65,30 @@ def main(args: argparse.Namespace) -> int:
         print_report(report)
         write_report(report, out)
         return 0 if not report.survivors() else 1
-    # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself
-    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)])
-    write_compliance_report(args)
+    # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself; the plugin
+    # writes the compliance report at the end of the run, tagged with this run id
+    run_id = uuid.uuid4().hex[:16]
+    env = {**os.environ, "KF_RUN_ID": run_id}
+    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)], env=env)
+    check_report(args, run_id, status)
     return status
 
 
-def write_compliance_report(args: argparse.Namespace) -> None:
-    """The HTML compliance report of the run just finished (a failure here never hides the run's status)."""
-    from kongformance.report import ReportInputError, build_report
+def check_report(args: argparse.Namespace, run_id: str, status: int) -> bool:
+    """Whether the run just finished wrote its own compliance report (never another run's results)."""
+    from kongformance.report.assemble import COVERAGE
+    from kongformance.report.results import ReportInputError, read_coverage
 
     reports = Path(args.reports or "reports")
     try:
-        out = build_report(reports, target=args.target or "local", kong_version=args.kong_version)
-    except ReportInputError as exc:
-        print(f"kongformance report: {exc}", file=sys.stderr)
-    else:
-        print(f"compliance report: {out}")
+        _, _, meta = read_coverage(reports / COVERAGE)
+    except ReportInputError:
+        meta = {}
+    if meta.get("run_id") != run_id:
+        print(
+            f"kongformance run: the run wrote no results (pytest exit status {status}); no report was built",
+            file=sys.stderr,
+        )
+        return False
+    print(f"compliance report: {reports / 'compliance.html'}")
+    return True

@@ -120,7 +120,7 @@ def test_never_writes_a_planted_secret(page: str) -> None:
     """7.9: tokens, client secrets, Basic credentials and kpat_ tokens are redacted everywhere."""
     for secret in SECRETS:
         assert secret not in page
-    assert "client_secret=[redacted]" in page and "kpat_[redacted]" in page and "[redacted JWT " in page
+    assert "client_secret=[redacted " in page and "kpat_[redacted " in page and "[redacted JWT " in page
 
 
 def test_shows_each_failure_with_its_message_and_requirements(page: str) -> None:
@@ -130,7 +130,7 @@ def test_shows_each_failure_with_its_message_and_requirements(page: str) -> None
     assert (
         "AssertionError: expected 401 for {&#x27;Authorization&#x27;: &#x27;Bearer [redacted JWT" in failures
     )
-    assert "failed on setup with &quot;RuntimeError: issuer down; sent client_secret=[redacted]" in failures
+    assert "failed on setup with &quot;RuntimeError: issuer down; sent client_secret=[redacted " in failures
     assert 'href="#req-R-MUST-fail"' in failures
 
 
@@ -153,7 +153,7 @@ def test_records_a_deviation_with_the_kong_version_and_note(page: str) -> None:
 
 def test_shows_skip_and_xfail_reasons(page: str) -> None:
     """h11: skipped with the reason."""
-    assert "needs a consumer; admin token kpat_[redacted]" in page
+    assert "needs a consumer; admin token kpat_[redacted " in page
     assert "jwt challenge not implemented" in page
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import string
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kongformance.report.redaction import redact
+from kongformance.report.redaction import forget_all, learn, mask, redact
 
 JWS = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQifQ.bm90LWEtcmVhbC1zaWduYXR1cmU"
 JWE = "eyJhbGciOiJSU0EtT0FFUCJ9.ZW5jcnlwdGVkLWtleQ.aXY.Y2lwaGVydGV4dA.dGFn"
@@ -47,20 +48,22 @@ def test_redacts_bearer_and_basic_credentials_but_keeps_the_scheme() -> None:
     """7.9: `Bearer <x>` and `Basic <b64>` lose the credential; the scheme stays useful."""
     basic = base64.b64encode(f"client-1:{SECRET}".encode()).decode()
     out = redact(f"Bearer opaque-4f1c9a2b7e and Basic {basic}")
-    assert out == "Bearer [redacted] and Basic [redacted]"
+    assert re.fullmatch(r"Bearer \[redacted [0-9a-f]{8}\] and Basic \[redacted [0-9a-f]{8}\]", out)
 
 
 def test_redacts_an_authorization_header_of_any_scheme() -> None:
     """kong-plugins.md 3.2/4.3: Kong also accepts `Authorization: token <t>`; the credential goes."""
-    assert redact("Authorization: token abc123def") == "Authorization: token [redacted]"
-    assert redact("{'authorization': 'DPoP Zm9vYmFy9'}") == "{'authorization': 'DPoP [redacted]'}"
-    assert redact("Proxy-Authorization: s3cr3tvalue") == "Proxy-Authorization: [redacted]"
+    assert redact("Authorization: token abc123def") == f"Authorization: token {mask('abc123def')}"
+    assert redact("{'authorization': 'DPoP Zm9vYmFy9'}") == f"{{'authorization': 'DPoP {mask('Zm9vYmFy9')}'}}"
+    assert redact("Proxy-Authorization: s3cr3tvalue") == f"Proxy-Authorization: {mask('s3cr3tvalue')}"
 
 
 def test_redacts_client_secret_in_a_form_body_json_and_a_python_repr() -> None:
     """7.9: client secrets wherever they appear (form body, JSON, assertion repr)."""
     form = f"grant_type=client_credentials&client_id=c1&client_secret={SECRET}&scope=read"
-    assert redact(form) == "grant_type=client_credentials&client_id=c1&client_secret=[redacted]&scope=read"
+    assert (
+        redact(form) == f"grant_type=client_credentials&client_id=c1&client_secret={mask(SECRET)}&scope=read"
+    )
     doc = json.dumps({"client_secret": SECRET, "access_token": "opaque123", "token_type": "Bearer"})
     out = redact(doc)
     assert SECRET not in out and "opaque123" not in out and '"token_type": "Bearer"' in out
@@ -72,7 +75,7 @@ def test_redacts_konnect_personal_and_system_access_tokens() -> None:
     """7.9: Konnect `kpat_`/`spat_` tokens keep their prefix (which kind) and lose the value."""
     # made-up values, assembled so that secret scanners do not take the test data for real tokens
     out = redact("KONNECT_TOKEN=" + "kpat_" + "8Hq2LmZx0vTbN4cW7yRk1pJs " + "spat_" + "Zx0vTbN4cW7yRk1pJsD3f")
-    assert out == "KONNECT_TOKEN=kpat_[redacted] spat_[redacted]"
+    assert re.fullmatch(r"KONNECT_TOKEN=kpat_\[redacted [0-9a-f]{8}\] spat_\[redacted [0-9a-f]{8}\]", out)
 
 
 def test_redacts_a_pem_private_key() -> None:
@@ -136,4 +139,29 @@ def test_no_generated_client_secret_survives_in_a_form_or_json(secret: str) -> N
     """7.9 (property): client_secret values in form bodies and JSON are gone."""
     assert f"client_secret={secret}" not in redact(f"client_id=c&client_secret={secret}&x=1")
     out = redact(json.dumps({"client_id": "c", "client_secret": secret}))
-    assert json.loads(out)["client_secret"] == "[redacted]"
+    assert json.loads(out)["client_secret"] == mask(secret)
+
+
+def test_two_values_keep_distinct_fingerprints() -> None:
+    """Issue 11: a short suffix tells redacted values apart without revealing them."""
+    a, b = redact("client_secret=aaaa1111bbbb"), redact("client_secret=aaaa1111bbbc")
+    assert a != b and "aaaa1111" not in a + b
+
+
+def test_redacts_cookies_but_keeps_their_names_and_attributes() -> None:
+    out = redact("Cookie: session=abc123def; theme=dark\nSet-Cookie: sid=xyz987; Path=/; HttpOnly")
+    assert "abc123def" not in out and "xyz987" not in out
+    assert "Cookie: session=[redacted " in out and "; Path=/; HttpOnly" in out
+    assert redact(out) == out
+
+
+def test_masks_every_learned_secret_wherever_it_appears() -> None:
+    """Issue 11: the run's own secrets (an opaque token, a client secret) are masked as exact values."""
+    opaque, secret = "op4que-t0ken-of-the-run", "plainsecretvalue99"
+    try:
+        learn(opaque, secret, "short")
+        out = redact(f"got {opaque}!{secret} and short")
+        assert opaque not in out and secret not in out and out.endswith("and short")
+        assert mask(opaque) in out
+    finally:
+        forget_all()

@@ -39,16 +39,17 @@ def build_report(
     *,
     target: str | None = None,
     kong_version: str | None = None,
+    run_id: str | None = None,
 ) -> Path:
     """Write the compliance report of the run in ``reports_dir`` to ``output`` and return its path.
 
     ``output`` defaults to ``reports_dir/compliance.html``; ``target`` and ``kong_version`` fill in run
-    facts the results do not record. Raises :class:`ReportInputError` on missing or malformed results.
+    facts the results do not record; with ``run_id`` the results must be that run's. Raises :class:`ReportInputError` on missing or malformed results.
     """
     reports_dir = Path(reports_dir)
     output = Path(output) if output is not None else reports_dir / DEFAULT_OUTPUT_NAME
     overrides = {k: v for k, v in (("target", target), ("kong_version", kong_version)) if v}
-    report = load_report(reports_dir, overrides)
+    report = load_report(reports_dir, overrides, run_id=run_id)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     page = render_html(report, generated)
     try:

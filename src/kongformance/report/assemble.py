@@ -9,6 +9,7 @@ that file is missing, the one shipped with the package.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from kongformance.deviations import Deviation, DeviationRegistry, RegistryError, load_registry
@@ -28,6 +29,7 @@ from kongformance.report.results import (
     TestKey,
     read_allure,
     read_coverage,
+    read_evidence,
     read_junit,
 )
 from kongformance.requirements import Catalogue, CatalogueError, load_catalogue
@@ -35,17 +37,21 @@ from kongformance.requirements import Catalogue, CatalogueError, load_catalogue
 JUNIT = "junit.xml"
 COVERAGE = "requirements-coverage.json"
 ALLURE = "allure-results"
+EVIDENCE = "evidence.json"
 
 
 def load_report(
     reports_dir: Path,
     overrides: Mapping[str, str] | None = None,
     registry: DeviationRegistry | None = None,
+    run_id: str | None = None,
 ) -> ComplianceReport:
     """The report of the run whose results are in ``reports_dir``.
 
     ``overrides`` sets run facts the results lack (``target``, ``kong_version``); ``registry`` defaults
-    to the deviation registry shipped with the package.
+    to the deviation registry shipped with the package. Result files that name different run ids are
+    refused; with ``run_id`` so are results of any other run (the report is never rebuilt from another
+    run's results).
     """
     if not reports_dir.is_dir():
         raise ReportInputError(
@@ -76,9 +82,33 @@ def load_report(
             f"no results in {reports_dir} (expected {JUNIT}, {COVERAGE} or {ALLURE}/; "
             "run the suites first: kongformance run)"
         )
+    _check_one_run(reports_dir, metas, run_id)
     tests = _merge(batches)
+    evidence_path = reports_dir / EVIDENCE
+    if evidence_path.is_file():
+        evidence, evidence_run = read_evidence(evidence_path)
+        if evidence_run == _run_id(metas):
+            tests = [replace(t, evidence=evidence.get(t.nodeid)) for t in tests]
     run = _run_info(metas, overrides or {}, tuple(sources))
     return _report(catalogue or _shipped_catalogue(), tests, run, registry or _shipped_registry())
+
+
+def _run_id(metas: list[RunMeta]) -> str | None:
+    ids = [str(m["run_id"]) for m in metas if m.get("run_id")]
+    return ids[0] if ids else None
+
+
+def _check_one_run(reports_dir: Path, metas: list[RunMeta], run_id: str | None) -> None:
+    ids = sorted({str(m["run_id"]) for m in metas if m.get("run_id")})
+    if len(ids) > 1:
+        raise ReportInputError(
+            f"the results in {reports_dir} come from different runs ({', '.join(ids)}); run the suites again"
+        )
+    if run_id is not None and ids != [run_id]:
+        found = f"run {ids[0]}" if ids else "a run without an id"
+        raise ReportInputError(
+            f"the results in {reports_dir} are from {found}, not from this run ({run_id}): it wrote no results"
+        )
 
 
 def _shipped_catalogue() -> Catalogue:
@@ -133,6 +163,8 @@ def _run_info(metas: list[RunMeta], overrides: Mapping[str, str], sources: tuple
         started=_text(facts.get("started")),
         duration=seconds,
         sources=sources,
+        run_id=_text(facts.get("run_id")),
+        defects=_text(facts.get("defects")),
     )
 
 

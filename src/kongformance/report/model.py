@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from kongformance.requirements import Requirement
 
@@ -44,6 +45,7 @@ class TestResult:
     message: str = ""  # failure message, skip or xfail reason
     details: str = ""  # traceback or longer text
     duration: float | None = None
+    evidence: dict[str, Any] | None = None  # failure evidence (report/evidence.py), redacted
 
     @property
     def failing(self) -> bool:
@@ -70,7 +72,11 @@ class RunInfo:
     kong_version: str | None = None
     started: str | None = None
     duration: float | None = None
-    sources: tuple[str, ...] = ()  # the result files the report was built from
+    sources: tuple[str, ...] = ()
+    run_id: str | None = None
+    defects: str | None = (
+        None  # emulator defects switched on for the run (mutation and leak tests)  # the result files the report was built from
+    )
 
 
 @dataclass

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from string import Template
 
+from kongformance.report.evidence_html import evidence_html
 from kongformance.report.model import (
     VERDICT_LABELS,
     VERDICTS,
@@ -86,7 +87,12 @@ def _run(report: ComplianceReport) -> str:
         ("Kong version", text(run.kong_version) if run.kong_version else unknown),
         ("Started", text(_started(run.started)) if run.started else unknown),
         ("Duration", _duration(run.duration)),
+        ("Run id", text(run.run_id) if run.run_id else unknown),
     ]
+    if run.defects:
+        facts.append(
+            ("Defects on", f'<strong class="red">{text(run.defects)}</strong> (emulator defects switched on)')
+        )
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     return f'<dl class="run">{items}</dl>'
 
@@ -97,12 +103,25 @@ def _banner(report: ComplianceReport) -> str:
     amber = [r for r in failing if r.severity == "amber"]
     if red:
         extra = f" and {len(amber)} SHOULD requirement(s)" if amber else ""
-        return f'<div class="banner red">{len(red)} MUST/KONG requirement(s) fail{extra}.</div>'
+        return (
+            f'<div class="banner red">{len(red)} MUST/KONG requirement(s) fail{extra}: '
+            f"{_requirement_links(red + amber)}.</div>"
+        )
     if amber:
-        return f'<div class="banner amber">{len(amber)} SHOULD requirement(s) fail; no MUST or KONG failure.</div>'
+        return (
+            f'<div class="banner amber">{len(amber)} SHOULD requirement(s) fail; no MUST or KONG failure: '
+            f"{_requirement_links(amber)}.</div>"
+        )
     if not report.tests:
         return '<div class="banner amber">The results hold no test.</div>'
     return '<div class="banner green">No requirement fails.</div>'
+
+
+def _requirement_links(rows: list[RequirementVerdict]) -> str:
+    return ", ".join(
+        f'<a href="#req-{html.escape(r.requirement.id, quote=True)}"><code>{text(r.requirement.id)}</code></a>'
+        for r in rows
+    )
 
 
 def _card(label: str, n: int, colour: str) -> str:
@@ -333,20 +352,28 @@ def _failures(report: ComplianceReport) -> str:
     if not failing:
         return '<section id="failures"><h2>Failures</h2><p>No test failed.</p></section>'
     anchors = _failure_anchors(report)
+    statements = {r.requirement.id: r.requirement for r in report.rows}
     parts = []
     for test in failing:
-        reqs = ", ".join(
-            f'<a href="#req-{html.escape(r, quote=True)}"><code>{text(r)}</code></a>'
+        reqs = "".join(
+            f'<li><a href="#req-{html.escape(r, quote=True)}"><code>{text(r)}</code></a>'
+            + (
+                f' <span class="badge {html.escape(statements[r].level)}">{html.escape(statements[r].level)}</span> '
+                f"{text(statements[r].statement)}"
+                if r in statements
+                else ""
+            )
+            + "</li>"
             for r in test.requirements
         )
         details = test.details
         if len(details) > DETAILS_LIMIT:
             details = "[... cut ...]\n" + details[-DETAILS_LIMIT:]
-        body = f"<details><summary>details</summary><pre>{text(details)}</pre></details>" if details else ""
+        body = f"<details><summary>traceback</summary><pre>{text(details)}</pre></details>" if details else ""
         parts.append(
             f'<section class="failure" id="{anchors[test.nodeid]}"><h3>{_outcome(test.outcome)} '
             f"<code>{text(test.nodeid)}</code></h3>"
-            f"<div>Requirements: {reqs or '<span class=muted>none</span>'}</div>"
-            f"<pre>{text(test.message or 'no message')}</pre>{body}</section>"
+            f'<ul class="reqs">{reqs or "<li class=muted>no requirement</li>"}</ul>'
+            f"<pre>{text(test.message or 'no message')}</pre>{evidence_html(test.evidence)}{body}</section>"
         )
     return f'<section id="failures"><h2>Failures ({len(failing)})</h2>{"".join(parts)}</section>'

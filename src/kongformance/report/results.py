@@ -39,7 +39,8 @@ class Observed:
     duration: float | None = None
 
 
-RunMeta = dict[str, Any]  # target, kong_version, started (ISO 8601), duration (seconds)
+RunMeta = dict[str, Any]  # target, kong_version, run_id, defects, started (ISO 8601), duration (seconds)
+RUN_FACTS = ("target", "kong_version", "run_id", "defects")
 
 
 def junit_key(nodeid: str) -> TestKey:
@@ -52,10 +53,11 @@ def junit_key(nodeid: str) -> TestKey:
 
 
 def meta_key(name: str) -> str | None:
-    """``target`` or ``kong_version`` for a run property named loosely (``kongformance.kong-version``)."""
+    """``target``, ``kong_version``, ``run_id`` or ``defects`` for a run property named loosely
+    (``kongformance.kong-version``)."""
     key = re.sub(r"^(kongformance|kf)[._-]", "", name.strip().lower())
     key = re.sub(r"[\s.-]+", "_", key)
-    return key if key in ("target", "kong_version") else None
+    return key if key in RUN_FACTS else None
 
 
 def _one_line(exc: Exception) -> str:
@@ -222,3 +224,16 @@ def _read_json(path: Path) -> Any:
         raise ReportInputError(f"{path}: not readable ({_one_line(exc)})") from exc
     except json.JSONDecodeError as exc:
         raise ReportInputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from exc
+
+
+# ---------------------------------------------------------------- evidence.json
+
+
+def read_evidence(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """Failure evidence per node id and the run id of ``evidence.json`` (report/evidence.py)."""
+    doc = _read_json(path)
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("tests"), Mapping):
+        raise ReportInputError(f"{path}: expected an object with a 'tests' mapping")
+    tests = {str(k): dict(v) for k, v in doc["tests"].items() if isinstance(v, Mapping)}
+    run_id = doc.get("run_id")
+    return tests, str(run_id) if run_id else None
