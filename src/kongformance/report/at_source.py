@@ -98,10 +98,10 @@ def redact_report(report: pytest.TestReport | pytest.CollectReport) -> None:
     report.sections = [(name, redact(content)) for name, content in report.sections]
     props = getattr(report, "user_properties", None)
     if props:
-        report.user_properties = [(k, redact_value(v)) for k, v in props]
+        setattr(report, "user_properties", [(k, redact_value(v)) for k, v in props])  # noqa: B010
     wasxfail = getattr(report, "wasxfail", None)
     if isinstance(wasxfail, str):
-        report.wasxfail = redact(wasxfail)
+        setattr(report, "wasxfail", redact(wasxfail))  # noqa: B010
 
 
 def learn_from(value: Any, key: str = "") -> None:
