@@ -165,3 +165,12 @@ def test_masks_every_learned_secret_wherever_it_appears() -> None:
         assert mask(opaque) in out
     finally:
         forget_all()
+
+
+def test_redacts_a_credential_inside_a_quoted_json_value() -> None:
+    """Issue 11: the echo upstream's JSON shows the Authorization header it got; the credential goes."""
+    basic = base64.b64encode(f"client-1:{SECRET}".encode()).decode()
+    for cred in (basic, "opaque-4f1c9a2b7e"):
+        for scheme in ("Basic", "Bearer"):
+            out = redact(json.dumps({"headers": {"Authorization": f"{scheme} {cred}"}}))
+            assert cred not in out and f'"{scheme} [redacted ' in out

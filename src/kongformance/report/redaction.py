@@ -45,7 +45,9 @@ _PEM = re.compile(
     r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL
 )
 # credentials (token68) after a scheme; never an auth-param (realm="x", error=invalid_token)
-_CRED = r"(?:[A-Za-z0-9]|[+/][A-Za-z0-9+/]{3})[A-Za-z0-9._~+/-]*=*(?![A-Za-z0-9._~+/=\"-])"
+# (a credential may be followed by a quote: "Authorization": "Basic abc=" in JSON; an auth-param name is
+# letters followed by "=" and a value)
+_CRED = r"(?![A-Za-z][A-Za-z_-]*=(?:[^=]|$))(?:[A-Za-z0-9]|[+/][A-Za-z0-9+/]{3})[A-Za-z0-9._~+/-]*=*"
 _SCHEME_WORD = r"(?:Bearer|Basic|DPoP|Negotiate|Digest|token)\b"
 _AUTH = re.compile(rf"\b(Bearer|Basic|DPoP|Negotiate)([ \t]+)(?!\[redacted)({_CRED})", re.IGNORECASE)
 # an Authorization header with any scheme (Kong also accepts "token <t>"), or a bare credential
