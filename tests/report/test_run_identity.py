@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.report.report_samples import SECRETS, write_sample_run
 
 from kongformance import runner
 from kongformance.report import ReportInputError, build_report, load_report, render_html
 from kongformance.report.evidence_html import evidence_html
-from tests.report.report_samples import SECRETS, write_sample_run
 
 
 @pytest.fixture(scope="module")
