@@ -99,6 +99,19 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     return parse_catalogue(yaml.safe_load(text))
 
 
+def _shipped_departs() -> dict[str, str]:
+    """Recorded deviation id -> the requirement it departs from (data/deviations.yaml), loaded once."""
+    global _DEPARTS
+    if _DEPARTS is None:
+        from kongformance.deviations import load_registry  # deviations.py does not import this module
+
+        _DEPARTS = {d.id: d.requirement for d in load_registry().deviations}
+    return _DEPARTS
+
+
+_DEPARTS: dict[str, str] | None = None
+
+
 @dataclass
 class Coverage:
     """Which tests covered which requirement in one run, with outcomes and observed deviations."""
@@ -107,6 +120,7 @@ class Coverage:
     tests: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     collected: dict[str, list[str]] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)  # target, kong_version, started, duration
+    departs: dict[str, str] | None = None  # deviation id -> requirement (default: the shipped registry)
 
     def add_collected(self, nodeid: str, ids: Iterable[str]) -> None:
         for rid in ids:
@@ -133,7 +147,11 @@ class Coverage:
         outcomes = {r["outcome"] for r in runs}
         if "failed" in outcomes:
             return "failed"
-        if any(r["deviations"] for r in runs):
+        # one definition with the HTML report (report/model.py verdict_of): a passing test's deviation
+        # counts only against the requirement it departs from
+        departs = self.departs if self.departs is not None else _shipped_departs()
+        ran = [r for r in runs if r["outcome"] == "passed" and r["deviations"]]
+        if any(departs.get(d, rid) == rid for r in ran for d in r["deviations"].split(",") if d):
             return "deviation"
         if "passed" in outcomes:
             return "passed"

@@ -192,7 +192,7 @@ def _report(
             RequirementVerdict(req, covering, verdict_of(rid, covering, departs), list(notes.values()))
         )
     unknown = sorted(rid for rid in by_requirement if rid not in catalogue)
-    return ComplianceReport(run=run, rows=rows, tests=tests, unknown_requirements=unknown)
+    return ComplianceReport(run=run, rows=rows, tests=tests, unknown_requirements=unknown, departs=departs)
 
 
 def _note(dev_id: str, rid: str, recorded: Mapping[str, Deviation]) -> DeviationNote:

@@ -136,6 +136,9 @@ class ComplianceReport:
     rows: list[RequirementVerdict]
     tests: list[TestResult]
     unknown_requirements: list[str] = field(default_factory=list)  # named by tests, not in the catalogue
+    departs: dict[str, str] = field(
+        default_factory=dict
+    )  # recorded deviation id -> requirement it departs from
 
     def test_counts(self) -> dict[str, int]:
         """passed / failed / error / skipped / xfailed / xpassed / deviations (tests that recorded one)."""

@@ -10,25 +10,32 @@
     text: document.getElementById("f-text")
   };
   var shown = document.getElementById("f-shown");
+  var counts = document.getElementById("f-counts");
+
+  // the verdict that counts for a row: its verdict on the chosen flow, else its overall verdict
+  function verdictOf(row, flow) {
+    if (!flow) { return row.dataset.verdict; }
+    var cell = row.querySelector('td[data-flow="' + flow + '"]');
+    return cell ? cell.dataset.cell : "not-covered";
+  }
 
   function apply() {
     var level = controls.level.value, verdict = controls.verdict.value, flow = controls.flow.value;
     var text = controls.text.value.trim().toLowerCase();
-    var visible = 0;
+    var visible = 0, tally = {};
     Array.prototype.forEach.call(matrix.tBodies, function (body) {
-      var any = false;
       Array.prototype.forEach.call(body.querySelectorAll("tr.req"), function (row) {
+        var v = verdictOf(row, flow);
         var ok = (!level || row.dataset.level === level) &&
-          (!verdict || row.dataset.verdict === verdict) &&
+          (!verdict || v === verdict) &&
           (!flow || (" " + row.dataset.flows + " ").indexOf(" " + flow + " ") >= 0) &&
           (!text || row.textContent.toLowerCase().indexOf(text) >= 0);
         row.hidden = !ok;
-        if (ok) { any = true; visible += 1; }
+        if (ok) { visible += 1; tally[v] = (tally[v] || 0) + 1; }
       });
-      var head = body.querySelector("tr.group");
-      if (head) { head.hidden = !any; }
     });
     shown.textContent = visible;
+    counts.textContent = Object.keys(tally).sort().map(function (k) { return tally[k] + " " + k; }).join(", ");
   }
 
   function sortBy(th) {

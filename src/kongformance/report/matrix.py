@@ -1,0 +1,177 @@
+"""The flow x requirement matrix of the compliance report, and the summary per flow above it.
+
+One row per requirement: its ID, level, overall verdict and statement (source, tests and deviation notes
+folded beneath), then one cell per flow (:data:`flows.COLUMNS`) holding its verdict on that flow; a flow it
+does not apply to and was not tested on stays empty. The filters (level, verdict, flow, text) keep a row
+when it applies to the chosen flow, so "all bearer flows" rows stay under every bearer flow; the shown
+counts follow the filters (report.js).
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+
+from kongformance.report import flows
+from kongformance.report.html_text import flow_label, source_html, test_item, text
+from kongformance.report.model import (
+    VERDICT_LABELS,
+    VERDICTS,
+    ComplianceReport,
+    DeviationNote,
+    RequirementVerdict,
+)
+from kongformance.requirements import LEVELS
+
+TESTS_SHOWN = 4  # tests listed before the rest fold into a <details>
+_VERDICT_RANK = {v: str(i) for i, v in enumerate(VERDICTS)}
+_LEVEL_RANK = {v: str(i) for i, v in enumerate(LEVELS)}
+_SHORT = {
+    "fails": "fail",
+    "deviation": "dev",
+    "conforms": "ok",
+    "xfail": "xfail",
+    "skipped": "skip",
+    "not-covered": "none",
+}
+_COLOURS = {"fails": "red", "deviation": "purple", "conforms": "green"}
+_HEAD = {
+    "guard": "guard",
+    "issuer": "issuer",
+    "oidc-bearer": "oidc bearer",
+    "oidc-introspection": "oidc introsp.",
+    "oidc-kong-oauth2": "oidc kong_oauth2",
+    "oauth2": "oauth2",
+    "oauth2-introspection": "oauth2-introsp.",
+    "upstream-oauth": "upstream-oauth",
+    "jwt": "jwt",
+    flows.UNNAMED: "flow not named",
+}
+
+
+def _tests(row: RequirementVerdict, anchors: dict[str, str]) -> str:
+    if not row.tests:
+        return '<span class="muted">no test</span>'
+    counts = Counter(t.outcome for t in row.tests)
+    tally = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    items = "".join(test_item(t, anchors) for t in row.tests)
+    return f'<details><summary>{len(row.tests)} test(s): {tally}</summary><ul class="tests">{items}</ul></details>'
+
+
+def _deviation_note(note: DeviationNote, kong_version: str | None) -> str:
+    if not note.recorded:
+        return f'<div class="note"><code>{text(note.id)}</code>: not in the deviation registry.</div>'
+    versions = text(note.kong_versions) if note.kong_versions else "all versions"
+    run = f"; this run: Kong {text(kong_version)}" if kong_version else ""
+    return (
+        f'<div class="note"><code>{text(note.id)}</code> (recorded for Kong {versions}{run}): '
+        f'{text(note.summary)} <span class="muted">[{text(note.source)}]</span></div>'
+    )
+
+
+def _notes(row: RequirementVerdict, kong_version: str | None) -> str:
+    out = ""
+    if row.verdict == "fails":
+        failed = sum(1 for t in row.tests if t.failing)
+        out += f'<div class="note">{failed} of {len(row.tests)} test(s) fail ({row.requirement.level}).</div>'
+    out += "".join(_deviation_note(n, kong_version) for n in row.deviations)
+    if row.verdict in ("skipped", "xfail"):
+        out += "".join(f'<div class="note">{text(r)}</div>' for r in row.reasons or ["no reason given"])
+    return out
+
+
+def _cell(flow: str, verdict: str | None, applies: bool) -> str:
+    if verdict is None:
+        return '<td class="flow na" data-sort="9"></td>'
+    colour = _COLOURS.get(verdict, "grey")
+    extra = "" if applies else " (tested, not in the catalogue's flows)"
+    title = html.escape(f"{flow_label(flow)}: {VERDICT_LABELS[verdict]}{extra}", quote=True)
+    return (
+        f'<td class="flow" data-flow="{html.escape(flow)}" data-cell="{verdict}" '
+        f'data-sort="{_VERDICT_RANK[verdict]}" title="{title}">'
+        f'<span class="badge {colour}">{_SHORT[verdict]}</span></td>'
+    )
+
+
+def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, str]) -> str:
+    req = row.requirement
+    cells = flows.cells(row, report.departs)
+    applies = flows.applicable(req)
+    data_flows = " ".join(dict.fromkeys([*req.flows, *applies, *cells]))
+    label = VERDICT_LABELS[row.verdict]
+    return (
+        f'<tr class="req sev-{row.severity}" id="req-{html.escape(req.id, quote=True)}" '
+        f'data-level="{html.escape(req.level)}" data-verdict="{row.verdict}" data-flows="{html.escape(data_flows)}">'
+        f'<td class="verdict" data-sort="{_VERDICT_RANK[row.verdict]}{_LEVEL_RANK.get(req.level, "9")}">'
+        f'<div class="id">{text(req.id)}</div>'
+        f'<span class="badge {html.escape(req.level)}">{html.escape(req.level)}</span> '
+        f'<span class="badge {row.severity}">{html.escape(label)}</span>'
+        f'<div class="statement">{text(req.statement)}</div>'
+        f'<div class="note">Source: {source_html(req.source)}; flows: '
+        f"{text(', '.join(flow_label(f) for f in req.flows))}</div>"
+        f"{_notes(row, report.run.kong_version)}{_tests(row, anchors)}</td>"
+        + "".join(_cell(f, cells.get(f), f in applies) for f in flows.COLUMNS)
+        + "</tr>"
+    )
+
+
+def _option(value: str, label: str) -> str:
+    return f'<option value="{html.escape(value, quote=True)}">{html.escape(label)}</option>'
+
+
+def _filters(report: ComplianceReport) -> str:
+    levels = "".join(_option(v, v) for v in LEVELS)
+    verdicts = "".join(_option(v, VERDICT_LABELS[v]) for v in VERDICTS)
+    flow_opts = "".join(_option(f, _HEAD.get(f, f)) for f in flows.COLUMNS)
+    return (
+        '<div class="filters" role="search">'
+        f'<label>Level <select id="f-level"><option value="">all</option>{levels}</select></label>'
+        f'<label>Verdict <select id="f-verdict"><option value="">all</option>{verdicts}</select></label>'
+        f'<label>Flow <select id="f-flow"><option value="">all</option>{flow_opts}</select></label>'
+        '<label>Search <input id="f-text" type="search" placeholder="ID, statement, test"></label>'
+        f'<span><span id="f-shown">{len(report.rows)}</span> of {len(report.rows)} requirements shown: '
+        '<span id="f-counts"></span></span>'
+        "</div>"
+    )
+
+
+def _count(n: int, verdict: str) -> str:
+    if not n:
+        return '<td class="n"></td>'
+    return f'<td class="n"><span class="c-{_COLOURS.get(verdict, "grey")}">{n}</span></td>'
+
+
+def flow_summary(report: ComplianceReport) -> str:
+    """Per flow: how many requirements apply and their verdicts on it."""
+    summary = flows.flow_summary(report.rows, report.departs)
+    head = "".join(f"<th>{html.escape(VERDICT_LABELS[v])}</th>" for v in VERDICTS)
+    body = ""
+    for flow, counts in summary.items():
+        tds = "".join(_count(counts[v], v) for v in VERDICTS)
+        link = f'<a href="?flow={html.escape(flow, quote=True)}#matrix-section">{html.escape(_HEAD.get(flow, flow))}</a>'
+        body += f"<tr><th scope=row>{link}</th><td class=n>{sum(counts.values())}</td>{tds}</tr>"
+    return (
+        '<section id="flows"><h2>Per flow</h2>'
+        "<p>Requirements that apply to each flow (catalogue flow <em>all</em> = every bearer flow) and their "
+        "verdict on it. A requirement that fails on one flow fails overall.</p>"
+        f'<table class="flows"><thead><tr><th>Flow</th><th>requirements</th>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def matrix(report: ComplianceReport, anchors: dict[str, str]) -> str:
+    heads = "".join(
+        f'<th class="sortable flow" scope="col" title="{html.escape(flow_label(f), quote=True)}">'
+        f"{html.escape(_HEAD.get(f, f))}</th>"
+        for f in flows.COLUMNS
+    )
+    rows = "".join(_row(r, report, anchors) for r in report.rows)
+    return (
+        '<section id="matrix-section"><h2>Requirements by flow</h2>'
+        "<p>One row per requirement; one column per flow, each cell its verdict on that flow (empty: the "
+        "requirement does not apply there). The flow filter keeps every requirement that applies to the "
+        "flow, <em>all bearer flows</em> ones included. Click a heading to sort.</p>"
+        + _filters(report)
+        + f'<table id="matrix"><thead><tr><th class="sortable" scope="col">Requirement</th>{heads}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></section>"
+    )
