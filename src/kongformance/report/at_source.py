@@ -10,8 +10,10 @@ Active in suite runs (registered by the kongformance pytest plugin). Where it ac
   formatted exception;
 - allure-pytest's writer: every string of a result or container JSON (status message and trace, names,
   parameters, labels, links) and every attachment, before the file is written;
+- warnings, before the terminal's warnings summary records them;
 - the run's own secrets are learnt as exact values (:func:`kongformance.report.redaction.learn`): the client
-  secrets and tokens of the applied profile when the ``kf_state`` fixture is set up, and (see
+  secrets and tokens of the applied profile when the ``kf_state`` fixture is set up (and, in the xdist
+  controller, from the state it hands its workers), and (see
   :mod:`kongformance.report.exchanges`) every token the issuer hands out.
 """
 
@@ -226,6 +228,25 @@ class SourceRedaction:
     def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Generator[None, Any, None]:
         outcome = yield
         redact_report(outcome.get_result())
+
+    @pytest.hookimpl(optionalhook=True, trylast=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: learn the run's secrets from the state it hands its workers."""
+        payload = node.workerinput.get("kongformance")
+        if isinstance(payload, str) and payload.startswith("{"):
+            with contextlib.suppress(ValueError):
+                learn_from(json.loads(payload))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        """Warnings (the terminal's warnings summary) are redacted before the terminal records them."""
+        message = warning_message.message
+        redacted = redact(str(message))
+        if redacted != str(message):
+            try:
+                warning_message.message = type(message)(redacted)
+            except Exception:  # a warning class with other arguments: fall back to a plain UserWarning
+                warning_message.message = UserWarning(redacted)
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, None]:
