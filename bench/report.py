@@ -4,7 +4,7 @@ Issue 11's targets: <= 2 s and <= 1 MB. The run is synthetic but shaped like a r
 catalogue, 900 tests spread over its requirements (about 5% failing, each with three recorded exchanges
 of 1.5 KB bodies and a decoded token, as report/evidence.py records them), deviations on some passes.
 
-    .venv/bin/python bench/report.py [--tests 900] [--failing 45] [--repeat 3]
+    .venv/bin/python bench/report.py [--quick] [--tests 900] [--failing 45] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ def main() -> int:
     p.add_argument("--tests", type=int, default=900)
     p.add_argument("--failing", type=int, default=45)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="one render (proves it runs)")
     args = p.parse_args()
+    if args.quick:
+        args.repeat = 1
     tests = synthetic_tests(args.tests, args.failing)
     run = RunInfo(target="local", kong_version="3.15", run_id="bench", sources=("synthetic",))
     best = float("inf")

@@ -14,7 +14,8 @@ from kongformance.report.redaction import redact
 
 
 def _t(value: object) -> str:
-    return html.escape(redact(str(value)))
+    """Element text (never an attribute value): quotes stay as they are, which keeps JSON bodies short."""
+    return html.escape(redact(str(value)), quote=False)
 
 
 def _headers(headers: Any) -> str:
@@ -23,14 +24,25 @@ def _headers(headers: Any) -> str:
     return "".join(f"{_t(k)}: {_t(v)}\n" for k, v in headers.items())
 
 
+EARLIER_BODY = 400  # characters of a body shown for exchanges before the last (all of them: evidence.json)
+
+
+def _cut(body: object, limit: int | None) -> str:
+    value = str(body)
+    if limit is None or len(value) <= limit:
+        return _t(value)
+    return _t(value[:limit]) + f" [... {len(value) - limit} more characters in evidence.json]"
+
+
 def _exchange(doc: dict[str, Any], n: int, total: int, open_: bool) -> str:
+    limit = None if open_ else EARLIER_BODY
     status = doc.get("status", "no answer")
     summary = (
         f"exchange {n} of {total}: {_t(doc.get('method', ''))} {_t(doc.get('url', ''))} &rarr; {_t(status)}"
     )
     request = f"{_t(doc.get('method', ''))} {_t(doc.get('url', ''))}\n{_headers(doc.get('request_headers'))}"
     if doc.get("request_body"):
-        request += f"\n{_t(doc['request_body'])}"
+        request += f"\n{_cut(doc['request_body'], limit)}"
     tokens = ""
     for token in doc.get("tokens") or []:
         if isinstance(token, dict):
@@ -45,7 +57,7 @@ def _exchange(doc: dict[str, Any], n: int, total: int, open_: bool) -> str:
     else:
         response = f"{_t(status)}\n{_headers(doc.get('response_headers'))}"
         if doc.get("response_body"):
-            response += f"\n{_t(doc['response_body'])}"
+            response += f"\n{_cut(doc['response_body'], limit)}"
     return (
         f"<details{' open' if open_ else ''}><summary>{summary}</summary>"
         f'<div class="exchange"><div><h5>request</h5><pre>{request}</pre>{tokens}</div>'
