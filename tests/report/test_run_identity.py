@@ -87,7 +87,7 @@ def test_a_failure_card_shows_the_evidence_redacted_again() -> None:
     out = evidence_html(EVIDENCE)
     assert "Expected versus actual" in out and "expected (401,), got 200" in out
     assert "oidc_accept_expired_token" in out and "GET https://127.0.0.1:8443/oidc" in out
-    assert "&quot;exp&quot;: 1" in out and "&rarr; 200" in out
+    assert '"exp": 1' in out and "&rarr; 200" in out
     assert not [s for s in SECRETS if s in out]
 
 
