@@ -182,17 +182,23 @@ def install_allure_redaction(config: pytest.Config) -> None:
     reporter = getattr(listener, "allure_logger", None)
     if reporter is None or getattr(reporter, "kongformance_redacting", False):
         return
-    attach_data = reporter.attach_data
+    attach_data, attach_file = reporter.attach_data, reporter.attach_file
 
     def redacted_data(uuid: str, body: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(body, bytes):
-            body = redact(body.decode("utf-8", errors="replace")).encode("utf-8")
+            with contextlib.suppress(UnicodeDecodeError):  # binary (an image): kept as it is
+                body = redact(body.decode("utf-8")).encode("utf-8")
         elif isinstance(body, str):
             body = redact(body)
         attach_data(uuid, body, *args, **kwargs)
 
     def redacted_file(uuid: str, source: Any, *args: Any, **kwargs: Any) -> None:
-        attach_data(uuid, redact(Path(source).read_text("utf-8", errors="replace")), *args, **kwargs)
+        try:
+            content = Path(source).read_text("utf-8")
+        except (UnicodeDecodeError, OSError):
+            attach_file(uuid, source, *args, **kwargs)  # binary or unreadable: allure copies it as it is
+            return
+        attach_data(uuid, redact(content), *args, **kwargs)
 
     reporter.attach_data = redacted_data
     reporter.attach_file = redacted_file
