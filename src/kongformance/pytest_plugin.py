@@ -230,9 +230,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(manager, "kongformance-run")
     if not manager.suite_run:
         return
-    from kongformance.report.at_source import register as register_source_redaction
-
-    register_source_redaction(config)  # before anything is reported (report/at_source.py)
     _register_hypothesis_profiles()
     from hypothesis import settings
 
@@ -243,9 +240,11 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = os.environ.get("KF_HYPOTHESIS_SEED") or str(random.randrange(2**32))
         config.option.hypothesis_seed = seed
     reports = _reports_dir(config)
-    from kongformance.report.run_end import register as register_run_end
+    from kongformance.report.run_end import register as register_report_machinery  # redaction, evidence
 
-    register_run_end(config, lambda: manager.catalogue, None if config.option.collectonly else reports)
+    register_report_machinery(
+        config, lambda: manager.catalogue, None if config.option.collectonly else reports
+    )
     if reports is None or config.option.collectonly:
         return
     allure_dir = reports / "allure-results"
@@ -313,16 +312,10 @@ def _carries_a_credential(item: pytest.Item) -> bool:
 
 
 def _run_facts(config: pytest.Config) -> dict[str, str]:
-    from kongformance.report.run_end import run_id
-
-    facts = {
+    return {
         "target": config.getoption("kf_target") or os.environ.get("KF_TARGET", "local"),
         "kong_version": str(config.getoption("kf_kong_version")),
-        "run_id": run_id(config),
     }
-    if config.getoption("kf_defect"):
-        facts["defects"] = ",".join(config.getoption("kf_defect"))
-    return facts
 
 
 def _record_run_facts(session: pytest.Session, manager: RunManager) -> None:

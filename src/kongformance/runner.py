@@ -65,17 +65,18 @@ def main(args: argparse.Namespace) -> int:
         print_report(report)
         write_report(report, out)
         return 0 if not report.survivors() else 1
-    # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself; the plugin
+    # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself; its plugin
     # writes the compliance report at the end of the run, tagged with this run id
-    run_id = uuid.uuid4().hex[:16]
-    env = {**os.environ, "KF_RUN_ID": run_id}
-    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)], env=env)
-    check_report(args, run_id, status)
+    os.environ["KF_RUN_ID"] = uuid.uuid4().hex[:16]
+    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)])
+    write_compliance_report(args, status)
     return status
 
 
-def check_report(args: argparse.Namespace, run_id: str, status: int) -> bool:
-    """Whether the run just finished wrote its own compliance report (never another run's results)."""
+def write_compliance_report(args: argparse.Namespace, status: int = 0) -> bool:
+    """Whether the run just finished wrote its own results, whose compliance report its pytest plugin
+    built; when it wrote none (bad input, a usage error) one line says so, and no report is built from
+    another run's results."""
     from kongformance.report.assemble import COVERAGE
     from kongformance.report.results import ReportInputError, read_coverage
 
@@ -84,7 +85,7 @@ def check_report(args: argparse.Namespace, run_id: str, status: int) -> bool:
         _, _, meta = read_coverage(reports / COVERAGE)
     except ReportInputError:
         meta = {}
-    if meta.get("run_id") != run_id:
+    if meta.get("run_id") != os.environ.get("KF_RUN_ID"):
         print(
             f"kongformance run: the run wrote no results (pytest exit status {status}); no report was built",
             file=sys.stderr,

@@ -51,12 +51,13 @@ def test_a_report_for_one_run_is_never_built_from_another_runs_results(sample: P
 
 
 def test_kongformance_run_says_so_when_the_run_wrote_no_results(
-    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = _with_run_ids(sample, tmp_path / "old", "run-a", "run-a")
     before = (old / "junit.xml").read_bytes()
     args = argparse.Namespace(reports=str(old))
-    assert runner.check_report(args, "run-b", 4) is False
+    monkeypatch.setenv("KF_RUN_ID", "run-b")
+    assert runner.write_compliance_report(args, 4) is False
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "wrote no results (pytest exit status 4)" in err
     assert (old / "junit.xml").read_bytes() == before and not (old / "compliance.html").exists()

@@ -101,3 +101,14 @@ def mark_deviation(deviations: list[str]) -> None:
 
 def write_categories(allure_dir: Path) -> None:
     (allure_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=1), "utf-8")
+
+
+def add_environment(allure_dir: Path, facts: dict[str, str]) -> None:
+    """Add ``kongformance.<name>=<value>`` lines to environment.properties (target and Kong version are
+    written there when the run starts)."""
+    path = allure_dir / "environment.properties"
+    lines = path.read_text("utf-8").splitlines() if path.is_file() else []
+    names = {f"kongformance.{k}" for k in facts}
+    lines = [line for line in lines if line.split("=", 1)[0] not in names]
+    lines += [f"kongformance.{k}={v}" for k, v in facts.items()]
+    path.write_text("\n".join(lines) + "\n", "utf-8")

@@ -12,6 +12,7 @@ from importlib import resources
 from string import Template
 
 from kongformance.report.evidence_html import evidence_html
+from kongformance.report.flow_matrix import flow_summary, matrix
 from kongformance.report.html_text import (
     FLOW_LABELS,
     failure_anchors,
@@ -20,7 +21,6 @@ from kongformance.report.html_text import (
     test_item,
     text,
 )
-from kongformance.report.matrix import flow_summary, matrix
 from kongformance.report.model import (
     VERDICT_LABELS,
     VERDICTS,

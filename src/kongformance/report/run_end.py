@@ -103,9 +103,33 @@ class RunEnd:
             for nodeid in dict.fromkeys(nodeids):
                 tr.write_line(f"    {nodeid}")
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.is_worker or self.reports is None or self.config.option.collectonly:
+    def run_facts(self) -> dict[str, str]:
+        facts = {"run_id": run_id(self.config)}
+        if self.config.getoption("kf_defect"):
+            facts["defects"] = ",".join(self.config.getoption("kf_defect"))
+        return facts
+
+    def _record_run_facts(self, session: pytest.Session) -> None:
+        """Run id and defects into the coverage JSON's ``run`` and JUnit's suite properties (before
+        either is written)."""
+        from _pytest.junitxml import xml_key
+
+        from kongformance.pytest_plugin import run_manager
+
+        facts = self.run_facts()
+        run_manager(self.config).coverage.run.update(facts)
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None:
+            for name, value in facts.items():
+                xml.add_global_property(f"kongformance.{name}", value)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, Any, None]:
+        active = not self.is_worker and self.reports is not None and not self.config.option.collectonly
+        if active:
+            self._record_run_facts(session)
+        yield  # the plugin writes the coverage JSON, junitxml its file
+        if not active or self.reports is None:
             return
         self.wrote_results = (self.reports / "requirements-coverage.json").is_file()
         if not self.wrote_results:
@@ -114,6 +138,7 @@ class RunEnd:
         allure_dir = getattr(self.config.option, "allure_report_dir", None)
         if allure_dir and Path(allure_dir).is_dir():
             allure_extras.write_categories(Path(allure_dir))
+            allure_extras.add_environment(Path(allure_dir), self.run_facts())
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """After every plugin wrote its files (JUnit XML at session finish): the HTML report."""
@@ -132,7 +157,11 @@ class RunEnd:
 
 
 def register(config: pytest.Config, catalogue: Callable[[], Catalogue], reports: Path | None) -> None:
+    """Register redaction at the source (report/at_source.py) and this plugin, once."""
     if config.pluginmanager.has_plugin("kongformance-run-end"):
         return
+    from kongformance.report.at_source import register as register_source_redaction
+
+    register_source_redaction(config)
     plugin = RunEnd(config, catalogue, reports, hasattr(config, "workerinput"))
     config.pluginmanager.register(plugin, "kongformance-run-end")
