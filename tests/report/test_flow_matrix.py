@@ -113,3 +113,12 @@ def test_one_definition_of_a_deviation_for_terminal_json_and_html() -> None:
     assert cov.status("R-dev") == "deviation" and html_verdicts["R-dev"] == "deviation"
     assert cov.status("R-two") == "passed" and html_verdicts["R-two"] == "conforms"
     assert verdict_of("R-two", [TESTS[3]], {"dev-1": "R-dev"}) == "conforms"
+
+
+def test_a_recorded_flow_wins_over_inference() -> None:
+    """A test marked @pytest.mark.flow(name) is counted on that flow, whatever its id says."""
+    req = CATALOGUE["R-two"]
+    marked = TestResult(
+        nodeid="suites/test_x.py::t", outcome="failed", requirements=("R-two",), flow="oidc-bearer"
+    )
+    assert flows.by_flow(req, [marked]) == {"oidc-bearer": [marked]}

@@ -142,6 +142,7 @@ def _merge(batches: list[list[Observed]]) -> list[TestResult]:
                 message=next((o.message for o in seen if o.message), ""),
                 details=next((o.details for o in seen if o.details), ""),
                 duration=next((o.duration for o in seen if o.duration is not None), None),
+                flow=next((o.flow for o in seen if o.flow), None),
             )
         )
     return sorted(out, key=lambda t: t.nodeid)

@@ -1,7 +1,8 @@
 """Verdicts per flow: which flow each test exercised, and each requirement's verdict on each flow.
 
 A requirement applies to the flows the catalogue gives it; ``all`` means every bearer flow
-(:data:`BEARER_FLOWS`). A test's flow is the flow named at the start of its parameter id
+(:data:`BEARER_FLOWS`). A test's flow is the one its results record (``@pytest.mark.flow(name)``, a
+JUnit property), else the flow named at the start of its parameter id
 (``[oidc-introspection-jwk]``), else the flow its module is about (``test_oauth2_introspection.py``), else,
 when the requirement applies to one flow only, that flow; otherwise the test is counted under
 :data:`UNNAMED`. A cell's verdict uses the same rules as the requirement's (:func:`model.verdict_of`) on the
@@ -58,7 +59,7 @@ def by_flow(req: Requirement, tests: list[TestResult]) -> dict[str, list[TestRes
     flows = applicable(req)
     out: dict[str, list[TestResult]] = {}
     for test in tests:
-        flow = test_flow(test.nodeid) or (flows[0] if len(flows) == 1 else UNNAMED)
+        flow = test.flow or test_flow(test.nodeid) or (flows[0] if len(flows) == 1 else UNNAMED)
         out.setdefault(flow, []).append(test)
     return out
 

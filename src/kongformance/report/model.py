@@ -46,6 +46,7 @@ class TestResult:
     details: str = ""  # traceback or longer text
     duration: float | None = None
     evidence: dict[str, Any] | None = None  # failure evidence (report/evidence.py), redacted
+    flow: str | None = None  # the flow the test ran on, when its results say (``@pytest.mark.flow``)
 
     @property
     def failing(self) -> bool:

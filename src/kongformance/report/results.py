@@ -34,6 +34,7 @@ class Observed:
     nodeid: str | None = None
     requirements: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
+    flow: str | None = None  # the flow the test ran on, when it says (``flow`` property)
     message: str = ""
     details: str = ""
     duration: float | None = None
@@ -106,6 +107,8 @@ def _junit_case(case: ET.Element, path: Path) -> Observed:
             obs.requirements.append(prop.get("value", ""))
         elif prop.get("name") == "deviation":
             obs.deviations.append(prop.get("value", ""))
+        elif prop.get("name") == "flow":
+            obs.flow = prop.get("value") or None
     obs.outcome = "passed"
     for tag, outcome in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
         found = case.find(tag)
