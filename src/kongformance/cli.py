@@ -18,6 +18,7 @@ SERVE_COMPONENTS: dict[str, tuple[str, str]] = {
     "gateway": ("kongformance.gateway.server", "the reference gateway (Admin API + proxy)"),
     "upstream": ("kongformance.upstream.server", "the echo upstream (httpbin-style /anything)"),
     "stack": ("kongformance.stack", "issuer, gateway and upstream together on loopback, one clock"),
+    "konnect": ("kongformance.konnect.server", "Konnect: Kong Identity, a control plane and its data plane"),
 }
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kongformance.runner", "run the conformance suite against a target and write reports/"),

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from urllib.parse import urlsplit
+
 import httpx
 
 AdminMode = Literal["crud", "dbless", "konnect"]
@@ -38,6 +40,20 @@ class Applied:
     """What one ``apply`` created, in creation order, so teardown can delete it in reverse."""
 
     entities: list[tuple[str, str]] = field(default_factory=list)  # (collection path, id)
+
+
+def service_fields(body: Any) -> Any:
+    """A Service body with ``url`` split into ``protocol``/``host``/``port``/``path``: Konnect's Service schema
+    requires ``host`` (control-planes-config-v2 ``Service.required``); Kong's Admin API takes either."""
+    if not isinstance(body, Mapping) or "url" not in body or "host" in body:
+        return body
+    parts = urlsplit(str(body["url"]))
+    out = {k: v for k, v in body.items() if k != "url"}
+    out.update(protocol=parts.scheme, host=parts.hostname or "")
+    out["port"] = parts.port or (443 if parts.scheme in ("https", "grpcs", "tls") else 80)
+    if parts.path:
+        out["path"] = parts.path
+    return out
 
 
 def _json(resp: httpx.Response) -> Any:
@@ -71,6 +87,8 @@ class KongAdmin:
     # ------------------------------------------------------------------ plumbing
     def request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> httpx.Response:
         """One raw Admin API request (tests of Kong's own error answers use this)."""
+        if self.mode == "konnect" and method in ("POST", "PUT", "PATCH") and path.rstrip("/") == "/services":
+            json = service_fields(json)
         return self.http.request(
             method, self.base_url + path, json=json, params=params, headers=self._headers
         )

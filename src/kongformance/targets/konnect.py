@@ -1,7 +1,8 @@
 """The ``konnect`` target: Kong Identity and a control plane in Konnect, plus a data plane proxy URL.
 
 Environment: ``KONNECT_TOKEN`` (PAT or system-account token), ``KONNECT_REGION`` (us, eu, au, me, in, sg),
-``KONNECT_CONTROL_PLANE_ID``, ``KONNECT_PROXY_URL`` (the data plane), optionally ``KONNECT_PROXY_SSL_URL``,
+``KONNECT_API_URL`` (the API base; default ``https://{region}.api.konghq.com``, so the region is not needed
+when it is set; ``kongformance serve konnect`` prints the emulator's), ``KONNECT_CONTROL_PLANE_ID``, ``KONNECT_PROXY_URL`` (the data plane), optionally ``KONNECT_PROXY_SSL_URL``,
 ``KONNECT_UPSTREAM_URL`` (an httpbin-compatible upstream the data plane reaches; default
 https://httpbin.konghq.com) and ``KONNECT_KONG_VERSION``. Missing settings skip the suite with the reason.
 """
@@ -14,6 +15,12 @@ from kongformance.targets.base import Stack, TargetOptions, TargetUnavailable
 
 REQUIRED = ("KONNECT_TOKEN", "KONNECT_REGION", "KONNECT_CONTROL_PLANE_ID", "KONNECT_PROXY_URL")
 REGIONS = ("us", "eu", "au", "me", "in", "sg")
+DEFAULT_API_URL = "https://{region}.api.konghq.com"
+
+
+def api_url(region: str, override: str = "") -> str:
+    """The Konnect API base URL: ``KONNECT_API_URL`` when set, else the region's production URL."""
+    return override.rstrip("/") if override else DEFAULT_API_URL.format(region=region)
 
 
 class KonnectTarget:
@@ -28,13 +35,17 @@ class KonnectTarget:
         return self.options.settings.get(key) or os.environ.get(key, default)
 
     def start(self) -> Stack:
-        missing = [k for k in REQUIRED if not self.setting(k)]
+        override = self.setting("KONNECT_API_URL")
+        required = [k for k in REQUIRED if not (override and k == "KONNECT_REGION")]
+        missing = [k for k in required if not self.setting(k)]
         if missing:
             raise TargetUnavailable(f"the konnect target needs {', '.join(missing)} in the environment")
         region = self.setting("KONNECT_REGION")
-        if region not in REGIONS:
+        if not override and region not in REGIONS:
             raise TargetUnavailable(f"KONNECT_REGION must be one of {', '.join(REGIONS)}, got {region!r}")
-        api = f"https://{region}.api.konghq.com"
+        if override and not override.startswith(("http://", "https://")):
+            raise TargetUnavailable(f"KONNECT_API_URL must be an http(s) URL, got {override!r}")
+        api = api_url(region, override)
         token = self.setting("KONNECT_TOKEN")
         cp = self.setting("KONNECT_CONTROL_PLANE_ID")
         proxy = self.setting("KONNECT_PROXY_URL").rstrip("/")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from kongformance.serving import serve_forever
+from kongformance.hidden_control import maybe_hidden
+from kongformance.serving import bind_socket, serve_sockets_forever
 from kongformance.upstream.echo import DEFAULT_LOG_SIZE, EchoUpstream
 
 
@@ -31,10 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LOG_SIZE,
         help="how many requests the /_emulator/requests log keeps (oldest dropped first)",
     )
+    parser.add_argument(
+        "--hide-control",
+        action="store_true",
+        help="every /_emulator path answers 404, as on httpbin (no request log)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     echo = EchoUpstream(log_size=args.log_size)
-    print(f"echo upstream: http://{args.host}:{args.port}", flush=True)
-    serve_forever([(echo.app, args.host, args.port, None, None)])
+    sock = bind_socket(args.host, args.port)  # port 0 picks a free one; the line below names it
+    print(f"echo upstream: http://{args.host}:{sock.getsockname()[1]}", flush=True)
+    serve_sockets_forever([(maybe_hidden(echo.app, "upstream", args.hide_control), sock, None, None)])
     return 0
