@@ -39,7 +39,9 @@ def core(konnect: RunningKonnect, path: str = "") -> str:
     return f"/v2/control-planes/{konnect.control_plane_id}/core-entities{path}"
 
 
-@pytest.mark.parametrize("header", [None, "Bearer kongformance-not-a-pat", "Basic a3BhdF94Og==", "Bearer kpat_"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer kongformance-not-a-pat", "Basic a3BhdF94Og==", "Bearer kpat_"]
+)
 @pytest.mark.parametrize("path", ["/v2/control-planes", "/v1/auth-servers", "CORE/services"])
 def test_an_api_call_without_a_konnect_token_is_401(
     konnect: RunningKonnect, api: httpx.Client, header: str | None, path: str
@@ -50,7 +52,9 @@ def test_an_api_call_without_a_konnect_token_is_401(
     assert resp.status_code == 401
     if "/core-entities/" in path:  # GatewayUnauthorizedError
         assert resp.json() == {
-            "message": "No API key found in request" if not (header or "").startswith("Bearer") else "Unauthorized",
+            "message": "No API key found in request"
+            if not (header or "").startswith("Bearer")
+            else "Unauthorized",
             "status": 401,
         }
     else:  # UnauthorizedError (problem+json)
@@ -79,7 +83,9 @@ def test_the_control_plane_is_listed_and_read_as_control_planes_v2_describes(
 
 
 def test_an_unknown_control_plane_is_404(api: httpx.Client) -> None:
-    resp = api.get("/v2/control-planes/00000000-0000-4000-8000-000000000000/core-entities/services", headers=AUTH)
+    resp = api.get(
+        "/v2/control-planes/00000000-0000-4000-8000-000000000000/core-entities/services", headers=AUTH
+    )
     assert resp.status_code == 404
     assert resp.json()["status"] == 404
 
@@ -87,7 +93,13 @@ def test_an_unknown_control_plane_is_404(api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "body", "field", "rule"),
     [
-        ("POST", "/services", {"name": "no-host", "url": "http://upstream.test/anything"}, "host", "required"),
+        (
+            "POST",
+            "/services",
+            {"name": "no-host", "url": "http://upstream.test/anything"},
+            "host",
+            "required",
+        ),
         ("POST", "/services", {"host": "a.test", "port": "eighty"}, "port", "is_integer"),
         ("POST", "/services", {"host": "a.test", "colour": "red"}, "colour", "unknown_property"),
         ("POST", "/services", {"host": "a.test", "protocol": "gopher"}, "protocol", "enum"),
@@ -135,7 +147,9 @@ def test_entities_created_on_the_control_plane_reach_the_data_plane(konnect: Run
     with start_upstream() as upstream_url:
         admin = KongAdmin(konnect.api_url + core(konnect), mode="konnect", headers=AUTH)
         try:
-            svc = admin.call("POST", "/services", json={"name": "kf-selftest", "url": upstream_url + "/anything"})
+            svc = admin.call(
+                "POST", "/services", json={"name": "kf-selftest", "url": upstream_url + "/anything"}
+            )
             route = admin.call("POST", f"/services/{svc['id']}/routes", json={"paths": ["/kf-selftest"]})
             assert svc["host"] == "127.0.0.1" and svc["path"] == "/anything"  # url was split for Konnect
             assert {s["id"] for s in admin.list_all("/services")} >= {svc["id"]}
@@ -167,7 +181,9 @@ def test_over_the_api_rate_konnect_answers_429_with_retry_after() -> None:
         assert int(limited[0].headers["retry-after"]) >= 1
         assert limited[0].json()["title"] == "Too Many Requests"
         # another token has its own budget
-        assert api.get("/v2/control-planes", headers={"Authorization": "Bearer spat_other"}).status_code == 200
+        assert (
+            api.get("/v2/control-planes", headers={"Authorization": "Bearer spat_other"}).status_code == 200
+        )
 
 
 def test_over_the_auth_server_rate_its_issuer_answers_429_with_retry_after() -> None:

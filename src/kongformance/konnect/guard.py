@@ -61,12 +61,12 @@ class RateLimiter:
             return max(1, math.ceil((1.0 - tokens) / self.rate))
 
 
-def problem(status: int, detail: str, headers: Headers = ()) -> tuple[int, Headers, bytes]:  # type: ignore[assignment]
+def problem(status: int, detail: str, headers: Headers | None = None) -> tuple[int, Headers, bytes]:
     """A Konnect ``application/problem+json`` answer (``BaseError``; 400s add ``invalid_parameters``)."""
     body = problem_body(status, detail)
     if status == 429:
         body["title"] = "Too Many Requests"
-    return _json(status, body, PROBLEM_CONTENT_TYPE, headers)
+    return _json(status, body, PROBLEM_CONTENT_TYPE, headers or [])
 
 
 def unauthorized(path: str, token: str | None) -> tuple[int, Headers, bytes]:

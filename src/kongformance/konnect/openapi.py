@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT7, DRAFT202012
 
 from kongformance.problem_json import InvalidParameter, invalid
@@ -95,7 +95,7 @@ class OpenApiDocument:
         self.prefix = prefix.rstrip("/")
         spec = DRAFT7 if self.version_30 else DRAFT202012
         self._validator_cls = Draft7Validator if self.version_30 else Draft202012Validator
-        self._registry: Registry[Any] = Registry().with_resource(DOC_URI, Resource(self.doc, spec))
+        self._registry: Registry[Any] = Registry().with_resource(DOC_URI, spec.create_resource(self.doc))
         self._paths: list[tuple[re.Pattern[str], str, dict[str, Operation]]] = []
         for template, item in self.doc.get("paths", {}).items():
             shared = [self._deref(p) for p in item.get("parameters", [])]
@@ -202,7 +202,9 @@ class OpenApiDocument:
             return [invalid("body", "invalid", "request body is not valid JSON")]
         return self._check(value, op.body_pointer, "", "body")
 
-    def _check(self, value: Any, schema: str | dict[str, Any], name: str, source: str) -> list[InvalidParameter]:
+    def _check(
+        self, value: Any, schema: str | dict[str, Any], name: str, source: str
+    ) -> list[InvalidParameter]:
         validator = self._validator(schema)
         out = []
         for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):

@@ -153,7 +153,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     for token in args.accept_token:
         if not token.startswith(("kpat_", "spat_")):
-            print(f"kongformance serve konnect: --accept-token must start with kpat_ or spat_: {token[:5]}...")
+            print(
+                f"kongformance serve konnect: --accept-token must start with kpat_ or spat_: {token[:5]}..."
+            )
             return 2
     ports = (0, 0, 0) if args.random_ports else (args.api_port, args.proxy_port, args.proxy_ssl_port)
     try:
@@ -183,5 +185,7 @@ def main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        requests = running.emulator.requests
         running.stop()
+        print(f"api requests {requests}", flush=True)
     return 0
