@@ -8,6 +8,8 @@ https://developer.konghq.com/kong-identity/auth-servers/ (100 requests/s per aut
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -209,3 +211,23 @@ def start_upstream() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--accept-token", "not-a-pat"], "--accept-token must start with kpat_ or spat_"),
+        (["--control-plane-id", "cp-1"], "expected a UUID"),
+        (["--api-rate", "-1"], "expected 0 (no limit) or more"),
+    ],
+)
+def test_serve_konnect_refuses_bad_options_in_one_line(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kongformance.cli", "serve", "konnect", "--random-ports", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    out = done.stdout + done.stderr
+    assert message in out and "Traceback" not in out

@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,13 @@ def _rate(text: str) -> float:
     return value
 
 
+def _uuid(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a UUID, got {text!r}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--api-port", type=int, default=8400, help="Konnect API + issuers (default 8400)")
@@ -121,7 +129,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proxy-ssl-port", type=int, default=8443, help="data plane HTTPS (default 8443)")
     parser.add_argument("--random-ports", action="store_true", help="pick free ports for every listener")
     parser.add_argument("--kong-version", default="3.15", help="Kong version the data plane runs")
-    parser.add_argument("--control-plane-id", default=None, help="UUID of the control plane (default random)")
+    parser.add_argument(
+        "--control-plane-id", type=_uuid, default=None, help="UUID of the control plane (default random)"
+    )
     parser.add_argument(
         "--accept-token",
         action="append",
