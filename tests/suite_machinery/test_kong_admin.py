@@ -121,5 +121,5 @@ def test_konnect_mode_uses_the_same_crud_paths_under_the_core_entities_base(
     assert (
         "POST",
         "/v2/control-planes/cp/core-entities/services",
-        {"name": "s", "url": "http://u"},
+        {"name": "s", "protocol": "http", "host": "u", "port": 80},  # Konnect's Service schema requires host
     ) in admin.calls
