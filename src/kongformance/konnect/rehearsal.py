@@ -21,6 +21,7 @@ from pathlib import Path
 TOKEN = "kpat_kongformance_rehearsal"
 CLI = [sys.executable, "-m", "kongformance.cli"]
 START_DEADLINE = 60.0
+RUN_TIMEOUT = 2400.0  # a hung run fails the rehearsal instead of hanging the test command
 
 
 @dataclass
@@ -113,16 +114,35 @@ def junit_outcome(path: Path, outcome: Outcome) -> None:
                 break
 
 
-def rehearse(reports: Path, *, workers: str = "auto", pytest_args: Sequence[str] = ()) -> Outcome:
-    """Run the konnect target against the emulated Konnect; JUnit and the rest go to ``reports``."""
+def rehearse(
+    reports: Path, *, workers: str = "auto", pytest_args: Sequence[str] = (), timeout: float = RUN_TIMEOUT
+) -> Outcome:
+    """Run the konnect target against the emulated Konnect; JUnit and the rest go to ``reports``.
+
+    A run still going after ``timeout`` seconds is stopped and reported with return code -1."""
     with emulated_konnect() as settings:
-        env = {**os.environ, **settings}
+        # the run sees only these KONNECT_* settings, and nothing of a pytest it may be started from
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KONNECT_"))}
+        env = {**inherited, **settings}
         command = [*CLI, "run", "--target", "konnect", "-n", workers, "--reports", str(reports)]
         if pytest_args:
             command += ["--", *pytest_args]
         started = time.monotonic()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        outcome = Outcome(done.returncode, time.monotonic() - started, output=done.stdout + done.stderr)
+        run = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            out, _ = run.communicate(timeout=timeout)
+            outcome = Outcome(run.returncode, time.monotonic() - started, output=out)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)  # the run and its pytest workers: nothing outlives it
+            out, _ = run.communicate()
+            outcome = Outcome(-1, time.monotonic() - started, output=f"{out}\nstopped after {timeout:.0f} s")
     if "api_requests" in settings:
         outcome.api_requests = int(settings["api_requests"])
     junit = reports / "junit.xml"
