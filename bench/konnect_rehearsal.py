@@ -51,13 +51,18 @@ def show(outcome: Outcome, reports: Path, top: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-n", dest="workers", default="auto", help="pytest-xdist workers (default auto)")
+    p.add_argument(
+        "--api-rate", type=float, default=0.0, help="emulator's API calls/s before 429 (default none)"
+    )
     p.add_argument("--top", type=int, default=10, help="how many of the slowest tests to list")
     p.add_argument("--reports", default=None, help="keep the run's reports here (default: a temporary dir)")
     p.add_argument("pytest_args", nargs="*", help="pytest arguments after --")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="kf-konnect-bench-") as tmp:
         reports = Path(args.reports or tmp)
-        outcome = rehearse(reports, workers=args.workers, pytest_args=args.pytest_args)
+        outcome = rehearse(
+            reports, workers=args.workers, pytest_args=args.pytest_args, api_rate=args.api_rate
+        )
         show(outcome, reports, args.top)
     return 0
 

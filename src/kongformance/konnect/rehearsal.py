@@ -69,12 +69,14 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 @contextmanager
-def emulated_konnect() -> Iterator[dict[str, str]]:
+def emulated_konnect(*, api_rate: float = 0.0) -> Iterator[dict[str, str]]:
     """Konnect emulator + echo upstream on free ports; yields the ``KONNECT_*`` settings that reach them.
+
+    ``api_rate`` > 0 makes the emulator answer 429 + Retry-After over that many API calls per second.
 
     On exit the settings dict gains ``api_requests`` (the emulator's count of API calls), when it said.
     """
-    konnect, lines = _start(["serve", "konnect", "--random-ports"], "serving")
+    konnect, lines = _start(["serve", "konnect", "--random-ports", "--api-rate", str(api_rate)], "serving")
     try:
         upstream, up_lines = _start(["serve", "upstream", "--port", "0", "--hide-control"], "echo upstream")
     except BaseException:
@@ -115,12 +117,17 @@ def junit_outcome(path: Path, outcome: Outcome) -> None:
 
 
 def rehearse(
-    reports: Path, *, workers: str = "auto", pytest_args: Sequence[str] = (), timeout: float = RUN_TIMEOUT
+    reports: Path,
+    *,
+    workers: str = "auto",
+    pytest_args: Sequence[str] = (),
+    timeout: float = RUN_TIMEOUT,
+    api_rate: float = 0.0,
 ) -> Outcome:
     """Run the konnect target against the emulated Konnect; JUnit and the rest go to ``reports``.
 
     A run still going after ``timeout`` seconds is stopped and reported with return code -1."""
-    with emulated_konnect() as settings:
+    with emulated_konnect(api_rate=api_rate) as settings:
         # the run sees only these KONNECT_* settings, and nothing of a pytest it may be started from
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KONNECT_"))}
         env = {**inherited, **settings}
