@@ -231,3 +231,8 @@ def test_serve_konnect_refuses_bad_options_in_one_line(args: list[str], message:
     assert done.returncode == 2
     out = done.stdout + done.stderr
     assert message in out and "Traceback" not in out
+
+
+def test_control_plane_writes_are_not_served(konnect: RunningKonnect, api: httpx.Client) -> None:
+    resp = api.delete(f"/v2/control-planes/{konnect.control_plane_id}", headers=AUTH)
+    assert resp.status_code == 405 and resp.json()["status"] == 405

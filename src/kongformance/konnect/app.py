@@ -15,9 +15,11 @@ Every ``/_emulator`` path answers 404, as on Konnect, unless ``show_control`` (f
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from kongformance.clock import Clock
 from kongformance.hidden_control import is_control_path
@@ -191,14 +193,10 @@ class KonnectEmulator:
 
 
 def _query(raw: bytes) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
 
 
 def _bad_request(invalid: list[dict[str, Any]]) -> tuple[int, Any, bytes]:
-    import json
-
     body = problem_body(400, "Invalid Parameters", invalid)
     raw = json.dumps(body).encode()
     headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(raw)).encode())]

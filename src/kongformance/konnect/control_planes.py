@@ -94,8 +94,9 @@ def answer(cp: ControlPlane, api_url: str, method: str, rest: str) -> tuple[int,
     below = "/" + below
     if below.startswith(CORE_ENTITIES + "/"):
         return None
-    if below in ("/", "") and method == "GET":
-        return _ok(cp.record(api_url))
-    if below == "/nodes" and method == "GET":
-        return _ok(cp.nodes())
-    return problem(404, "Not found")
+    reads = {"/": lambda: cp.record(api_url), "/nodes": cp.nodes}
+    if below not in reads:
+        return problem(404, "Not found")
+    if method != "GET":
+        return problem(405, "Method not allowed")  # control-plane writes are not served
+    return _ok(reads[below]())
