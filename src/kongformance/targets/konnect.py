@@ -2,7 +2,8 @@
 
 Environment: ``KONNECT_TOKEN`` (PAT or system-account token), ``KONNECT_REGION`` (us, eu, au, me, in, sg),
 ``KONNECT_API_URL`` (the API base; default ``https://{region}.api.konghq.com``, so the region is not needed
-when it is set; ``kongformance serve konnect`` prints the emulator's), ``KONNECT_CONTROL_PLANE_ID``, ``KONNECT_PROXY_URL`` (the data plane), optionally ``KONNECT_PROXY_SSL_URL``,
+when it is set; ``kongformance serve konnect`` prints the emulator's), ``KONNECT_CONTROL_PLANE_ID``,
+``KONNECT_PROXY_URL`` (the data plane), optionally ``KONNECT_PROXY_SSL_URL``,
 ``KONNECT_UPSTREAM_URL`` (an httpbin-compatible upstream the data plane reaches; default
 https://httpbin.konghq.com) and ``KONNECT_KONG_VERSION``. Missing settings skip the suite with the reason.
 """
