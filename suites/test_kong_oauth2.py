@@ -17,6 +17,7 @@ from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import basic_auth
 from kongformance.profile import ClientCreds, ProfileHandles
+from kongformance.targets import Stack
 
 FLOW = "oauth2"
 ROUTE = "oauth2"
@@ -308,14 +309,22 @@ def test_refuses_a_token_bound_to_another_service(
     assert_invalid(proxy.request("oauth2-service-other", token=token), upstream)
 
 
-@pytest.mark.requirement("KONG-OAUTH2-4.2-service-binding", "RS-no-upstream-on-reject")
+@pytest.mark.requirement(
+    "KONG-OAUTH2-4.2-service-binding", "KONG-OAUTH2-global-token-challenge", "RS-no-upstream-on-reject"
+)
 def test_refuses_a_global_token_on_a_plugin_without_global_credentials(
-    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, kf_stack: Stack
 ) -> None:
-    """kong-plugins.md 4.2: 401 "The access token is global, but the current plugin is configured without ..."."""
+    """Kong's 25-oauth2/03-access_spec.lua@3.9.0 L4406-L4413 (regression 4232): 401 with the "global"
+    description in the body and, from 3.8, the generic invalid_token challenge in WWW-Authenticate."""
     result = proxy.request("oauth2-service", token=issue(proxy, kf_profile))
-    assert_refused(result, upstream, status=401, challenge=False)  # load_token exits without a challenge
+    challenged = kf_stack.version >= (3, 8)
+    ch = assert_refused(
+        result, upstream, status=401, error="invalid_token" if challenged else None, challenge=challenged
+    )
     assert result.json() == {"error": "invalid_token", "error_description": GLOBAL_ON_BOUND}
+    if challenged:
+        assert ch is not None and ch.params.get("error_description") == INVALID["error_description"]
 
 
 # ------------------------------------------------------------------------------------------- openid-connect kong_oauth2 (1.5)

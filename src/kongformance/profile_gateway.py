@@ -120,6 +120,39 @@ def _oauth2(h: ProfileHandles) -> dict[str, Any]:
     return {"name": "oauth2", "config": config}
 
 
+OAUTH2_REDIRECT_URI = "https://kf-client.example/callback"  # the oauth2 app credential's one redirect URI
+
+
+def oauth2_app(handles: ProfileHandles) -> ClientCreds | None:
+    """The second oauth2 credential of the profile's oauth2 consumer: same secret, a ``redirect_uris`` entry
+    (the authorization-code, implicit, password and refresh grants need one; 25-oauth2 access spec)."""
+    cred = handles.oauth2
+    if cred is None:
+        return None
+    return ClientCreds(f"{cred.id}-app", cred.secret, f"{cred.name}-app")
+
+
+def oauth2_provision_key(handles: ProfileHandles, variant: str) -> str:
+    """The provision_key the profile sets on an ``oauth2-grants*`` route's plugin (unique per plugin)."""
+    return f"kf-provision-{variant}-{handles.run_id}"
+
+
+def _oauth2_grants(variant: str, scopes: list[str], **config: Any) -> PluginBuilder:
+    """A global oauth2 plugin for the three-legged and refresh grants (Kong's 25-oauth2 access spec)."""
+
+    def build(h: ProfileHandles) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "enable_password_grant": True,
+            "global_credentials": True,
+            "scopes": scopes,
+            "provision_key": oauth2_provision_key(h, variant),
+        }
+        base.update(config)
+        return {"name": "oauth2", "config": base}
+
+    return build
+
+
 @dataclass(frozen=True)
 class RouteVariant:
     """One route of the profile: its plugins, upstream path, and whether it needs a database."""
@@ -180,6 +213,20 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     "oauth2-service-other": RouteVariant(
         (lambda h: {"name": "oauth2", "config": {"enable_client_credentials": True, "scopes": ["read"]}},),
         needs_db=True,
+    ),
+    # the oauth2 grants of Kong's 25-oauth2 access spec: authorization code + PKCE, implicit, password,
+    # refresh at a plugin with fewer scopes ("Scope mismatch"), reuse_refresh_token (issue 12)
+    "oauth2-grants": RouteVariant(
+        (
+            _oauth2_grants(
+                "oauth2-grants", ["read", "write"], enable_authorization_code=True, enable_implicit_grant=True
+            ),
+        ),
+        needs_db=True,
+    ),
+    "oauth2-grants-narrow": RouteVariant((_oauth2_grants("oauth2-grants-narrow", ["read"]),), needs_db=True),
+    "oauth2-grants-reuse": RouteVariant(
+        (_oauth2_grants("oauth2-grants-reuse", ["read", "write"], reuse_refresh_token=True),), needs_db=True
     ),
     # upstream-oauth whose token answers a test scripts through issuer faults (flow-suites; kong-plugins.md 2.3-2.5)
     "upstream-oauth-scripted": RouteVariant(
@@ -301,7 +348,19 @@ def gateway_config(
                     "custom_id": f"kf-oauth2-custom-{handles.run_id}",
                     "tags": [TAG],
                     "oauth2_credentials": [
-                        {"name": cred.name, "client_id": cred.id, "client_secret": cred.secret, "tags": [TAG]}
+                        {
+                            "name": cred.name,
+                            "client_id": cred.id,
+                            "client_secret": cred.secret,
+                            "tags": [TAG],
+                        },
+                        {
+                            "name": f"{cred.name}-app",
+                            "client_id": f"{cred.id}-app",
+                            "client_secret": cred.secret,
+                            "redirect_uris": [OAUTH2_REDIRECT_URI],
+                            "tags": [TAG],
+                        },
                     ],
                 }
             ]

@@ -249,6 +249,11 @@ class EntityStore:
         entity["config"] = validate_plugin_config(
             name, entity.get("config"), self.version, schema=schema, entity_checks=checks
         )
+        auto = getattr(
+            cls, "auto_fields", None
+        )  # fields Kong generates (``auto = true``), e.g. provision_key
+        if auto is not None:
+            entity["config"] = auto(entity["config"])
         if not entity.get("protocols"):
             entity["protocols"] = plugin_protocols(name)
 

@@ -3,17 +3,25 @@
 Behaviour from kong-plugins.md section 4: the token endpoint at any path ending in ``/oauth2/token`` (4.2:
 client_credentials, password and refresh_token grants; HTTPS rules; client authentication; scopes;
 provision_key) and resource requests (4.3: token lookup, 401 bodies and ``WWW-Authenticate`` by Kong
-version, upstream headers, hide_credentials, anonymous). The authorization-code and implicit flows
-(``/oauth2/authorize``) are not emulated.
+version, upstream headers, hide_credentials, anonymous); ``/oauth2/authorize`` (authorization code with
+PKCE, implicit grant) lives in :mod:`oauth2_authorize`. Kong's source:
+https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/access.lua
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from kongformance.defects import Defect
 from kongformance.gateway.plugins.base import Exit, Plugin, ProxyRequest, RequestContext
+from kongformance.gateway.plugins.oauth2_authorize import authorize
+from kongformance.gateway.plugins.oauth2_defects import (
+    GLOBAL_ACCEPTS_BOUND_TOKEN,
+    GLOBAL_REFUSAL_WITHOUT_CHALLENGE,
+    GRANT_DEFECTS,
+)
 from kongformance.gateway.plugins.oauth2_request import (
     ANONYMOUS,
     CREDENTIAL_IDENTIFIER,
@@ -25,7 +33,7 @@ from kongformance.gateway.plugins.oauth2_request import (
     set_or_clear,
 )
 from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
-from kongformance.gateway.plugins.oauth2_token_endpoint import TokenEndpoint
+from kongformance.gateway.plugins.oauth2_token_endpoint import GENERATED_PROVISION_KEYS, TokenEndpoint
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
@@ -52,6 +60,7 @@ DEFECTS: tuple[Defect, ...] = (
         "the oauth2 token endpoint grants requested scopes that are not in config.scopes",
         "kong-plugins.md 4.2 (scope)",
     ),
+    *GRANT_DEFECTS,
 )
 
 FLOW_FIELDS = (
@@ -66,6 +75,11 @@ _INVALID = "The access token is invalid or has expired"
 def is_token_endpoint(path: str) -> bool:
     """Whether ``path`` ends with ``/oauth2/token`` (optionally ``/``), whatever the route prefix (4.2)."""
     return (path[:-1] if path.endswith("/") else path).endswith("/oauth2/token")
+
+
+def is_authorize_endpoint(path: str) -> bool:
+    """Whether ``path`` ends with ``/oauth2/authorize`` (optionally ``/``), whatever the route prefix."""
+    return (path[:-1] if path.endswith("/") else path).endswith("/oauth2/authorize")
 
 
 class Oauth2Plugin(Plugin):
@@ -83,6 +97,15 @@ class Oauth2Plugin(Plugin):
             return {"config": {"scopes": "required field missing"}}
         return {}
 
+    @classmethod
+    def auto_fields(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """Kong's ``provision_key`` (``auto = true``): 32 random characters when the config leaves it out
+        (https://github.com/Kong/kong/blob/3.9.0/spec/03-plugins/25-oauth2/01-schema_spec.lua#L35)."""
+        if config.get("provision_key") is None:
+            config["provision_key"] = secrets.token_hex(16)
+            GENERATED_PROVISION_KEYS.add(config["provision_key"])
+        return config
+
     @property
     def store(self) -> Oauth2Store:
         store: Oauth2Store = self.runtime.oauth2_store()
@@ -99,7 +122,12 @@ class Oauth2Plugin(Plugin):
         if is_token_endpoint(request.path):
             if request.method != "POST":
                 return self._invalid_method(request.method)
-            return TokenEndpoint(self.config, self.runtime).answer(ctx)
+            return TokenEndpoint(self.config, self.runtime, self.entity.get("id")).answer(ctx)
+        if is_authorize_endpoint(request.path):
+            if request.method != "POST":
+                return self._invalid_method(request.method, "authorization")
+            endpoint = TokenEndpoint(self.config, self.runtime, self.entity.get("id"))
+            return authorize(endpoint, ctx, self.entity.get("id"))
         failure, final = self._authenticate(ctx)
         if failure is None or final or not anonymous:
             return failure
@@ -121,8 +149,8 @@ class Oauth2Plugin(Plugin):
         separator = ", " if version >= (3, 11) else " "
         return "Bearer" + (" " + separator.join(params) if params else "")
 
-    def _invalid_method(self, method: str) -> Exit:
-        description = f"The HTTP method {method} is invalid for the token endpoint"
+    def _invalid_method(self, method: str, endpoint: str = "token") -> Exit:
+        description = f"The HTTP method {method} is invalid for the {endpoint} endpoint"
         return Exit(
             405,
             {"error": "invalid_method", "error_description": description},
@@ -174,15 +202,24 @@ class Oauth2Plugin(Plugin):
         token = self.store.find(token_value)
         if token is None:
             return self._invalid_token(), False
-        if not self.config.get("global_credentials"):
-            if token.service_id is None:
-                # answered straight from load_token in Kong, so it bypasses the anonymous fallback
-                description = "The access token is global, but the current plugin is configured without 'global_credentials'"
-                return Exit(401, {"error": "invalid_token", "error_description": description}), True
-            service_id = ctx.service.get("id") if ctx.service else None
-            if token.service_id != service_id and not self.runtime.defects.on(
-                "oauth2_accept_other_service_token"
+        global_credentials = bool(self.config.get("global_credentials"))
+        if not global_credentials and token.service_id is None:
+            # answered straight from retrieve_token in Kong, so it bypasses the anonymous fallback; the
+            # challenge carries the generic description (3.8+: 25-oauth2/03-access_spec.lua, regression 4232)
+            description = "The access token is global, but the current plugin is configured without 'global_credentials'"
+            headers: dict[str, str] = {}
+            if self.runtime.kong_version >= (3, 8) and not self.runtime.defects.on(
+                GLOBAL_REFUSAL_WITHOUT_CHALLENGE
             ):
+                headers = {"WWW-Authenticate": self._challenge("invalid_token", _INVALID)}
+            return Exit(401, {"error": "invalid_token", "error_description": description}, headers), True
+        service_id = ctx.service.get("id") if ctx.service else None
+        if token.service_id is not None and token.service_id != service_id:
+            # a token bound to another Service is refused whatever global_credentials says (do_authentication)
+            tolerated = (
+                GLOBAL_ACCEPTS_BOUND_TOKEN if global_credentials else "oauth2_accept_other_service_token"
+            )
+            if not self.runtime.defects.on(tolerated):
                 return self._invalid_token(), False
         if token.expired(self.runtime.clock.now()) and not self.runtime.defects.on(
             "oauth2_accept_expired_token"

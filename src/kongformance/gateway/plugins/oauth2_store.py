@@ -7,6 +7,7 @@ credential is gone is gone too (Kong's foreign key cascades), kong-plugins.md 4.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import threading
@@ -42,13 +43,32 @@ class Oauth2Token:
         return self.expires_in > 0 and now - self.created_at > self.expires_in
 
 
+AUTHORIZATION_CODE_TTL = 300  # seconds: Kong inserts oauth2_authorization_codes with ttl = 300
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    """One row of ``oauth2_authorization_codes`` (deleted once exchanged, or after 300 s)."""
+
+    code: str
+    credential_id: str
+    service_id: str | None
+    plugin_id: str | None
+    authenticated_userid: str | None
+    scope: str | None
+    challenge: str | None
+    challenge_method: str | None
+    expires_at: float
+
+
 class Oauth2Store:
-    """Issues and finds oauth2 access tokens; thread-safe."""
+    """Issues and finds oauth2 access tokens and authorization codes; thread-safe."""
 
     def __init__(self, clock: Clock, credential_by_client_id: CredentialLookup) -> None:
         self.clock = clock
         self.credential_by_client_id = credential_by_client_id
         self._tokens: dict[str, Oauth2Token] = {}
+        self._codes: dict[str, AuthorizationCode] = {}
         self._lock = threading.Lock()
 
     def credential(self, client_id: str) -> Mapping[str, Any] | None:
@@ -111,6 +131,64 @@ class Oauth2Store:
             match = next((t for t in self._tokens.values() if t.refresh_token == refresh_token), None)
         return None if match is None else self.find(match.access_token)
 
+    def reissue(
+        self, token: Oauth2Token, *, expires_in: int | float, retain_for: float | None
+    ) -> Oauth2Token:
+        """``reuse_refresh_token``: the same row gets a new access token, ``expires_in`` and ``created_at``
+        (its refresh token, scope and Service stay), and its row TTL starts again."""
+        now = self.clock.now()
+        renewed = dataclasses.replace(
+            token,
+            access_token=secrets.token_hex(16),
+            expires_in=expires_in,
+            created_at=math.floor(now),
+            purge_at=None if not retain_for else now + retain_for,
+        )
+        with self._lock:
+            self._tokens.pop(token.access_token, None)
+            self._tokens[renewed.access_token] = renewed
+        return renewed
+
+    def issue_code(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        service_id: str | None,
+        plugin_id: str | None,
+        authenticated_userid: str | None,
+        scope: str | None,
+        challenge: str | None,
+        challenge_method: str | None,
+    ) -> AuthorizationCode:
+        """Insert an authorization code (32 characters) that lives :data:`AUTHORIZATION_CODE_TTL` seconds."""
+        code = AuthorizationCode(
+            code=secrets.token_hex(16),
+            credential_id=str(credential.get("id")),
+            service_id=service_id,
+            plugin_id=plugin_id,
+            authenticated_userid=authenticated_userid,
+            scope=scope,
+            challenge=challenge,
+            challenge_method=challenge_method,
+            expires_at=self.clock.now() + AUTHORIZATION_CODE_TTL,
+        )
+        with self._lock:
+            self._codes[code.code] = code
+        return code
+
+    def find_code(self, code: str) -> AuthorizationCode | None:
+        """The live authorization code row for ``code``, or None (unknown, used or expired)."""
+        with self._lock:
+            row = self._codes.get(code)
+            if row is not None and self.clock.now() >= row.expires_at:
+                del self._codes[code]
+                return None
+            return row
+
+    def delete_code(self, code: str) -> None:
+        with self._lock:
+            self._codes.pop(code, None)
+
     def delete(self, access_token: str) -> None:
         with self._lock:
             self._tokens.pop(access_token, None)
@@ -119,6 +197,7 @@ class Oauth2Store:
         """Drop every token (a fresh database)."""
         with self._lock:
             self._tokens.clear()
+            self._codes.clear()
 
     def __len__(self) -> int:
         with self._lock:

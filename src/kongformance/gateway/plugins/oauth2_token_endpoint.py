@@ -1,6 +1,8 @@
-"""The OSS oauth2 plugin's token endpoint: Kong's ``issue_token`` (kong-plugins.md 4.2).
+"""The OSS oauth2 plugin's token endpoint: Kong's ``issue_token`` (kong-plugins.md 4.2;
+https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/access.lua).
 
-Client_credentials, password and refresh_token grants; the HTTPS rule with ``accept_http_if_already_terminated``;
+Authorization_code (with PKCE), client_credentials, password and refresh_token grants (scope check against
+the refreshing plugin, ``reuse_refresh_token``); the HTTPS rule with ``accept_http_if_already_terminated``;
 client authentication from the body or ``Authorization: Basic``; scopes; provision_key. Errors are built the
 way the Lua code builds them: a later check overwrites an earlier error.
 """
@@ -17,10 +19,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kongformance.gateway.plugins.base import Exit, GatewayRuntime, ProxyRequest, RequestContext
+from kongformance.gateway.plugins.oauth2_authorize import requires_pkce, validate_pkce_verifier
+from kongformance.gateway.plugins.oauth2_defects import (
+    AUTHORIZATION_CODE_REUSABLE,
+    PKCE_VERIFIER_NOT_CHECKED,
+    PROVISION_KEY_NOT_GENERATED,
+    REFRESH_IGNORES_SCOPE_MISMATCH,
+    REUSE_REFRESH_TOKEN_IGNORED,
+)
 from kongformance.gateway.plugins.oauth2_request import request_parameters
-from kongformance.gateway.plugins.oauth2_store import Oauth2Store
+from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+GENERATED_PROVISION_KEYS: set[str] = set()  # keys the schema generated (Kong's ``auto = true``)
 _BASIC = re.compile(r"\s*[Bb]asic\s*(.+)")
 
 
@@ -50,9 +61,19 @@ def secret_matches(credential: Mapping[str, Any], given: str | None) -> bool:
 class TokenEndpoint:
     """Answers ``POST .../oauth2/token`` for one oauth2 plugin config."""
 
-    def __init__(self, config: Mapping[str, Any], runtime: GatewayRuntime) -> None:
+    def __init__(
+        self, config: Mapping[str, Any], runtime: GatewayRuntime, plugin_id: str | None = None
+    ) -> None:
         self.config = config
         self.runtime = runtime
+        self.plugin_id = plugin_id
+
+    def provision_key(self) -> Any:
+        """``config.provision_key``; a generated one counts as null under its defect."""
+        key = self.config.get("provision_key")
+        if key in GENERATED_PROVISION_KEYS and self.runtime.defects.on(PROVISION_KEY_NOT_GENERATED):
+            return None
+        return key
 
     @property
     def store(self) -> Oauth2Store:
@@ -74,7 +95,7 @@ class TokenEndpoint:
                 continue
         return False
 
-    def _check_https(self, request: ProxyRequest) -> tuple[bool, str | None]:
+    def check_https(self, request: ProxyRequest) -> tuple[bool, str | None]:
         """Kong's ``check_https`` (kong-plugins.md 4.2)."""
         if request.scheme == "https" or self.runtime.defects.on("oauth2_token_endpoint_accepts_http"):
             return True, None
@@ -109,7 +130,7 @@ class TokenEndpoint:
             return client_id, client_secret, True
         return params.get("client_id"), None, False
 
-    def _scope(self, params: Mapping[str, Any]) -> tuple[str | None, dict[str, str] | None]:
+    def scope(self, params: Mapping[str, Any]) -> tuple[str | None, dict[str, str] | None]:
         """Kong's ``retrieve_scope``: each requested scope must be in config.scopes (4.2)."""
         scope = params.get("scope")
         allowed = self.config.get("scopes")
@@ -129,12 +150,12 @@ class TokenEndpoint:
             return None, {"error": "invalid_scope", "error_description": "You must specify a scope"}
         return None, None
 
-    def _service_id(self, ctx: RequestContext) -> str | None:
+    def service_id(self, ctx: RequestContext) -> str | None:
         if self.config.get("global_credentials") or ctx.service is None:
             return None
         return ctx.service.get("id")
 
-    def _generate(
+    def generate(
         self,
         ctx: RequestContext,
         credential: Mapping[str, Any],
@@ -142,20 +163,26 @@ class TokenEndpoint:
         scope: str | None,
         *,
         refresh: bool,
+        existing: Oauth2Token | None = None,
     ) -> dict[str, Any]:
-        """Kong's ``generate_token``: insert the row and build the token response."""
+        """Kong's ``generate_token``: insert the row (or, with ``reuse_refresh_token``, renew ``existing``)
+        and build the token response."""
         expiration = self.config.get("token_expiration", 7200)
         expiration = int(expiration) if float(expiration).is_integer() else expiration
         refresh_ttl = self.config.get("refresh_token_ttl") or None
-        token = self.store.issue(
-            credential,
-            service_id=self._service_id(ctx),
-            scope=scope,
-            authenticated_userid=None if authenticated_userid is None else str(authenticated_userid),
-            expires_in=expiration,
-            retain_for=refresh_ttl if expiration > 0 else None,
-            refresh=refresh and expiration > 0,
-        )
+        retain_for = refresh_ttl if expiration > 0 else None
+        if existing is not None:
+            token = self.store.reissue(existing, expires_in=expiration, retain_for=retain_for)
+        else:
+            token = self.store.issue(
+                credential,
+                service_id=self.service_id(ctx),
+                scope=scope,
+                authenticated_userid=None if authenticated_userid is None else str(authenticated_userid),
+                expires_in=expiration,
+                retain_for=retain_for,
+                refresh=refresh and expiration > 0,
+            )
         body: dict[str, Any] = {"access_token": token.access_token, "token_type": "bearer"}
         if expiration > 0:
             body["expires_in"] = expiration
@@ -177,7 +204,7 @@ class TokenEndpoint:
             basic_failure = from_header
             return {"error": "invalid_client", "error_description": "Invalid client authentication"}
 
-        is_https, https_error = self._check_https(request)
+        is_https, https_error = self.check_https(request)
         if not is_https:
             response = {"error": "access_denied", "error_description": https_error or "You must use HTTPS"}
         else:
@@ -232,41 +259,75 @@ class TokenEndpoint:
         client: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         """The grant-specific part of ``issue_token``, once the client checks passed."""
-        conf = self.config
         userid = params.get("authenticated_userid")
         if grant_type == "client_credentials":
-            if userid is not None and conf.get("provision_key") != params.get("provision_key"):
+            if userid is not None and self.provision_key() != params.get("provision_key"):
                 return {"error": "invalid_provision_key", "error_description": "Invalid provision_key"}
             if client is None:
                 return {"error": "invalid_client", "error_description": "Invalid client authentication"}
-            scope, error = self._scope(params)
-            return error or self._generate(ctx, client, userid, scope, refresh=False)
+            scope, error = self.scope(params)
+            return error or self.generate(ctx, client, userid, scope, refresh=False)
         if client is None:  # pragma: no cover - the non-client_credentials checks already refused it
             return {"error": "invalid_client", "error_description": "Invalid client authentication"}
         if grant_type == "password":
-            if conf.get("provision_key") != params.get("provision_key"):
+            if self.provision_key() != params.get("provision_key"):
                 return {"error": "invalid_provision_key", "error_description": "Invalid provision_key"}
             if not isinstance(userid, str) or not userid.strip():
                 return {
                     "error": "invalid_authenticated_userid",
                     "error_description": "Missing authenticated_userid parameter",
                 }
-            scope, error = self._scope(params)
-            return error or self._generate(ctx, client, userid, scope, refresh=True)
+            scope, error = self.scope(params)
+            return error or self.generate(ctx, client, userid, scope, refresh=True)
         if grant_type == "refresh_token":
             return self._refresh(ctx, params, client)
-        return {"error": "invalid_request", "error_description": "Invalid code"}  # no codes are ever issued
+        return self._authorization_code(ctx, params, client)
+
+    def _authorization_code(
+        self, ctx: RequestContext, params: Mapping[str, Any], client: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Exchange a code from ``/oauth2/authorize`` (RFC 6749 4.1.3, RFC 7636 4.5-4.6), once."""
+        invalid = {"error": "invalid_request", "error_description": "Invalid code"}
+        value = params.get("code")
+        row = self.store.find_code(value) if isinstance(value, str) else None
+        service_id = self.service_id(ctx)
+        if row is None or (service_id is not None and service_id != row.service_id):
+            return invalid
+        if row.credential_id != str(client.get("id")):
+            return invalid
+        if requires_pkce(self.config, client, row.challenge_method):
+            skip = self.runtime.defects.on(PKCE_VERIFIER_NOT_CHECKED)
+            error = validate_pkce_verifier(params, row, skip=skip)
+            if error is not None:
+                return error
+        if self.config.get("global_credentials") and row.plugin_id and row.plugin_id != self.plugin_id:
+            return invalid
+        body = self.generate(ctx, client, row.authenticated_userid, row.scope, refresh=True)
+        if not self.runtime.defects.on(AUTHORIZATION_CODE_REUSABLE):
+            self.store.delete_code(row.code)
+        return body
 
     def _refresh(
         self, ctx: RequestContext, params: Mapping[str, Any], client: Mapping[str, Any]
     ) -> dict[str, Any]:
         value = params.get("refresh_token")
         old = self.store.find_by_refresh_token(value) if isinstance(value, str) else None
-        service_id = self._service_id(ctx)
+        service_id = self.service_id(ctx)
         if old is None or (service_id is not None and service_id != old.service_id):
             return {"error": "invalid_request", "error_description": "Invalid refresh_token"}
         if old.credential_id != str(client.get("id")):
             return {"error": "invalid_client", "error_description": "Invalid client authentication"}
-        body = self._generate(ctx, client, old.authenticated_userid, old.scope, refresh=True)
-        self.store.delete(old.access_token)
+        allowed = self.config.get("scopes") or []
+        if any(item not in allowed for item in (old.scope or "").split()) and not self.runtime.defects.on(
+            REFRESH_IGNORES_SCOPE_MISMATCH
+        ):
+            return {"error": "invalid_scope", "error_description": "Scope mismatch"}
+        reuse = bool(self.config.get("reuse_refresh_token")) and not self.runtime.defects.on(
+            REUSE_REFRESH_TOKEN_IGNORED
+        )
+        body = self.generate(
+            ctx, client, old.authenticated_userid, old.scope, refresh=True, existing=old if reuse else None
+        )
+        if not reuse:
+            self.store.delete(old.access_token)
         return body
