@@ -7,9 +7,14 @@ the decK-format document that :class:`~kongformance.clients.kong_admin.KongAdmin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from kongformance.clients.issuer import basic_auth
 from kongformance.clients.kong_admin import TAG
@@ -46,6 +51,46 @@ def _oidc_unreachable(h: ProfileHandles) -> dict[str, Any]:
 
 def _jwt(h: ProfileHandles) -> dict[str, Any]:
     return {"name": "jwt", "config": {"claims_to_verify": ["exp", "nbf"], "realm": "kongformance"}}
+
+
+def _jwt_variant(**config: Any) -> PluginBuilder:
+    def build(h: ProfileHandles) -> dict[str, Any]:
+        plugin = _jwt(h)
+        plugin["config"].update(config)
+        return plugin
+
+    return build
+
+
+def missing_anonymous(handles: ProfileHandles) -> str:
+    """The consumer route ``jwt-anonymous-missing`` names as ``anonymous``: no such consumer exists."""
+    return f"kf-no-such-consumer-{handles.run_id}"
+
+
+@dataclass(frozen=True)
+class EddsaKey:
+    """An EdDSA jwt credential of the profile's jwt consumer: ``key`` is the ``iss`` of its tokens."""
+
+    key: str
+    private_key: Ed25519PrivateKey | Ed448PrivateKey
+    public_pem: str
+
+
+def jwt_eddsa_keys(handles: ProfileHandles) -> dict[str, EddsaKey]:
+    """Ed25519 and Ed448 credentials derived from the profile's jwt key (so the suite can sign without
+    shipping another private key to the workers); Kong 3.7+ accepts EdDSA (16-jwt access spec)."""
+    if handles.jwt is None:
+        return {}
+    seed = handles.jwt.private_pem.encode()
+    keys: dict[str, Ed25519PrivateKey | Ed448PrivateKey] = {
+        "Ed25519": Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed + b"Ed25519").digest()),
+        "Ed448": Ed448PrivateKey.from_private_bytes(hashlib.shake_256(seed + b"Ed448").digest(57)),
+    }
+    out: dict[str, EddsaKey] = {}
+    for curve, private in keys.items():
+        pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        out[curve] = EddsaKey(f"kf-jwt-{curve.lower()}-{handles.run_id}", private, pem)
+    return out
 
 
 def _oidc_headers(h: ProfileHandles) -> dict[str, Any]:
@@ -177,6 +222,12 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     # discovery cannot load: 500 (kong-plugins.md 1.3); not guarded, it never answers 4xx
     "oidc-bearer-discovery-down": RouteVariant((_oidc_unreachable,), protected=False),
     "jwt": RouteVariant((_jwt,)),
+    # secret_is_base64 never applies to RS256 public keys (16-jwt access spec @3.9.0, Kong #13710)
+    "jwt-base64": RouteVariant((_jwt_variant(secret_is_base64=True),)),
+    # anonymous names no consumer: 500 (3.10+ names it); answers no 401, so not guarded
+    "jwt-anonymous-missing": RouteVariant(
+        (lambda h: _jwt_variant(anonymous=missing_anonymous(h))(h),), protected=False
+    ),
     "oidc-introspection": RouteVariant((_oidc_introspection(cache=True),)),
     "oidc-introspection-nocache": RouteVariant((_oidc_introspection(cache=False),)),
     "oidc-kong-oauth2": RouteVariant((_oidc(auth_methods=["kong_oauth2"]),), needs_db=True),
@@ -333,7 +384,11 @@ def gateway_config(
                         "algorithm": "RS256",
                         "rsa_public_key": handles.jwt.public_pem,
                         "tags": [TAG],
-                    }
+                    },
+                    *(
+                        {"key": k.key, "algorithm": "EdDSA", "rsa_public_key": k.public_pem, "tags": [TAG]}
+                        for k in jwt_eddsa_keys(handles).values()
+                    ),
                 ],
             }
         )

@@ -249,9 +249,13 @@ class EntityStore:
         entity["config"] = validate_plugin_config(
             name, entity.get("config"), self.version, schema=schema, entity_checks=checks
         )
-        auto = getattr(
-            cls, "auto_fields", None
-        )  # fields Kong generates (``auto = true``), e.g. provision_key
+        late = getattr(cls, "checks_with_defects", None)  # entity checks a defect can switch off
+        if late is not None:
+            errors = late(entity["config"], self.defects)
+            if errors:
+                raise schema_violation(errors)
+        # fields Kong generates (``auto = true``), e.g. the oauth2 provision_key
+        auto = getattr(cls, "auto_fields", None)
         if auto is not None:
             entity["config"] = auto(entity["config"])
         if not entity.get("protocols"):

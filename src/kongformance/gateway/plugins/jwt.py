@@ -19,13 +19,21 @@ from typing import Any, ClassVar
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
-from kongformance.defects import Defect
+from kongformance.defects import Defect, DefectSwitches
 from kongformance.gateway.plugins.base import Exit, Plugin, RequestContext
+from kongformance.gateway.plugins.oauth2_request import kong_error
 from kongformance.gateway.plugins.oidc_credentials import cookies_of
 
 ACCEPT_AT_EXACT_EXPIRY = "jwt_accept_token_at_exact_expiry"
 SKIP_SIGNATURE_CHECK = "jwt_skip_signature_check"
 SPACE_SEPARATED_CHALLENGE = "jwt_space_separated_www_authenticate"
+BASE64_DECODES_PUBLIC_KEY = "jwt_secret_is_base64_decodes_rsa_public_key"
+REFUSES_EDDSA = "jwt_refuses_eddsa"
+GENERIC_MISSING_ANONYMOUS = "jwt_missing_anonymous_generic_500"
+MAXIMUM_EXPIRATION_WITHOUT_EXP = "jwt_schema_allows_maximum_expiration_without_exp"
+_SPECS = "https://github.com/Kong/kong/blob/3.9.0/spec/03-plugins/16-jwt"
+# the commit that names a missing anonymous consumer (after 3.9.0, so in 3.10 and later)
+ANONYMOUS_FIX = "https://github.com/Kong/kong/commit/35aa60546de8d313c792f32afcb3ec71fd179520"
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
@@ -40,6 +48,30 @@ DEFECTS: tuple[Defect, ...] = (
         "gateway",
         "separates WWW-Authenticate params with a space on 3.11+ (comma since 3.11)",
         "kong-plugins.md 5",
+    ),
+    Defect(
+        BASE64_DECODES_PUBLIC_KEY,
+        "gateway",
+        "with secret_is_base64 the RSA/EC public key is base64-decoded too, so RS256 tokens fail (Invalid key/secret)",
+        f"{_SPECS}/03-access_spec.lua#L738-L753 (proxies the request if conf.secret is base64)",
+    ),
+    Defect(
+        REFUSES_EDDSA,
+        "gateway",
+        "EdDSA (Ed25519, Ed448) tokens are refused as 'Bad token; invalid alg'",
+        f"{_SPECS}/03-access_spec.lua#L1024-L1058 (EdDSA)",
+    ),
+    Defect(
+        GENERIC_MISSING_ANONYMOUS,
+        "gateway",
+        "a missing anonymous consumer gives the generic 500 on 3.10+ instead of naming the consumer",
+        ANONYMOUS_FIX,
+    ),
+    Defect(
+        MAXIMUM_EXPIRATION_WITHOUT_EXP,
+        "gateway",
+        "the jwt schema accepts maximum_expiration > 0 with claims_to_verify lacking exp",
+        f"{_SPECS}/06-schema_spec.lua#L39-L47",
     ),
 )
 
@@ -59,6 +91,7 @@ _SUPPORTED = frozenset(
         "PS256",
         "PS384",
         "PS512",
+        "EdDSA",
     }
 )
 UNEXPECTED = {"message": "An unexpected error occurred"}
@@ -81,6 +114,17 @@ class JwtPlugin(Plugin):
     name: ClassVar[str] = "jwt"
     PRIORITY: ClassVar[int] = 1450
 
+    @classmethod
+    def checks_with_defects(cls, config: Mapping[str, Any], defects: DefectSwitches) -> dict[str, Any]:
+        """The schema's conditional: ``maximum_expiration > 0`` needs ``exp`` in ``claims_to_verify``
+        (16-jwt/06-schema_spec.lua@3.9.0 L39-L47), checked whenever an entity is written."""
+        maximum = config.get("maximum_expiration") or 0
+        claims = config.get("claims_to_verify") or []
+        if isinstance(maximum, (int, float)) and maximum > 0 and "exp" not in claims:
+            if not defects.on(MAXIMUM_EXPIRATION_WITHOUT_EXP):
+                return {"config": {"claims_to_verify": "expected to contain: exp"}}
+        return {}
+
     async def access(self, ctx: RequestContext) -> Exit | None:
         config = self.config
         if not config.get("run_on_preflight", True) and ctx.request.method.upper() == "OPTIONS":
@@ -94,7 +138,11 @@ class JwtPlugin(Plugin):
             if anonymous:
                 found = self.runtime.find_consumer(str(anonymous))
                 if found is None:
-                    return Exit(500, dict(UNEXPECTED))
+                    version = self.runtime.kong_version
+                    if version < (3, 10) or self.runtime.defects.on(GENERIC_MISSING_ANONYMOUS):
+                        return Exit(500, dict(UNEXPECTED))
+                    message = f"anonymous consumer {anonymous} is configured but doesn't exist"
+                    return kong_error(ctx, version, 500, message)
                 self._set_consumer(ctx, found, None)
                 return None
             return Exit(401, failure.body, {"WWW-Authenticate": self._challenge(failure.with_error)})
@@ -153,7 +201,9 @@ class JwtPlugin(Plugin):
             raise _Failure({"message": "Invalid algorithm"})
         raw = secret.get("secret") if algorithm.startswith("HS") else secret.get("rsa_public_key")
         material = str(raw).encode() if raw else None
-        if material and self.config.get("secret_is_base64"):
+        # only HS* secrets are base64-decoded: a public key is a PEM (Kong #13710, 3.9+)
+        decodes = algorithm.startswith("HS") or self.runtime.defects.on(BASE64_DECODES_PUBLIC_KEY)
+        if material and self.config.get("secret_is_base64") and decodes:
             try:
                 material = _b64url(material.decode().replace("+", "-").replace("/", "_").rstrip("="))
             except (binascii.Error, ValueError):
@@ -185,6 +235,7 @@ class JwtPlugin(Plugin):
             not isinstance(header, dict)
             or not isinstance(header.get("alg"), str)
             or header["alg"] not in _SUPPORTED
+            or (header["alg"] == "EdDSA" and self.runtime.defects.on(REFUSES_EDDSA))
         ):
             raise _Failure({"message": "Bad token; invalid alg"})
         if not isinstance(claims, dict):
