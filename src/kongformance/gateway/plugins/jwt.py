@@ -120,9 +120,9 @@ class JwtPlugin(Plugin):
         (16-jwt/06-schema_spec.lua@3.9.0 L39-L47), checked whenever an entity is written."""
         maximum = config.get("maximum_expiration") or 0
         claims = config.get("claims_to_verify") or []
-        if isinstance(maximum, (int, float)) and maximum > 0 and "exp" not in claims:
-            if not defects.on(MAXIMUM_EXPIRATION_WITHOUT_EXP):
-                return {"config": {"claims_to_verify": "expected to contain: exp"}}
+        bounded = isinstance(maximum, (int, float)) and maximum > 0
+        if bounded and "exp" not in claims and not defects.on(MAXIMUM_EXPIRATION_WITHOUT_EXP):
+            return {"config": {"claims_to_verify": "expected to contain: exp"}}
         return {}
 
     async def access(self, ctx: RequestContext) -> Exit | None:
