@@ -114,3 +114,21 @@ def test_schema_refuses_maximum_expiration_without_exp_in_claims_to_verify(kong_
         assert body["fields"]["config"]["claims_to_verify"] == "expected to contain: exp"
     finally:
         kong_admin.call("DELETE", f"/services/{service['id']}", expect=(204, 404))
+
+
+@pytest.mark.requirement("KONG-JWT-absent-claim", "KONG-JWT-5-verification")
+def test_a_claim_to_verify_absent_from_the_token_is_refused(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, kf_stack: Stack
+) -> None:
+    """16-jwt/03-access_spec.lua@3.9.0 L1121-L1136: route ``jwt`` verifies exp and nbf; a token without nbf is
+    401 {"nbf": "must be a number"} with error="invalid_token"."""
+    key = kf_profile.jwt
+    if key is None:
+        pytest.skip("the profile has no jwt credential")
+    body = claims(key.key, gateway_now(kf_stack))
+    del body["nbf"]
+    result = proxy.request("jwt", token=pyjwt.encode(body, key.private_pem, algorithm="RS256"))
+    assert result.status == 401, result.response.text[:200]
+    assert result.json() == {"nbf": "must be a number"}
+    assert 'error="invalid_token"' in result.response.headers.get("www-authenticate", "")
+    assert not upstream.seen(result.probe)

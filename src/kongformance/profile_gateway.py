@@ -279,6 +279,22 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     "oauth2-grants-reuse": RouteVariant(
         (_oauth2_grants("oauth2-grants-reuse", ["read", "write"], reuse_refresh_token=True),), needs_db=True
     ),
+    # a global oauth2 plugin behind a TLS-terminating proxy that hides the token from the upstream (issue 12)
+    "oauth2-terminated": RouteVariant(
+        (
+            lambda h: {
+                "name": "oauth2",
+                "config": {
+                    "enable_client_credentials": True,
+                    "global_credentials": True,
+                    "scopes": ["read", "write"],
+                    "accept_http_if_already_terminated": True,
+                    "hide_credentials": True,
+                },
+            },
+        ),
+        needs_db=True,
+    ),
     # upstream-oauth whose token answers a test scripts through issuer faults (flow-suites; kong-plugins.md 2.3-2.5)
     "upstream-oauth-scripted": RouteVariant(
         (_upstream_oauth("scripted", "client_secret_post"),), protected=False

@@ -31,6 +31,7 @@ BASE64_DECODES_PUBLIC_KEY = "jwt_secret_is_base64_decodes_rsa_public_key"
 REFUSES_EDDSA = "jwt_refuses_eddsa"
 GENERIC_MISSING_ANONYMOUS = "jwt_missing_anonymous_generic_500"
 MAXIMUM_EXPIRATION_WITHOUT_EXP = "jwt_schema_allows_maximum_expiration_without_exp"
+ABSENT_CLAIM_NOT_VERIFIED = "jwt_absent_claim_not_verified"
 _SPECS = "https://github.com/Kong/kong/blob/3.9.0/spec/03-plugins/16-jwt"
 # the commit that names a missing anonymous consumer (after 3.9.0, so in 3.10 and later)
 ANONYMOUS_FIX = "https://github.com/Kong/kong/commit/35aa60546de8d313c792f32afcb3ec71fd179520"
@@ -72,6 +73,12 @@ DEFECTS: tuple[Defect, ...] = (
         "gateway",
         "the jwt schema accepts maximum_expiration > 0 with claims_to_verify lacking exp",
         f"{_SPECS}/06-schema_spec.lua#L39-L47",
+    ),
+    Defect(
+        ABSENT_CLAIM_NOT_VERIFIED,
+        "gateway",
+        "a claim listed in claims_to_verify but absent from the token is not checked (the token passes)",
+        f"{_SPECS}/03-access_spec.lua#L1121-L1136 (requires the checked fields to be in the claims)",
     ),
 )
 
@@ -263,6 +270,8 @@ class JwtPlugin(Plugin):
         errors: dict[str, Any] = {}
         for name in self.config.get("claims_to_verify") or []:
             value = claims.get(name)
+            if value is None and self.runtime.defects.on(ABSENT_CLAIM_NOT_VERIFIED):
+                continue
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 errors[name] = "must be a number"
             elif name == "exp":

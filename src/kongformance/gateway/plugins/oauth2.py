@@ -21,6 +21,7 @@ from kongformance.gateway.plugins.oauth2_defects import (
     GLOBAL_ACCEPTS_BOUND_TOKEN,
     GLOBAL_REFUSAL_WITHOUT_CHALLENGE,
     GRANT_DEFECTS,
+    HIDE_CREDENTIALS_IGNORED,
 )
 from kongformance.gateway.plugins.oauth2_request import (
     ANONYMOUS,
@@ -176,7 +177,7 @@ class Oauth2Plugin(Plugin):
             if not isinstance(value, str):
                 return None
             token = value
-        if self.config.get("hide_credentials"):
+        if self.config.get("hide_credentials") and not self.runtime.defects.on(HIDE_CREDENTIALS_IGNORED):
             if from_header:
                 request.headers.remove(header_name)
             else:

@@ -15,6 +15,9 @@ REFRESH_IGNORES_SCOPE_MISMATCH = "oauth2_refresh_ignores_scope_mismatch"
 REUSE_REFRESH_TOKEN_IGNORED = "oauth2_reuse_refresh_token_ignored"
 PKCE_VERIFIER_NOT_CHECKED = "oauth2_pkce_verifier_not_checked"
 AUTHORIZATION_CODE_REUSABLE = "oauth2_authorization_code_reusable"
+SECRET_CASE_INSENSITIVE = "oauth2_client_secret_case_insensitive"
+FORWARDED_PROTO_FROM_ANY_CLIENT = "oauth2_forwarded_proto_trusted_from_any_client"
+HIDE_CREDENTIALS_IGNORED = "oauth2_hide_credentials_ignored"
 
 GRANT_DEFECTS: tuple[Defect, ...] = (
     Defect(
@@ -58,5 +61,23 @@ GRANT_DEFECTS: tuple[Defect, ...] = (
         "gateway",
         "an authorization code can be exchanged more than once",
         "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2",
+    ),
+    Defect(
+        SECRET_CASE_INSENSITIVE,
+        "gateway",
+        "the token endpoint compares client secrets ignoring case",
+        "https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/access.lua#L586 (client_secret == ...)",
+    ),
+    Defect(
+        FORWARDED_PROTO_FROM_ANY_CLIENT,
+        "gateway",
+        "accept_http_if_already_terminated trusts X-Forwarded-Proto: https from a client outside trusted_ips",
+        "https://github.com/Kong/kong/blob/3.9.0/kong/tools/http.lua#L209-L234 (check_https)",
+    ),
+    Defect(
+        HIDE_CREDENTIALS_IGNORED,
+        "gateway",
+        "hide_credentials leaves the client's access token (header or access_token argument) to the upstream",
+        f"{_ACCESS_SPEC}#L3830 (Hide Credentials)",
     ),
 )

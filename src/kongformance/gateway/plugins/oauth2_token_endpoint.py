@@ -22,10 +22,12 @@ from kongformance.gateway.plugins.base import Exit, GatewayRuntime, ProxyRequest
 from kongformance.gateway.plugins.oauth2_authorize import requires_pkce, validate_pkce_verifier
 from kongformance.gateway.plugins.oauth2_defects import (
     AUTHORIZATION_CODE_REUSABLE,
+    FORWARDED_PROTO_FROM_ANY_CLIENT,
     PKCE_VERIFIER_NOT_CHECKED,
     PROVISION_KEY_NOT_GENERATED,
     REFRESH_IGNORES_SCOPE_MISMATCH,
     REUSE_REFRESH_TOKEN_IGNORED,
+    SECRET_CASE_INSENSITIVE,
 )
 from kongformance.gateway.plugins.oauth2_request import request_parameters
 from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
@@ -35,8 +37,9 @@ GENERATED_PROVISION_KEYS: set[str] = set()  # keys the schema generated (Kong's 
 _BASIC = re.compile(r"\s*[Bb]asic\s*(.+)")
 
 
-def secret_matches(credential: Mapping[str, Any], given: str | None) -> bool:
-    """Compare a client secret; ``$pbkdf2-<digest>$i=N,l=L$salt$hash`` when the credential stores it hashed."""
+def secret_matches(credential: Mapping[str, Any], given: str | None, *, ignore_case: bool = False) -> bool:
+    """Compare a client secret exactly (``ignore_case``: its defect); ``$pbkdf2-<digest>$i=N,l=L$salt$hash``
+    when the credential stores it hashed."""
     stored = str(credential.get("client_secret") or "")
     if given is None:
         return False
@@ -55,6 +58,8 @@ def secret_matches(credential: Mapping[str, Any], given: str | None) -> bool:
         except (ValueError, KeyError, binascii.Error):
             return False
         return hmac.compare_digest(derived, expected)
+    if ignore_case:
+        stored, given = stored.lower(), given.lower()
     return hmac.compare_digest(stored.encode(), given.encode())
 
 
@@ -101,7 +106,9 @@ class TokenEndpoint:
             return True, None
         if not self.config.get("accept_http_if_already_terminated"):
             return False, None
-        if not self._trusted(request.client_ip):
+        if not self._trusted(request.client_ip) and not self.runtime.defects.on(
+            FORWARDED_PROTO_FROM_ANY_CLIENT
+        ):
             return False, None
         forwarded = request.headers.get_all("x-forwarded-proto")
         if len(forwarded) > 1:
@@ -236,7 +243,11 @@ class TokenEndpoint:
                             "error": "invalid_request",
                             "error_description": "client_secret is disallowed for public clients",
                         }
-                elif not secret_matches(client, None if client_secret is None else str(client_secret)):
+                elif not secret_matches(
+                    client,
+                    None if client_secret is None else str(client_secret),
+                    ignore_case=self.runtime.defects.on(SECRET_CASE_INSENSITIVE),
+                ):
                     response = invalid_client(from_header)
             if "error" not in response:
                 response = self._grant(ctx, str(grant_type), params, client)
