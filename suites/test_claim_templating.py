@@ -335,3 +335,22 @@ def test_oauth2_introspection_forwards_a_templated_claim_as_x_credential(
     assert claims.get(FORWARDED) == typed(expected)
     header = _header_value(proxy.request("oauth2-introspection-claims", token=token), "X-Credential-Kf-Prop")
     assert header == expected
+
+
+@pytest.mark.requirement("KI-C.4-sprig-case-go")
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('${ upper "straße ﬁnal ǆ ς" }', "STRAßE ﬁNAL Ǆ Σ"),
+        ('${ lower "İSTANBUL ẞ Ǆ ΣΑΣ" }', "istanbul ß ǆ σασ"),
+    ],
+)
+def test_upper_and_lower_map_non_ascii_text_rune_by_rune_as_go_does(
+    templating: Templating, template: str, expected: str
+) -> None:
+    """Sprig's upper/lower are Go's strings.ToUpper/ToLower (https://masterminds.github.io/sprig/strings.html,
+    https://pkg.go.dev/strings#ToUpper): one rune to one rune, so ß and the ﬁ ligature stay, İ lowers to i and
+    a final Σ lowers to σ. The value is read from a real token."""
+    name = claim_name()
+    _, claims = templating.issue({name: template})
+    assert claims.get(name) == expected

@@ -18,10 +18,13 @@ from hypothesis import strategies as st
 LABEL_KEYS = ["env", "team", "groups", "tier", "région"]
 NOW_VALUES = st.sampled_from([0.0, 1_767_323_045.0, 1_767_323_045.25, 951_782_400.5, 4_102_444_799.0])
 
-_text_alphabet = st.sampled_from(list("ab Z09-_,.:/é日😀{}$|\"'\\\n\t"))
+# non-ASCII and mixed-script text where Go's rune-by-rune case mapping differs from full Unicode mapping
+# (ß, ligatures, dotted/dotless i, final sigma, titlecase digraphs), issue 12
+_CASE_TRAPS = "ßẞﬁﬀİıΣσςǅǄЖжΩ"
+_text_alphabet = st.sampled_from(list("ab Z09-_,.:/é日😀{}$|\"'\\\n\t" + _CASE_TRAPS))
 _small_text = st.text(_text_alphabet, max_size=12)
 _label_value = st.one_of(
-    st.text(st.sampled_from(list("abcXYZ019-_.,é日 ")), min_size=1, max_size=10),
+    st.text(st.sampled_from(list("abcXYZ019-_.,é日 " + _CASE_TRAPS)), min_size=1, max_size=10),
     st.sampled_from(["123", "true", "007", "1e3", "a,b,,c", "null"]),
 )
 
@@ -95,7 +98,17 @@ def _go_string_literal(text: str) -> str:
 string_literals = st.one_of(
     _small_text.map(_go_string_literal),
     st.sampled_from(
-        ['","', '"}"', '"${"', '""', '"2006-01-02T15:04:05Z07:00"', '"Jan 2 15:04"', '"42"', '"a,b,,c"']
+        [
+            '","',
+            '"}"',
+            '"${"',
+            '""',
+            '"2006-01-02T15:04:05Z07:00"',
+            '"Jan 2 15:04"',
+            '"42"',
+            '"a,b,,c"',
+            '"straße ﬁnal İ ΣΑΣ ǅ Жж"',
+        ]
     ),
     st.sampled_from(["`raw}`", "`x`"]),
 )

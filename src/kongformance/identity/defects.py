@@ -85,6 +85,18 @@ ISSUER_DEFECTS = catalogue_of(
         'a claim whose template fails (e.g. a missing label) is issued as "" instead of being dropped',
         "kong-identity.md C.6",
     ),
+    _d(
+        "template_case_mapping_full_unicode",
+        "Sprig upper/lower in token claims use full Unicode case mapping (ß -> SS, ligatures split) instead of "
+        "Go's strings.ToUpper/ToLower",
+        "https://pkg.go.dev/strings#ToUpper; https://masterminds.github.io/sprig/strings.html",
+    ),
+    # revocation (issuer.py)
+    _d(
+        "revoke_other_clients_token",
+        "the revocation endpoint revokes a token issued to another client",
+        "https://www.rfc-editor.org/rfc/rfc7009#section-2.1",
+    ),
     # JWKS (issuer.py)
     _d(
         "jwks_wrong_kid",

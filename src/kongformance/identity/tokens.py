@@ -18,6 +18,7 @@ from kongformance.defects import DefectSwitches
 from kongformance.identity.keys import SigningKey, b64url
 from kongformance.identity.store import AuthServer, Claim, Client, Scope, TokenRecord
 from kongformance.identity.templating import render_claim
+from kongformance.identity.templating.functions import python_case_mapping
 
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope"})
 """Claims the issuer sets itself; a custom claim of the same name is dropped (docs/fidelity/identity-issuer.md)."""
@@ -110,8 +111,13 @@ def render(
 ) -> dict[str, Any]:
     """Render claim templates (same engine as test-claim); a failing template drops its claim (C.6)."""
     rendered: dict[str, Any] = {}
+    full_case = defects.on("template_case_mapping_full_unicode")
     for claim in claims:
-        ok, value = render_claim(claim.value, context, now=now)
+        if full_case:
+            with python_case_mapping():
+                ok, value = render_claim(claim.value, context, now=now)
+        else:
+            ok, value = render_claim(claim.value, context, now=now)
         if ok:
             rendered[claim.name] = value
         elif defects.on("failed_template_renders_empty"):

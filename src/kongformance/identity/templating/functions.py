@@ -42,6 +42,25 @@ _ALLOW_LIST = """
 ALLOWED_FUNCTIONS: frozenset[str] = frozenset(_ALLOW_LIST.split())
 
 _render_now: ContextVar[datetime] = ContextVar("kongformance_template_now")
+_python_case: ContextVar[bool] = ContextVar("kongformance_python_case", default=False)
+
+
+@contextmanager
+def python_case_mapping() -> Iterator[None]:
+    """Meanwhile ``upper``/``lower`` use Python's full case mapping (the defect
+    ``template_case_mapping_full_unicode``); Go's strings.ToUpper/ToLower map rune by rune."""
+    token = _python_case.set(True)
+    try:
+        yield
+    finally:
+        _python_case.reset(token)
+
+
+def _case_switch(go: Callable[..., Any], python: Callable[[str], str]) -> Callable[..., Any]:
+    def convert(text: Any) -> Any:
+        return python(text) if _python_case.get() and isinstance(text, str) else go(text)
+
+    return convert
 
 
 @contextmanager
@@ -106,6 +125,8 @@ def build_function_map() -> dict[str, Callable[..., Any]]:
     for name in go_time.JSON_ENCODERS:
         functions[name] = go_time.encoding_times_as_go(functions[name])
     functions["uuidValidate"] = uuid_validate
+    functions["upper"] = _case_switch(functions["upper"], str.upper)
+    functions["lower"] = _case_switch(functions["lower"], str.lower)
     missing = ALLOWED_FUNCTIONS - functions.keys()
     if missing:
         raise RuntimeError(f"allow-listed template functions without an implementation: {sorted(missing)}")
