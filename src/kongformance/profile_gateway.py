@@ -219,6 +219,8 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     "oidc-bearer-audience-other": RouteVariant((_oidc(audience_required=[OTHER_AUDIENCE]),)),
     "oidc-bearer-headers": RouteVariant((_oidc_headers,)),
     "oidc-bearer-leeway": RouteVariant((_oidc(leeway=30),)),
+    # hide_credentials on every version (pre-3.14 defaults leave it false), for body tokens (issue 12)
+    "oidc-bearer-hide": RouteVariant((_oidc(hide_credentials=True),)),
     # discovery cannot load: 500 (kong-plugins.md 1.3); not guarded, it never answers 4xx
     "oidc-bearer-discovery-down": RouteVariant((_oidc_unreachable,), protected=False),
     "jwt": RouteVariant((_jwt,)),

@@ -32,7 +32,9 @@ def _scheme_token(value: str) -> tuple[str, str] | None:
     return match.group(1).lower(), match.group(2)
 
 
-def _from_header(request: ProxyRequest, config: Mapping[str, Any]) -> BearerCredential | None:
+def _from_header(
+    request: ProxyRequest, config: Mapping[str, Any], *, token_headers: bool = True
+) -> BearerCredential | None:
     custom = config.get("bearer_token_header_name")
     if custom:
         value = request.headers.get(custom)
@@ -46,7 +48,7 @@ def _from_header(request: ProxyRequest, config: Mapping[str, Any]) -> BearerCred
         parsed = _scheme_token(value)
         if parsed and parsed[0] == "bearer":
             return BearerCredential(parsed[1], "header", "authorization")
-    for name in TOKEN_HEADERS:
+    for name in TOKEN_HEADERS if token_headers else ():
         value = request.headers.get(name)
         if value:
             return BearerCredential(value, "header", name)
@@ -97,12 +99,15 @@ def _from_cookie(request: ProxyRequest, config: Mapping[str, Any]) -> BearerCred
     return BearerCredential(value, "cookie", name) if value else None
 
 
-def find_bearer(request: ProxyRequest, config: Mapping[str, Any]) -> BearerCredential | None:
-    """The first bearer token found in ``bearer_token_param_type`` order."""
+def find_bearer(
+    request: ProxyRequest, config: Mapping[str, Any], *, token_headers: bool = True
+) -> BearerCredential | None:
+    """The first bearer token found in ``bearer_token_param_type`` order (``token_headers``: also the
+    ``access-token`` and ``x-access-token`` headers after ``Authorization``)."""
     for where in config.get("bearer_token_param_type") or ["body", "header", "query"]:
         found: BearerCredential | None = None
         if where == "header":
-            found = _from_header(request, config)
+            found = _from_header(request, config, token_headers=token_headers)
         elif where == "query":
             value = request.query_get(TOKEN_FIELD)
             found = BearerCredential(value, "query", TOKEN_FIELD) if value else None
@@ -115,8 +120,10 @@ def find_bearer(request: ProxyRequest, config: Mapping[str, Any]) -> BearerCrede
     return None
 
 
-def hide_credential(request: ProxyRequest, credential: BearerCredential) -> None:
-    """Remove the credential the client used from the upstream request."""
+def hide_credential(request: ProxyRequest, credential: BearerCredential, *, body: bool = True) -> None:
+    """Remove the credential the client used from the upstream request (``body``: also from the body)."""
+    if not body and credential.location in ("form", "json"):
+        return
     if credential.location == "header":
         request.headers.remove(credential.name)
     elif credential.location == "query":

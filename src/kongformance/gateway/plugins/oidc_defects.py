@@ -34,6 +34,11 @@ NO_ERROR_CODE_WITHOUT_TOKEN = "oidc_no_error_code_without_token"
 DISCOVERY_FAILURE_GIVES_401 = "oidc_discovery_failure_gives_401"
 KONG_OAUTH2_IGNORES_SERVICE = "oidc_kong_oauth2_ignores_service"
 IGNORE_HIDE_CREDENTIALS = "oidc_ignore_hide_credentials"
+LEEWAY_ONLY_ON_EXP = "oidc_leeway_only_on_exp"
+HIDE_KEEPS_BODY_TOKEN = "oidc_hide_credentials_keeps_body_token"
+UNKNOWN_KID_TRIES_OTHER_KEYS = "oidc_unknown_kid_tries_other_keys"
+IGNORE_ACCESS_TOKEN_HEADERS = "oidc_ignores_access_token_headers"
+_REFERENCE = "https://developer.konghq.com/plugins/openid-connect/reference/"
 
 DEFECTS: tuple[Defect, ...] = (
     _d(
@@ -97,5 +102,25 @@ DEFECTS: tuple[Defect, ...] = (
         IGNORE_HIDE_CREDENTIALS,
         "leaves the client's credential in place despite hide_credentials",
         "kong-plugins.md 1.9",
+    ),
+    _d(
+        LEEWAY_ONLY_ON_EXP,
+        "applies leeway to exp only: a token whose nbf or iat is within the leeway in the future is refused",
+        f"{_REFERENCE} (config.leeway: auth_time, exp, iat and nbf)",
+    ),
+    _d(
+        HIDE_KEEPS_BODY_TOKEN,
+        "hide_credentials removes header and query tokens but leaves a token sent in the request body",
+        f"{_REFERENCE} (config.hide_credentials)",
+    ),
+    _d(
+        UNKNOWN_KID_TRIES_OTHER_KEYS,
+        "a token whose kid is not in the JWKS (after rediscovery) is verified with another published key",
+        "https://www.rfc-editor.org/rfc/rfc7515#section-4.1.4",
+    ),
+    _d(
+        IGNORE_ACCESS_TOKEN_HEADERS,
+        "reads the bearer token from Authorization only, not from the access-token / x-access-token headers",
+        f"{_REFERENCE} (config.bearer_token_param_type: header)",
     ),
 )

@@ -212,7 +212,10 @@ class JwtVerifier:
         refreshed = await self.discovery.rediscover()
         if refreshed is None:
             return None
-        return _select_key(refreshed.keys, header)
+        key = _select_key(refreshed.keys, header)
+        if key is None and "kid" in header and self.runtime.defects.on(dx.UNKNOWN_KID_TRIES_OTHER_KEYS):
+            return _select_key(refreshed.keys, {"alg": header.get("alg")})
+        return key
 
     def _verify_claims(self, claims: Mapping[str, Any], meta: IssuerMetadata) -> None:
         now = self.runtime.clock.now()
@@ -224,6 +227,8 @@ class JwtVerifier:
                 raise unauthorized("invalid exp claim was specified for access token")
             if exp_passed(float(exp), now, leeway, defects):
                 raise unauthorized("invalid exp claim was specified for access token (token expired)")
+        if defects.on(dx.LEEWAY_ONLY_ON_EXP):
+            leeway = 0.0
         nbf = claims.get("nbf")
         if nbf is not None:
             if not _is_number(nbf):

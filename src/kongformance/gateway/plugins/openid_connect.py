@@ -115,7 +115,12 @@ class OpenidConnectPlugin(Plugin):
 
     async def _authenticate(self, ctx: RequestContext, meta: IssuerMetadata) -> Authenticated | Exit:
         methods = set(self.config.get("auth_methods") or [])
-        credential = find_bearer(ctx.request, self.config) if methods & TOKEN_METHODS else None
+        token_headers = not self.runtime.defects.on(dx.IGNORE_ACCESS_TOKEN_HEADERS)
+        credential = (
+            find_bearer(ctx.request, self.config, token_headers=token_headers)
+            if methods & TOKEN_METHODS
+            else None
+        )
         if credential is None:
             if "authorization_code" in methods:
                 return self._authorization_redirect(ctx.request, meta)
@@ -219,7 +224,7 @@ class OpenidConnectPlugin(Plugin):
             and not forward_unchanged
             and not defects.on(dx.IGNORE_HIDE_CREDENTIALS)
         ):
-            hide_credential(request, outcome.credential)
+            hide_credential(request, outcome.credential, body=not defects.on(dx.HIDE_KEEPS_BODY_TOKEN))
         header = access_token_header(config.get("upstream_access_token_header"), outcome.credential.token)
         if header is not None and not forward_unchanged:
             request.headers.set(*header)
