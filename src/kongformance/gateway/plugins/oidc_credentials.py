@@ -120,9 +120,9 @@ def find_bearer(
     return None
 
 
-def hide_credential(request: ProxyRequest, credential: BearerCredential, *, body: bool = True) -> None:
-    """Remove the credential the client used from the upstream request (``body``: also from the body)."""
-    if not body and credential.location in ("form", "json"):
+def hide_credential(request: ProxyRequest, credential: BearerCredential, *, in_body: bool = True) -> None:
+    """Remove the credential the client used from the upstream request (``in_body``: also from the body)."""
+    if not in_body and credential.location in ("form", "json"):
         return
     if credential.location == "header":
         request.headers.remove(credential.name)

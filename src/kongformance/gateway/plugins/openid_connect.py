@@ -224,7 +224,7 @@ class OpenidConnectPlugin(Plugin):
             and not forward_unchanged
             and not defects.on(dx.IGNORE_HIDE_CREDENTIALS)
         ):
-            hide_credential(request, outcome.credential, body=not defects.on(dx.HIDE_KEEPS_BODY_TOKEN))
+            hide_credential(request, outcome.credential, in_body=not defects.on(dx.HIDE_KEEPS_BODY_TOKEN))
         header = access_token_header(config.get("upstream_access_token_header"), outcome.credential.token)
         if header is not None and not forward_unchanged:
             request.headers.set(*header)
