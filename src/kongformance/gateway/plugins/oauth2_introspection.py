@@ -40,6 +40,12 @@ DEFECTS: tuple[Defect, ...] = (
         "kong-plugins.md 3.3 (active must be truthy); RFC 7662 2.2",
     ),
     Defect(
+        "introspection_caches_inactive_forever",
+        "gateway",
+        "oauth2-introspection keeps an active:false answer cached forever, whatever config.ttl",
+        "https://developer.konghq.com/plugins/oauth2-introspection/reference/ (config.ttl)",
+    ),
+    Defect(
         "introspection_ignore_ttl",
         "gateway",
         "oauth2-introspection caches every introspection result forever, ignoring config.ttl",
@@ -201,6 +207,8 @@ class Oauth2IntrospectionPlugin(Plugin):
         if outcome.kind == "active":
             return ttl
         if outcome.kind == "inactive":
+            if self.runtime.defects.on("introspection_caches_inactive_forever"):
+                return 0.0
             return INACTIVE_TTL if ttl <= 0 else min(ttl, INACTIVE_TTL)
         return None
 

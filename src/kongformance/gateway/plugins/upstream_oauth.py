@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
+        "upstream_oauth_sends_unset_params_empty",
+        "gateway",
+        "the token request carries audience, username and password as empty values when the config leaves them unset",
+        "https://developer.konghq.com/plugins/upstream-oauth/reference/ (config.oauth: optional token request fields)",
+    ),
+    Defect(
         "upstream_oauth_never_purge",
         "gateway",
         "upstream-oauth keeps its cached token when the upstream answers a purge_token_on_upstream_status_codes status",
@@ -193,6 +199,8 @@ class UpstreamOauthPlugin(Plugin):
             form.append(("scope", " ".join(oauth["scopes"])))
         if oauth.get("audience"):
             form.append(("audience", " ".join(oauth["audience"])))
+        elif self.runtime.defects.on("upstream_oauth_sends_unset_params_empty"):
+            form += [(name, "") for name in ("audience", "username", "password") if oauth.get(name) is None]
         method = (self.config.get("client") or {}).get("auth_method") or "client_secret_post"
         if method == "client_secret_basic" and self.runtime.defects.on("upstream_oauth_post_when_basic"):
             method = "client_secret_post"
