@@ -14,9 +14,13 @@ TARGET ?= local
 REPORTS ?= reports
 WORKERS ?= auto
 RUN_ARGS ?= --target $(TARGET) -n $(WORKERS) --reports $(REPORTS)
-STAMP := $(VENV)/.kongformance-installed
+MIN_PYTHON := 3.11
+# the version of $(PYTHON), in the stamp's name: a .venv made by another Python has no such stamp and is rebuilt
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none)
+STAMP := $(VENV)/.kongformance-installed-py$(PYVER)
+PIP_INSTALL ?= $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
-.PHONY: run test setup lint typecheck pytest mutation images bench-smoke clean
+.PHONY: run test setup python-check lint typecheck pytest mutation images bench-smoke clean
 
 run: setup
 	$(BIN)/kongformance run $(RUN_ARGS)
@@ -25,10 +29,18 @@ test: setup lint typecheck pytest mutation
 
 setup: $(STAMP)
 
-# (Re)install when pyproject.toml changes; the venv is created when missing.
-$(STAMP): pyproject.toml
+# First of all: a Python kongformance supports (one line and exit 2 otherwise, before any venv is made).
+python-check:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))' 2>/dev/null \
+	  || { echo "kongformance needs Python >= $(MIN_PYTHON); PYTHON=$(PYTHON) is $(PYVER) (run: make PYTHON=python3.11 ...)" >&2; exit 2; }
+
+# (Re)install when pyproject.toml changes; the venv is created when missing and rebuilt when another Python
+# made it.
+$(STAMP): pyproject.toml | python-check
+	@if test -e $(VENV) && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYVER)" ]; then \
+	  echo "rebuilding $(VENV): it was made by another Python than $(PYTHON) ($(PYVER))" >&2; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP_INSTALL)
 	touch $@
 
 lint: setup

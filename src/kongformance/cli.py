@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from kongformance.cli_args import OneLineParser
 
 # subcommand -> (module, help). The module provides add_arguments(parser) and main(args) -> int.
 SERVE_COMPONENTS: dict[str, tuple[str, str]] = {
@@ -32,7 +35,7 @@ def _load(module: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kongformance", description="Kong OAuth2/OIDC conformance suite")
+    parser = OneLineParser(prog="kongformance", description="Kong OAuth2/OIDC conformance suite")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run an emulator in the foreground")
     serve_sub = serve.add_subparsers(dest="component", required=True, metavar="COMPONENT")
@@ -64,8 +67,14 @@ def _unavailable(module: str, exc: Exception) -> Callable[[argparse.Namespace], 
     return fail
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so servers stop and their temporary TLS files are removed."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args._main(args) or 0)
     except KeyboardInterrupt:

@@ -14,12 +14,15 @@ import sys
 import uuid
 from pathlib import Path
 
+from kongformance.cli_args import kong_version
 from kongformance.targets import TARGETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=TARGETS, default=None, help="where to run (default: local)")
-    parser.add_argument("--kong-version", default=None, help="Kong version of the target (default 3.15)")
+    parser.add_argument(
+        "--kong-version", type=kong_version, default=None, help="Kong version of the target (default 3.15)"
+    )
     parser.add_argument("--db-less", action="store_true", help="configure the gateway with POST /config")
     parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. auto)")
     parser.add_argument("--hypothesis-profile", choices=("dev", "ci", "nightly"), default=None)
@@ -52,10 +55,29 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     return out + extra
 
 
+def unknown_defects(names: list[str]) -> list[str]:
+    """The names among ``names`` that no component's defect catalogue knows."""
+    from kongformance.gateway.defects import gateway_catalogue
+    from kongformance.identity.defects import ISSUER_DEFECTS
+
+    known = set(gateway_catalogue()) | set(ISSUER_DEFECTS)
+    return [name for name in names if name not in known]
+
+
 def main(args: argparse.Namespace) -> int:
     suites = Path(args.suites)
     if not suites.is_dir():
         print(f"kongformance run: no suites directory at {suites.resolve()} (use --suites)", file=sys.stderr)
+        return 2
+    if args.defect and not args.mutation:
+        print(
+            "kongformance run: error: --defect applies to the mutation check only (add --mutation)",
+            file=sys.stderr,
+        )
+        return 2
+    unknown = unknown_defects(args.defect)
+    if unknown:
+        print(f"kongformance run: error: unknown defect {', '.join(map(repr, unknown))}", file=sys.stderr)
         return 2
     if args.mutation:
         from kongformance.mutation import mutation_check, print_report, write_report

@@ -13,13 +13,18 @@ import sys
 import yaml
 
 from kongformance import profile
+from kongformance.cli_args import http_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--issuer", default=None, help="issuer URL (default: a decK env placeholder)")
+    parser.add_argument(
+        "--issuer", type=http_url, default=None, help="issuer URL (default: a decK env placeholder)"
+    )
     parser.add_argument("--gateway-client-id", default=None, help="client the gateway uses at the issuer")
     parser.add_argument("--gateway-client-secret", default=None)
-    parser.add_argument("--upstream", default="http://127.0.0.1:8088", help="echo upstream URL")
+    parser.add_argument(
+        "--upstream", type=http_url, default="http://127.0.0.1:8088", help="echo upstream URL"
+    )
     parser.add_argument("--db-less", action="store_true", help="leave out what needs a database (oauth2)")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
 

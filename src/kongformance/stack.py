@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from kongformance.cli_args import kong_version
 from kongformance.clock import Clock
 from kongformance.hidden_control import maybe_hidden
 from kongformance.serving import RunningServer, start_in_thread
@@ -209,7 +211,9 @@ def start_local_stack(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
-    parser.add_argument("--kong-version", default="3.15", help="Kong version the gateway behaves as")
+    parser.add_argument(
+        "--kong-version", type=kong_version, default="3.15", help="Kong version the gateway behaves as"
+    )
     parser.add_argument("--db-less", action="store_true", help="run the gateway in DB-less mode")
     parser.add_argument("--defect", action="append", default=[], metavar="NAME", help="switch a defect on")
     parser.add_argument(
@@ -239,7 +243,7 @@ def main(args: argparse.Namespace) -> int:
             hide_control=args.hide_control,
         )
     except (ValueError, RuntimeError, OSError) as exc:
-        print(f"kongformance serve stack: {exc}", flush=True)
+        print(f"kongformance serve stack: {exc}", file=sys.stderr, flush=True)
         return 2
     for name, url in stack.urls().items():
         print(f"{name:10} {url}", flush=True)

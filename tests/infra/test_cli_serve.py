@@ -52,7 +52,7 @@ def test_serve_stack_refuses_an_unknown_defect_with_a_message() -> None:
         timeout=60,
     )
     assert done.returncode == 2
-    assert "unknown defect(s) no_such_defect" in done.stdout
+    assert "unknown defect(s) no_such_defect" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from kongformance.cli_args import kong_version, port
 from kongformance.gateway.app import ReferenceGateway
-from kongformance.serving import serve_forever
+from kongformance.serving import bind_all, serve_sockets_forever, shown_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,14 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--admin-host", default="127.0.0.1", help="address of the Admin API (default 127.0.0.1)"
     )
-    parser.add_argument("--admin-port", type=int, default=8001)
-    parser.add_argument("--proxy-port", type=int, default=8000)
-    parser.add_argument("--proxy-ssl-port", type=int, default=8443)
+    parser.add_argument("--admin-port", type=port, default=8001)
+    parser.add_argument("--proxy-port", type=port, default=8000)
+    parser.add_argument("--proxy-ssl-port", type=port, default=8443)
     parser.add_argument(
         "--db-less", action="store_true", help="DB-less mode: POST /config, CRUD writes answer 405"
     )
     parser.add_argument(
-        "--kong-version", default="3.15", help="Kong version whose behaviour to follow (3.9 ... 3.15)"
+        "--kong-version",
+        type=kong_version,
+        default="3.15",
+        help="Kong version whose behaviour to follow (3.9 ... 3.15)",
     )
     parser.add_argument(
         "--defect", action="append", default=[], metavar="NAME", help="switch on a named defect"
@@ -37,16 +41,24 @@ def main(args: argparse.Namespace) -> int:
     gateway = ReferenceGateway(
         kong_version=args.kong_version, db_less=args.db_less, defects=args.defect, trusted_ips=args.trusted_ip
     )
-    cert, key = gateway.tls_files()
-    print(f"admin  http://{args.admin_host}:{args.admin_port}", flush=True)
-    print(f"proxy  http://{args.host}:{args.proxy_port}", flush=True)
-    print(f"proxy  https://{args.host}:{args.proxy_ssl_port}", flush=True)
     try:
-        serve_forever(
+        # bind every listener before printing anything: a busy port is one error line naming it
+        admin, proxy, proxy_ssl = bind_all(
             [
-                (gateway.admin_app, args.admin_host, args.admin_port, None, None),
-                (gateway.proxy_app, args.host, args.proxy_port, None, None),
-                (gateway.proxy_app, args.host, args.proxy_ssl_port, cert, key),
+                (args.admin_host, args.admin_port),
+                (args.host, args.proxy_port),
+                (args.host, args.proxy_ssl_port),
+            ]
+        )
+        cert, key = gateway.tls_files()
+        print(f"admin  {shown_url('http', admin)}", flush=True)
+        print(f"proxy  {shown_url('http', proxy)}", flush=True)
+        print(f"proxy  {shown_url('https', proxy_ssl)}", flush=True)
+        serve_sockets_forever(
+            [
+                (gateway.admin_app, admin, None, None),
+                (gateway.proxy_app, proxy, None, None),
+                (gateway.proxy_app, proxy_ssl, cert, key),
             ],
             date_header=False,  # Kong passes the upstream's Date through
         )

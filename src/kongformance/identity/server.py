@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kongformance.cli_args import port
 from kongformance.identity.app import IdentityEmulator
 from kongformance.identity.defects import ISSUER_DEFECTS, enabled_from_environment
 from kongformance.serving import bind_socket, serve_sockets_forever
@@ -22,7 +23,7 @@ def _non_negative_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8300, help="port to bind (default 8300; 0 picks one)")
+    parser.add_argument("--port", type=port, default=8300, help="port to bind (default 8300; 0 picks one)")
     parser.add_argument(
         "--public-url",
         default=None,
@@ -64,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as err:
-        print(f"kongformance: cannot bind {args.host}:{args.port}: {err}", file=sys.stderr)
+        print(f"kongformance serve identity: {err}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host

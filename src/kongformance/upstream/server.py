@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 
+from kongformance.cli_args import port
 from kongformance.hidden_control import maybe_hidden
-from kongformance.serving import bind_socket, serve_sockets_forever
+from kongformance.serving import bind_socket, serve_sockets_forever, shown_url
 from kongformance.upstream.echo import DEFAULT_LOG_SIZE, EchoUpstream
 
 
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port,
         default=int(os.environ.get("KONGFORMANCE_UPSTREAM_PORT", "8088")),
         help="port to listen on (default 8088)",
     )
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     echo = EchoUpstream(log_size=args.log_size)
-    sock = bind_socket(args.host, args.port)  # port 0 picks a free one; the line below names it
-    print(f"echo upstream: http://{args.host}:{sock.getsockname()[1]}", flush=True)
+    sock = bind_socket(args.host, args.port)  # before printing: a busy port is one error line naming it
+    print(f"echo upstream: {shown_url('http', sock)}", flush=True)
     serve_sockets_forever([(maybe_hidden(echo.app, "upstream", args.hide_control), sock, None, None)])
     return 0
