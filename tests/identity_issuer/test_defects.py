@@ -120,6 +120,28 @@ def _revoke(issuer: Issuer) -> Any:
     return issuer.introspect(token).json()["active"]
 
 
+def _case_mapping(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_claim(
+        issuer.server.id,
+        name="up",
+        value='${ upper "straße ﬁ" }',
+        include_in_token=True,
+        include_in_all_scopes=True,
+    )
+    return decode_segments(issuer.access_token())[1].get("up")
+
+
+def _revoke_other(issuer: Issuer) -> Any:
+    store = issuer.emulator.store
+    other, other_secret = store.create_client(
+        issuer.server.id,
+        {"name": "other", "grant_types": ["client_credentials"], "response_types": ["token"]},
+    )
+    token = issuer.access_token()
+    issuer.http.post(f"{issuer.url}/revoke", data={"token": token}, auth=(other.id, other_secret))
+    return issuer.introspect(token).json()["active"]
+
+
 SCENARIOS: dict[str, Callable[[Issuer], Any]] = {
     "introspect_expired_active": _expired,
     "introspect_revoked_active": _revoked,
@@ -137,6 +159,8 @@ SCENARIOS: dict[str, Callable[[Issuer], Any]] = {
     "jwks_wrong_kid": _jwks_kid,
     "jwks_drops_previous_key": _jwks_previous,
     "revoke_noop": _revoke,
+    "template_case_mapping_full_unicode": _case_mapping,
+    "revoke_other_clients_token": _revoke_other,
 }
 
 

@@ -75,7 +75,7 @@ class LoggedRequest:
         if self.body and "application/x-www-form-urlencoded" in content_type:
             form = {
                 k: (fingerprint(v) if k in SECRET_FIELDS else v)
-                for k, v in parse_qsl(self.body.decode("latin-1"))
+                for k, v in parse_qsl(self.body.decode("latin-1"), keep_blank_values=True)
             }
         authorization = headers.get("authorization", "")
         auth: dict[str, Any] = {"scheme": authorization.partition(" ")[0].lower() or None}
@@ -91,7 +91,7 @@ class LoggedRequest:
             "path": self.path,
             "query": {
                 k: (fingerprint(v) if k in SECRET_FIELDS else v)
-                for k, v in parse_qsl(self.query.decode("latin-1"))
+                for k, v in parse_qsl(self.query.decode("latin-1"), keep_blank_values=True)
             },
             "headers": {k: redact_header(k, v) for k, v in headers.items()},
             "form": form,
