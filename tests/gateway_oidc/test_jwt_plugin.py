@@ -6,6 +6,7 @@ import base64
 
 import jwt as pyjwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from kongformance.gateway.plugins import jwt as jwt_plugin
@@ -162,12 +163,48 @@ def test_jwt_defects_change_behaviour():
         jwt_plugin.ACCEPT_AT_EXACT_EXPIRY,
         jwt_plugin.SKIP_SIGNATURE_CHECK,
         jwt_plugin.SPACE_SEPARATED_CHALLENGE,
+        jwt_plugin.BASE64_DECODES_PUBLIC_KEY,
+        jwt_plugin.REFUSES_EDDSA,
+        jwt_plugin.GENERIC_MISSING_ANONYMOUS,
+        jwt_plugin.MAXIMUM_EXPIRATION_WITHOUT_EXP,
+        jwt_plugin.ABSENT_CLAIM_NOT_VERIFIED,
     }
     on = _harness(claims_to_verify=["exp"], defects=(jwt_plugin.ACCEPT_AT_EXACT_EXPIRY,))
     assert on.send(_token({"exp": int(NOW)}))[0] is None
     unsigned = _harness(defects=(jwt_plugin.SKIP_SIGNATURE_CHECK,))
     assert (
         unsigned.send(_token(key="wrong-secret-wrong-secret-wrong-secret-wrong-secret-wrong-secret!"))[0]
+        is None
+    )
+    rs256 = _token({"iss": "rsa-key"}, key=rsa_key(1), alg="RS256")
+    assert _harness(secret_is_base64=True).send(rs256)[0] is None
+    decoded = _harness(secret_is_base64=True, defects=(jwt_plugin.BASE64_DECODES_PUBLIC_KEY,))
+    assert decoded.send(rs256)[0] is not None
+    ed = Ed25519PrivateKey.generate()
+    for h, accepted in ((_harness(), True), (_harness(defects=(jwt_plugin.REFUSES_EDDSA,)), False)):
+        h.runtime.jwt_secrets["ed-key"] = {
+            "id": "jwt-cred-3",
+            "key": "ed-key",
+            "algorithm": "EdDSA",
+            "rsa_public_key": ed.public_key()
+            .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+            .decode(),
+            "consumer": {"id": "c-bob"},
+        }
+        assert (h.send(_token({"iss": "ed-key"}, key=ed, alg="EdDSA"))[0] is None) is accepted
+    named = _harness(anonymous="nobody").send(None)[0]
+    generic = _harness(anonymous="nobody", defects=(jwt_plugin.GENERIC_MISSING_ANONYMOUS,)).send(None)[0]
+    assert named.body["message"] == "anonymous consumer nobody is configured but doesn't exist"
+    assert generic.body == {"message": "An unexpected error occurred"}
+    config = {"maximum_expiration": 60, "claims_to_verify": ["nbf"]}
+    switches = _harness().runtime.defects
+    assert jwt_plugin.JwtPlugin.checks_with_defects(config, switches)
+    switches.enable(jwt_plugin.MAXIMUM_EXPIRATION_WITHOUT_EXP)
+    assert jwt_plugin.JwtPlugin.checks_with_defects(config, switches) == {}
+    absent = _token({"nbf": None})
+    assert _harness(claims_to_verify=["nbf"]).send(absent)[0] is not None
+    assert (
+        _harness(claims_to_verify=["nbf"], defects=(jwt_plugin.ABSENT_CLAIM_NOT_VERIFIED,)).send(absent)[0]
         is None
     )
     spaced = _harness(realm="api", defects=(jwt_plugin.SPACE_SEPARATED_CHALLENGE,))

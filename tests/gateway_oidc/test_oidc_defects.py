@@ -143,6 +143,29 @@ def query_token_hidden(defects):
     return ctx.request.query_get("access_token") is None
 
 
+def nbf_within_leeway(defects):
+    h = oidc_harness(defects=defects, leeway=30)
+    return _status(h.send(h.idp.token({"nbf": int(NOW) + 20}))[0])
+
+
+def form_token_hidden(defects):
+    h = oidc_harness(defects=defects, hide_credentials=True)
+    body = f"access_token={h.idp.token()}&kf=1".encode()
+    headers = [("Content-Type", "application/x-www-form-urlencoded")]
+    _, ctx = h.call(make_request(method="POST", headers=headers, body=body))
+    return ctx.request.body
+
+
+def unpublished_kid(defects):
+    h = oidc_harness(defects=defects)
+    return _status(h.send(h.idp.token(kid="not-published"))[0])
+
+
+def x_access_token_header(defects):
+    h = oidc_harness(defects=defects)
+    return _status(h.call(make_request(headers=[("x-access-token", h.idp.token())]))[0])
+
+
 SCENARIOS: dict[str, tuple[Callable[[tuple[str, ...]], Any], Any]] = {
     dx.ACCEPT_EXPIRED_TOKEN: (expired, 401),
     dx.SKIP_ISSUER_CHECK: (foreign_issuer, 401),
@@ -169,6 +192,10 @@ SCENARIOS: dict[str, tuple[Callable[[tuple[str, ...]], Any], Any]] = {
     dx.DISCOVERY_FAILURE_GIVES_401: (discovery_down, 500),
     dx.KONG_OAUTH2_IGNORES_SERVICE: (kong_token_other_service, 401),
     dx.IGNORE_HIDE_CREDENTIALS: (query_token_hidden, True),
+    dx.LEEWAY_ONLY_ON_EXP: (nbf_within_leeway, 200),
+    dx.HIDE_KEEPS_BODY_TOKEN: (form_token_hidden, b"kf=1"),
+    dx.UNKNOWN_KID_TRIES_OTHER_KEYS: (unpublished_kid, 401),
+    dx.IGNORE_ACCESS_TOKEN_HEADERS: (x_access_token_header, 200),
 }
 
 
