@@ -21,7 +21,7 @@ from fixtures.oracle import assert_proxied
 
 from kongformance.clients.kong_admin import TAG, KongAdmin
 from kongformance.profile import ProfileHandles
-from kongformance.profile_gateway import jwt_eddsa_keys, missing_anonymous
+from kongformance.profile_credentials import jwt_eddsa_keys, missing_anonymous
 from kongformance.targets import Stack
 
 SPECS = "https://github.com/Kong/kong/blob/3.9.0/spec/03-plugins/16-jwt"

@@ -22,7 +22,7 @@ from fixtures.http import Proxy, ProxyResult, Upstream
 from fixtures.oracle import assert_proxied, assert_refused
 
 from kongformance.profile import ClientCreds, ProfileHandles
-from kongformance.profile_gateway import OAUTH2_REDIRECT_URI, oauth2_app, oauth2_provision_key
+from kongformance.profile_credentials import OAUTH2_REDIRECT_URI, oauth2_app, oauth2_provision_key
 
 GRANTS = "oauth2-grants"
 NARROW = "oauth2-grants-narrow"

@@ -7,18 +7,19 @@ the decK-format document that :class:`~kongformance.clients.kong_admin.KongAdmin
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from kongformance.clients.issuer import basic_auth
 from kongformance.clients.kong_admin import TAG
 from kongformance.profile import AUDIENCE, OTHER_AUDIENCE, ClientCreds, ProfileHandles, RouteHandle
+from kongformance.profile_credentials import (
+    OAUTH2_REDIRECT_URI,
+    jwt_eddsa_keys,
+    missing_anonymous,
+    oauth2_provision_key,
+)
 
 ROUTE_PREFIX = "/kf"
 UNREACHABLE_ISSUER = "http://127.0.0.1:9/kf-unreachable/auth"  # port 9 (discard): connection refused
@@ -60,37 +61,6 @@ def _jwt_variant(**config: Any) -> PluginBuilder:
         return plugin
 
     return build
-
-
-def missing_anonymous(handles: ProfileHandles) -> str:
-    """The consumer route ``jwt-anonymous-missing`` names as ``anonymous``: no such consumer exists."""
-    return f"kf-no-such-consumer-{handles.run_id}"
-
-
-@dataclass(frozen=True)
-class EddsaKey:
-    """An EdDSA jwt credential of the profile's jwt consumer: ``key`` is the ``iss`` of its tokens."""
-
-    key: str
-    private_key: Ed25519PrivateKey | Ed448PrivateKey
-    public_pem: str
-
-
-def jwt_eddsa_keys(handles: ProfileHandles) -> dict[str, EddsaKey]:
-    """Ed25519 and Ed448 credentials derived from the profile's jwt key (so the suite can sign without
-    shipping another private key to the workers); Kong 3.7+ accepts EdDSA (16-jwt access spec)."""
-    if handles.jwt is None:
-        return {}
-    seed = handles.jwt.private_pem.encode()
-    keys: dict[str, Ed25519PrivateKey | Ed448PrivateKey] = {
-        "Ed25519": Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed + b"Ed25519").digest()),
-        "Ed448": Ed448PrivateKey.from_private_bytes(hashlib.shake_256(seed + b"Ed448").digest(57)),
-    }
-    out: dict[str, EddsaKey] = {}
-    for curve, private in keys.items():
-        pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
-        out[curve] = EddsaKey(f"kf-jwt-{curve.lower()}-{handles.run_id}", private, pem)
-    return out
 
 
 def _oidc_headers(h: ProfileHandles) -> dict[str, Any]:
@@ -163,23 +133,6 @@ def _upstream_oauth(
 def _oauth2(h: ProfileHandles) -> dict[str, Any]:
     config = {"enable_client_credentials": True, "global_credentials": True, "scopes": ["read", "write"]}
     return {"name": "oauth2", "config": config}
-
-
-OAUTH2_REDIRECT_URI = "https://kf-client.example/callback"  # the oauth2 app credential's one redirect URI
-
-
-def oauth2_app(handles: ProfileHandles) -> ClientCreds | None:
-    """The second oauth2 credential of the profile's oauth2 consumer: same secret, a ``redirect_uris`` entry
-    (the authorization-code, implicit, password and refresh grants need one; 25-oauth2 access spec)."""
-    cred = handles.oauth2
-    if cred is None:
-        return None
-    return ClientCreds(f"{cred.id}-app", cred.secret, f"{cred.name}-app")
-
-
-def oauth2_provision_key(handles: ProfileHandles, variant: str) -> str:
-    """The provision_key the profile sets on an ``oauth2-grants*`` route's plugin (unique per plugin)."""
-    return f"kf-provision-{variant}-{handles.run_id}"
 
 
 def _oauth2_grants(variant: str, scopes: list[str], **config: Any) -> PluginBuilder:
