@@ -120,6 +120,7 @@ class Case:
     no_store: bool = False  # Cache-Control: no-store and Pragma: no-cache
     challenge: str | None = None  # WWW-Authenticate
     token: bool = False  # a bearer token of 32 word characters expiring in 5 s
+    refresh: bool = False  # and a refresh token of 32 word characters
 
 
 def authorize(**extra: str) -> dict[str, Any]:
@@ -144,6 +145,8 @@ INVALID_CLIENT = {"error_description": "Invalid client authentication", "error":
 INVALID_PROVISION = {"error_description": "Invalid provision_key", "error": "invalid_provision_key"}
 HTTPS = {"error_description": "You must use HTTPS", "error": "access_denied"}
 GET_TOKEN = "The HTTP method GET is invalid for the token endpoint"
+MISSING = {"error_description": "The access token is missing", "error": "invalid_request"}
+PW = {"client_id": "clientid123", "client_secret": "secret123", "scope": "email", "grant_type": "password"}
 CC = {
     "client_id": "clientid123",
     "client_secret": "secret123",
@@ -274,6 +277,36 @@ CASES: list[Case] = [
          {"scope": "email", "grant_type": "client_credentials"}, path="/oauth2/token",
          headers={"Authorization": "Basic Y2xpZW50aWQxMjM6c2VjcmV0MTI0"}, status=401, json=INVALID_CLIENT,
          challenge='Basic realm="OAuth2.0"'),
+    # ---------------------------------------------------------------- Password Grant
+    Case("no token, no realm", (1790, 1792, 1793), "oauth2_4.test", None, path="/request", method="GET",
+         status=401, json=MISSING, challenge="Bearer"),
+    Case("no token, with realm", (1803, 1805, 1806), "oauth2_5.test", None, path="/request", method="GET",
+         status=401, json=MISSING, challenge='Bearer realm="test-oauth2"'),
+    Case("password: client_secret not sent", (1822, 1824), "oauth2_5.test",
+         {"client_id": "clientid123", "scope": "email", "response_type": "token"}, path="/oauth2/token",
+         status=400, json=INVALID_CLIENT),
+    Case("password: grant_type not sent", (1841, 1843), "oauth2_5.test",
+         {"client_id": "clientid123", "client_secret": "secret123", "scope": "email", "response_type": "token"},
+         path="/oauth2/token", status=400,
+         json={"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}),
+    Case("password: no provision_key, response_type", (1861, 1863), "oauth2_5.test",
+         {**PW, "response_type": "token"}, path="/oauth2/token", status=400, json=INVALID_PROVISION),
+    Case("password: no provision_key", (1880, 1882), "oauth2_5.test", PW, path="/oauth2/token", status=400,
+         json=INVALID_PROVISION),
+    Case("password: no authenticated_userid", (1900, 1902), "oauth2_5.test", {**PW, "provision_key": "provision123"},
+         path="/oauth2/token", status=400,
+         json={"error_description": "Missing authenticated_userid parameter", "error": "invalid_authenticated_userid"}),
+    Case("password success", (1921, 1923, 1924, 1925, 1926, 1927, 1928), "oauth2_5.test",
+         {**PW, "provision_key": "provision123", "authenticated_userid": "id123"}, path="/oauth2/token", token=True,
+         refresh=True),
+    Case("password with authorization header", (1946, 1948, 1949, 1950, 1951, 1952, 1953), "oauth2_5.test",
+         {"provision_key": "provision123", "authenticated_userid": "id123", "scope": "email", "grant_type": "password"},
+         path="/oauth2/token", headers={"Authorization": "Basic Y2xpZW50aWQxMjM6c2VjcmV0MTIz"}, token=True,
+         refresh=True),
+    Case("password with a wrong authorization header", (1971, 1973, 1974), "oauth2_5.test",
+         {"provision_key": "provision123", "authenticated_userid": "id123", "scope": "email", "grant_type": "password"},
+         path="/oauth2/token", headers={"Authorization": "Basic Y2xpZW50aWQxMjM6c2VjcmV0MTI0"}, status=401,
+         json=INVALID_CLIENT, challenge='Basic realm="OAuth2.0"'),
 ]  # fmt: skip
 
 
@@ -304,6 +337,9 @@ def test_oauth2_endpoint_answers_as_kongs_spec(setup: Kong, case: Case) -> None:
         assert body["expires_in"] == 5, where
         assert len(body["access_token"]) == 32, where
         assert re.fullmatch(r"\w+", body["access_token"]), where
+    if case.refresh:
+        assert len(body["refresh_token"]) == 32, where
+        assert re.fullmatch(r"\w+", body["refresh_token"]), where
 
 
 def challenge(kong: Kong, at_3_9: str) -> str:
@@ -331,6 +367,29 @@ def test_implicit_token_sets_the_upstream_headers(setup: Kong) -> None:
     assert seen["x-consumer-username"] == "bob"
     assert seen["x-authenticated-scope"] == "email profile"
     assert seen["x-authenticated-userid"] == "userid123"
+    assert seen["x-credential-identifier"] == "clientid123"
+
+
+@ports(SPEC, 1992, 2001, 2002, 2003, 2004, 2005, 2006)
+def test_password_token_sets_the_upstream_headers(setup: Kong) -> None:
+    body = {
+        "provision_key": "provision123",
+        "authenticated_userid": "id123",
+        "scope": "email",
+        "grant_type": "password",
+    }
+    headers = {"Host": "oauth2_5.test", "Authorization": "Basic Y2xpZW50aWQxMjM6c2VjcmV0MTIz"}
+    resp = setup.proxy_tls.post("/oauth2/token", json=body, headers=headers)
+    assert resp.status_code == 200
+    proxied = setup.proxy_tls.get(
+        f"/request?access_token={resp.json()['access_token']}", headers={"Host": "oauth2_5.test"}
+    )
+    assert proxied.status_code == 200
+    seen = upstream_headers(proxied)
+    assert seen.get("x-consumer-id")
+    assert seen["x-consumer-username"] == "bob"
+    assert seen["x-authenticated-scope"] == "email"
+    assert seen["x-authenticated-userid"] == "id123"
     assert seen["x-credential-identifier"] == "clientid123"
 
 
