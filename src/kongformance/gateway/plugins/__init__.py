@@ -76,7 +76,9 @@ def plugin_class(name: str) -> type[Plugin] | None:
 def plugin_defects() -> tuple[Defect, ...]:
     """The defects declared by the plugin modules that imported (``DEFECTS`` of each module)."""
     _load()
-    return tuple(_defects)
+    from kongformance.gateway.plugins.profile_option_defects import DEFECTS as OPTION_DEFECTS
+
+    return (*_defects, *OPTION_DEFECTS)
 
 
 def import_errors() -> dict[str, str]:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from kongformance.defects import Defect
+from kongformance.gateway.plugins import profile_option_defects as opt
 from kongformance.gateway.plugins.base import Exit, Plugin, RequestContext
 from kongformance.gateway.plugins.oauth2_cache import node_cache
 from kongformance.gateway.plugins.oauth2_request import (
@@ -29,6 +30,7 @@ from kongformance.gateway.plugins.oauth2_request import (
     set_consumer_headers,
     set_or_clear,
 )
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +207,7 @@ class Oauth2IntrospectionPlugin(Plugin):
         if self.runtime.kong_version < (3, 12):
             return ttl  # the 2024 code caches every result, errors included
         if outcome.kind == "active":
-            return ttl
+            return ttl / 2 if switched_on(self.runtime.defects, opt.INTROSPECTION_TTL_HALVED) else ttl
         if outcome.kind == "inactive":
             if self.runtime.defects.on("introspection_caches_inactive_forever"):
                 return 0.0
@@ -215,6 +217,8 @@ class Oauth2IntrospectionPlugin(Plugin):
     def _introspection_headers(self, ctx: RequestContext, client_authorization: str) -> dict[str, str]:
         conf = self.config
         authorization = conf.get("authorization_value") or ""
+        if switched_on(self.runtime.defects, opt.INTROSPECTION_AUTHORIZATION_VALUE_IGNORED):
+            authorization = ""
         if self.runtime.defects.on("introspection_forward_client_authorization"):
             authorization = client_authorization
         headers = {
@@ -295,6 +299,9 @@ class Oauth2IntrospectionPlugin(Plugin):
         ctx.authenticate(consumer, credential)
         for header, claim in _CREDENTIAL_FIELDS:
             set_or_clear(headers, header, claims.get(claim))
-        for claim in self.config.get("custom_claims_forward") or []:
+        forward = self.config.get("custom_claims_forward") or []
+        if switched_on(self.runtime.defects, opt.INTROSPECTION_CUSTOM_CLAIMS_FORWARD_IGNORED):
+            forward = []
+        for claim in forward:
             set_or_clear(headers, claim_header(claim), claims.get(claim))
         headers.remove(ANONYMOUS)

@@ -11,6 +11,10 @@ from kongformance.defects import DefectSwitches
 from kongformance.gateway.plugins import oidc_defects as dx
 from kongformance.gateway.plugins.base import Headers
 from kongformance.gateway.plugins.oidc_authz import claim_from
+from kongformance.gateway.plugins.profile_option_defects import (
+    OIDC_UPSTREAM_HEADERS_NAMES_SHIFTED,
+    switched_on,
+)
 
 CONSUMER_ID = "X-Consumer-ID"
 CONSUMER_CUSTOM_ID = "X-Consumer-Custom-ID"
@@ -47,12 +51,14 @@ def access_token_header(spec: str | None, token: str) -> tuple[str, str] | None:
 
 
 def claim_header_mappings(
-    config: Mapping[str, Any], kong_version: tuple[int, int]
+    config: Mapping[str, Any], kong_version: tuple[int, int], shifted: bool = False
 ) -> list[tuple[str, list[str]]]:
     """(header, claim path) pairs from ``upstream_headers_claims``/``_names`` and 3.14+ ``upstream_headers``."""
     out: list[tuple[str, list[str]]] = []
     claims = config.get("upstream_headers_claims") or []
     names = config.get("upstream_headers_names") or []
+    if shifted and names:
+        names = [*names[1:], names[0]]
     for claim, name in zip(claims, names, strict=False):
         out.append((str(name), [str(claim)]))
     if kong_version >= (3, 14):
@@ -70,7 +76,8 @@ def set_claim_headers(
     defects: DefectSwitches,
 ) -> None:
     """Write claim headers; a missing claim clears a client-sent header of that name (3.10+ patch releases)."""
-    for header, path in claim_header_mappings(config, kong_version):
+    shifted = switched_on(defects, OIDC_UPSTREAM_HEADERS_NAMES_SHIFTED)
+    for header, path in claim_header_mappings(config, kong_version, shifted):
         value = encode_value(claim_from(sources, path))
         if value is not None:
             headers.set(header, value)

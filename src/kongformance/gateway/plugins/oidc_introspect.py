@@ -15,6 +15,11 @@ from kongformance.gateway.plugins import oidc_defects as dx
 from kongformance.gateway.plugins.base import GatewayRuntime
 from kongformance.gateway.plugins.oidc_discovery import IssuerMetadata
 from kongformance.gateway.plugins.oidc_errors import unauthorized
+from kongformance.gateway.plugins.profile_option_defects import (
+    OIDC_CACHE_INTROSPECTION_DISABLED_IGNORED,
+    OIDC_INTROSPECTION_CLIENT_SECRET_IGNORED,
+    switched_on,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,10 @@ class Introspector:
             result = cached[0]
         if result is None:
             result = await self._request(endpoint, token)
-            if self.config.get("cache_introspection", True):
+            caching = self.config.get("cache_introspection", True)
+            if switched_on(self.runtime.defects, OIDC_CACHE_INTROSPECTION_DISABLED_IGNORED):
+                caching = True
+            if caching:
                 expires_at = self._expiry(result, now)
                 if expires_at > now:
                     self._cache[key] = (result, expires_at)
@@ -118,6 +126,8 @@ class Introspector:
         headers.update(zip(h_names, h_values, strict=False))
         client_id = _first(self.config.get("client_id"))
         client_secret = _first(self.config.get("client_secret"))
+        if switched_on(self.runtime.defects, OIDC_INTROSPECTION_CLIENT_SECRET_IGNORED):
+            client_secret = None
         method = self._auth_method()
         if method == "client_secret_basic" and client_id is not None:
             raw = f"{client_id}:{client_secret or ''}".encode()
