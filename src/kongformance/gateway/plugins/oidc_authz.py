@@ -14,6 +14,7 @@ from kongformance.defects import DefectSwitches
 from kongformance.gateway.plugins import oidc_defects as dx
 from kongformance.gateway.plugins.oidc_discovery import normalise_issuer
 from kongformance.gateway.plugins.oidc_errors import AuthFailure, forbidden, unauthorized
+from kongformance.gateway.plugins.profile_option_defects import OIDC_SCOPES_REQUIRED_ENTRY_AS_ANY, switched_on
 
 _MISSING = object()
 
@@ -108,6 +109,9 @@ def authorize(
         failure = _check(config, sources, "roles_required", "roles_claim", "roles", "roles")
     if failure is not None:
         raise failure
+    if switched_on(defects, OIDC_SCOPES_REQUIRED_ENTRY_AS_ANY):
+        entries = config.get("scopes_required") or []
+        config = {**config, "scopes_required": [s for e in entries for s in str(e).split()]}
     if not defects.on(dx.SKIP_SCOPES_REQUIRED):
         failure = _check(config, sources, "scopes_required", "scopes_claim", "scope", "scopes")
         if failure is not None:

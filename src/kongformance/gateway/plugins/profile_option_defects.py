@@ -16,6 +16,7 @@ INTROSPECTION_TTL_HALVED = "option_introspection_ttl_halved"
 OIDC_UPSTREAM_HEADERS_NAMES_SHIFTED = "option_oidc_upstream_headers_names_shifted"
 OIDC_CACHE_INTROSPECTION_DISABLED_IGNORED = "option_oidc_cache_introspection_false_ignored"
 OIDC_INTROSPECTION_CLIENT_SECRET_IGNORED = "option_oidc_introspection_client_secret_ignored"
+OIDC_SCOPES_REQUIRED_ENTRY_AS_ANY = "option_oidc_scopes_required_entry_as_any"
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
@@ -53,6 +54,12 @@ DEFECTS: tuple[Defect, ...] = (
         "gateway",
         "openid-connect caches introspection answers although config.cache_introspection is false",
         f"{_OIDC} (config.cache_introspection)",
+    ),
+    Defect(
+        OIDC_SCOPES_REQUIRED_ENTRY_AS_ANY,
+        "gateway",
+        "openid-connect reads a space-separated scopes_required entry ('read write') as any one of its scopes",
+        f"{_OIDC} (config.scopes_required: space-separated values of one entry are all required)",
     ),
 )
 
