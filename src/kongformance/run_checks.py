@@ -31,11 +31,12 @@ CAPABILITIES = ("virtual_clock", "issuer_control", "upstream_log", "db", "kong_v
 _LACKS = re.compile(r"lacks capabilit(?:y|ies) ([a-z_]+(?:, [a-z_]+)*)")
 
 
-def lacks_reason(target: str, capabilities: Iterable[str], why: str = "") -> str:
-    """The skip reason of a test that needs ``capabilities`` the target ``target`` lacks."""
+def lacks_reason(capabilities: Iterable[str], why: str = "", *, target: str = "") -> str:
+    """The skip reason of a test that needs ``capabilities`` the target lacks (``target``: its name)."""
     caps = list(capabilities)
     noun = "capability" if len(caps) == 1 else "capabilities"
-    return f"target {target} lacks {noun} {', '.join(caps)}" + (f": {why}" if why else "")
+    who = f"target {target}" if target else "this target"
+    return f"{who} lacks {noun} {', '.join(caps)}" + (f": {why}" if why else "")
 
 
 def lacking_from_reason(reason: str) -> list[str]:
