@@ -19,19 +19,18 @@ import random
 import shutil
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from kongformance import run_checks
+from kongformance import run_checks, run_facts
 from kongformance.clients import polite
 from kongformance.deviations import DeviationRegistry, load_registry
 from kongformance.report.redaction import redact
 from kongformance.requirements import Catalogue, Coverage, load_catalogue
-from kongformance.targets import TARGETS, TargetOptions, TargetUnavailable
+from kongformance.targets import TARGETS, Stack, TargetOptions, TargetUnavailable
 from kongformance.targets.setup import GuardFailure, RunSetup, RunState
 
 SUITES_DIR = "suites"
@@ -153,6 +152,10 @@ class RunManager:
             defects=tuple(self.config.getoption("kf_defect")),
             settings=settings,
         )
+
+    @property
+    def stack(self) -> Stack | None:
+        return self._state.stack if self._state is not None else None
 
     def target_name(self) -> str:
         return str(self.config.getoption("kf_target") or os.environ.get("KF_TARGET", "local"))
@@ -350,38 +353,14 @@ def _carries_a_credential(item: pytest.Item) -> bool:
     return any(redact(text) != text for text in [item.nodeid, *values])
 
 
-def _run_facts(config: pytest.Config) -> dict[str, str]:
-    return {
-        "target": config.getoption("kf_target") or os.environ.get("KF_TARGET", "local"),
-        "kong_version": str(config.getoption("kf_kong_version")),
-    }
-
-
-def _record_run_facts(session: pytest.Session, manager: RunManager) -> None:
-    """Target and Kong version as JUnit suite properties, allure environment and coverage ``run``."""
-    from _pytest.junitxml import xml_key
-
-    facts = _run_facts(session.config)
-    manager.coverage.run.update(facts, started=datetime.now(UTC).isoformat())
-    xml = session.config.stash.get(xml_key, None)
-    if xml is not None:
-        for name, value in facts.items():
-            xml.add_global_property(f"kongformance.{name}", value)
-    allure_dir = getattr(session.config.option, "allure_report_dir", None)
-    if allure_dir:
-        Path(allure_dir).mkdir(parents=True, exist_ok=True)
-        lines = [f"kongformance.{k}={v}" for k, v in facts.items()]
-        (Path(allure_dir) / "environment.properties").write_text("\n".join(lines) + "\n", "utf-8")
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     manager = run_manager(session.config)
-    if manager.suite_run and not manager.is_worker:
-        _record_run_facts(session, manager)
-        manager.started = time.monotonic()
-    distributed = session.config.pluginmanager.getplugin("dsession") is not None
-    if manager.suite_run and distributed and not manager.is_worker:
+    if not manager.suite_run or manager.is_worker:
+        return
+    manager.started = time.monotonic()
+    if session.config.pluginmanager.getplugin("dsession") is not None:
         manager.start()  # the controller sets up once, before any worker starts (or stops the session)
+        run_facts.record(session.config, manager.coverage, manager.target_name(), manager.stack)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -389,10 +368,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     before any test rather than inside the first one that needs it."""
     manager = run_manager(session.config)
     distributed = session.config.pluginmanager.getplugin("dsession") is not None
-    if not manager.suite_run or manager.is_worker or distributed or session.config.option.collectonly:
+    if not manager.suite_run or manager.is_worker or distributed:
         return
-    if any("kf_state" in getattr(item, "fixturenames", ()) for item in session.items):
+    needed = any("kf_state" in getattr(item, "fixturenames", ()) for item in session.items)
+    if needed and not session.config.option.collectonly:
         manager.start()
+    run_facts.record(session.config, manager.coverage, manager.target_name(), manager.stack)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -425,22 +406,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     reports = _reports_dir(session.config)
     if reports is not None and manager.coverage.collected:
         manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
-        manager.coverage.run["api_calls"] = polite.API_CALLS.summary()
-        manager.coverage.run.update(_stack_facts(manager))
-        manager.coverage.run["unchecked_on_target"] = manager.checks.unchecked_here()
-        manager.coverage.run["verdict"] = manager.verdict
+        manager.coverage.run.update(run_facts.closing_facts(manager.checks, manager.verdict))
         manager.coverage.write(reports / "requirements-coverage.json")
-
-
-def _stack_facts(manager: RunManager) -> dict[str, Any]:
-    """The Kong version the run used (read from the gateway where the target can) and where it came from."""
-    state = manager._state
-    if state is None:
-        return {}
-    facts: dict[str, Any] = {"kong_version": state.stack.kong_version}
-    if state.stack.kong_version_source:
-        facts["kong_version_source"] = state.stack.kong_version_source
-    return facts
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -470,25 +437,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     uncovered = cov.uncovered()
     if uncovered:
         tr.write_line(f"requirements no test covers ({len(uncovered)}): " + ", ".join(uncovered))
-    _summarize_run_checks(tr, manager)
+    run_facts.summarize(tr, manager.checks, manager.verdict, manager.stack, manager.target_name())
     seed = config.getoption("hypothesis_seed", None)
     if exitstatus not in (0, 5) and seed is not None:
         tr.write_line(f"hypothesis seed of this run: {seed} (rerun with --hypothesis-seed={seed})")
-
-
-def _summarize_run_checks(tr: Any, manager: RunManager) -> None:
-    """Unchecked requirements with the capability they lack, API calls, warnings, and the fail-closed verdict."""
-    unchecked = manager.checks.unchecked_here()
-    if unchecked:
-        target = manager._state.stack.target if manager._state else manager.target_name()
-        items = [f"{rid} (needs {', '.join(caps)})" for rid, caps in unchecked.items()]
-        tr.write_line(f"requirements left unchecked on target {target} ({len(items)}): " + ", ".join(items))
-    calls = polite.API_CALLS.summary()
-    by_api = ", ".join(f"{k} {n}" for k, n in dict(calls["by_api"]).items())  # type: ignore[call-overload]
-    tr.write_line(
-        f"API calls this run: {calls['total']} ({by_api or 'none'}); answered 429: {calls['rate_limited']}"
-    )
-    for warning in manager._state.stack.warnings if manager._state else []:
-        tr.write_line(warning, yellow=True)
-    for problem in manager.verdict:
-        tr.write_line(f"kongformance: run fails closed: {problem}", red=True, bold=True)
