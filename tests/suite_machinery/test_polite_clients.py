@@ -148,3 +148,42 @@ def test_the_management_and_admin_clients_are_polite_by_default(fake: tuple[Fake
     assert after.get("admin", 0) - before.get("admin", 0) == 1
     assert after.get("identity", 0) - before.get("identity", 0) == 1
     assert isinstance(admin.http._transport, PoliteTransport)
+
+
+WORKER_CALLS = """
+import pytest
+
+@pytest.mark.requirement("GUARD-unauthenticated-rejected")
+def test_asks_the_issuer(issuer):
+    assert issuer.discovery(fresh=True)["issuer"]
+"""
+
+
+def test_api_calls_of_set_up_and_workers_are_counted_in_the_run_facts(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """issue 9 Deliver 7: the controller's set-up calls and each worker's calls add up in the coverage JSON:
+    the same run counts the same calls serially and under xdist (where the test's calls are a worker's)."""
+    import json
+    from pathlib import Path
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    pytester.makeconftest('pytest_plugins = ["fixtures.session"]')
+    pytester.mkdir("suites")
+    (pytester.path / "suites" / "test_x.py").write_text(WORKER_CALLS)
+    counted = []
+    for name, workers in (("serial", []), ("xdist", ["-n", "1"])):
+        out = pytester.path / name
+        result = pytester.runpytest_subprocess(
+            "suites", "--kf-target", "local", "--kf-reports", str(out), "-p", "no:cacheprovider", *workers
+        )
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+        calls = json.loads((out / "requirements-coverage.json").read_text())["run"]["api_calls"]
+        result.stdout.fnmatch_lines(
+            [f"*API calls this run: {calls['total']} (admin *, identity *, issuer *)*"]
+        )
+        counted.append(calls)
+    serial, xdist = counted
+    assert serial["by_api"]["identity"] > 0 and serial["by_api"]["admin"] > 0  # profile set-up and teardown
+    assert serial["by_api"]["issuer"] >= 1  # the test's discovery request
+    assert xdist == serial

@@ -69,3 +69,45 @@ def test_tox_passes_the_konnect_settings_to_the_run() -> None:
     tox.read(Path(__file__).resolve().parents[2] / "tox.ini")
     assert "KONNECT_*" in tox["testenv"]["passenv"].split()
     assert tox["testenv:run"]["passenv"].strip() == "{[testenv]passenv}"
+
+
+def test_konnect_checks_its_control_plane_token_and_proxy_before_any_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An expired token (401), an unknown control plane (404) and a dead proxy: one line each."""
+    import socket
+
+    from kongformance.targets.konnect import KonnectTarget
+
+    async def expired(request):  # type: ignore[no-untyped-def]
+        return JSONResponse({"status": 401, "title": "Unauthorized"}, status_code=401)
+
+    async def unknown(request):  # type: ignore[no-untyped-def]
+        return JSONResponse({"status": 404, "title": "Not Found"}, status_code=404)
+
+    routes = [Route("/v1/auth-servers", expired), Route("/v2/control-planes/{cp}", unknown)]
+    server = start_in_thread(Starlette(routes=routes))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    settings = {
+        "KONNECT_TOKEN": "kpat_expired",
+        "KONNECT_REGION": "eu",
+        "KONNECT_CONTROL_PLANE_ID": "no-such-cp",
+        "KONNECT_PROXY_URL": dead,
+    }
+    target = KonnectTarget(TargetOptions(settings=settings))
+    monkeypatch.setattr(target, "api_base", lambda: server.url)
+    try:
+        with pytest.raises(SettingsError) as info:
+            target.start()
+    finally:
+        server.stop()
+    lines = info.value.problems
+    assert [line.split(":")[0] for line in lines] == [
+        "KONNECT_CONTROL_PLANE_ID",
+        "KONNECT_TOKEN",
+        "KONNECT_PROXY_URL",
+    ]
+    assert lines[0].endswith("answered 404") and "token missing, invalid or expired" in lines[1]
+    assert "unreachable" in lines[2] and all("kpat_expired" not in line for line in lines)
