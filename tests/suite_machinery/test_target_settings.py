@@ -100,7 +100,7 @@ def test_konnect_checks_its_control_plane_token_and_proxy_before_any_test(
     monkeypatch.setattr(target, "api_base", lambda: server.url)
     try:
         with pytest.raises(SettingsError) as info:
-            target.start()
+            target.check()
     finally:
         server.stop()
     lines = info.value.problems
@@ -111,3 +111,22 @@ def test_konnect_checks_its_control_plane_token_and_proxy_before_any_test(
     ]
     assert lines[0].endswith("answered 404") and "token missing, invalid or expired" in lines[1]
     assert "unreachable" in lines[2] and all("kpat_expired" not in line for line in lines)
+
+
+def test_konnect_api_url_replaces_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With KONNECT_API_URL (a Konnect stand-in), KONNECT_REGION is not needed; a bad one is one line."""
+    from kongformance.targets.konnect import KonnectTarget
+
+    for key in ("KONNECT_REGION", "KONNECT_API_URL"):
+        monkeypatch.delenv(key, raising=False)
+    base = {
+        "KONNECT_TOKEN": "spat_x",
+        "KONNECT_CONTROL_PLANE_ID": "cp",
+        "KONNECT_PROXY_URL": "http://127.0.0.1:9",
+    }
+    target = KonnectTarget(TargetOptions(settings={**base, "KONNECT_API_URL": "http://127.0.0.1:8400/"}))
+    target.validate()
+    assert target.api_base() == "http://127.0.0.1:8400"
+    with pytest.raises(SettingsError) as info:
+        KonnectTarget(TargetOptions(settings={**base, "KONNECT_API_URL": "ftp://x"})).validate()
+    assert info.value.problems == ["KONNECT_API_URL must be an http(s) URL, got 'ftp://x'"]

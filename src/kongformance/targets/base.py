@@ -81,7 +81,8 @@ class TargetOptions:
 
 
 class Target(Protocol):
-    """Starts (or connects to) a stack and stops what it started."""
+    """Starts (or connects to) a stack and stops what it started. A target may also have ``check()``: its
+    settings and reachability, raising :class:`TargetUnavailable` (the run calls it before ``start``)."""
 
     name: str
 

@@ -40,11 +40,15 @@ class ExternalTarget:
     def setting(self, key: str, default: str = "") -> str:
         return self.options.settings.get(key) or os.environ.get(key, default)
 
-    def check(self) -> None:
-        """Stop with one line per missing or invalid setting, then per unreachable URL (:class:`SettingsError`)."""
+    def validate(self) -> None:
+        """Stop with one line per missing or invalid setting (no I/O): :class:`SettingsError`."""
         problems = check_required(self.options.settings, REQUIRED, URLS)
         if problems:
             raise SettingsError(self.name, problems)
+
+    def check(self) -> None:
+        """Before the run: valid settings, then the Admin API, the issuer and the proxy answer (5 s each)."""
+        self.validate()
         reach = [
             reach_problem("KF_ADMIN_URL", self.setting("KF_ADMIN_URL").rstrip("/") + "/", ok=(200,)),
             reach_problem("KF_IDENTITY_URL", self.setting("KF_IDENTITY_URL")),
@@ -55,7 +59,7 @@ class ExternalTarget:
             raise SettingsError(self.name, problems)
 
     def start(self) -> Stack:
-        self.check()
+        self.validate()  # reachability: check(), which the run calls first
         admin = self.setting("KF_ADMIN_URL").rstrip("/")
         identity = self.setting("KF_IDENTITY_URL").rstrip("/")
         upstream = self.setting("KF_UPSTREAM_URL").rstrip("/")

@@ -107,6 +107,9 @@ class RunSetup:
 
     def start(self) -> RunState:
         """Start the target, apply the profile, wait for the sentinel, run the guard."""
+        check = getattr(self.target, "check", None)  # settings and reachability, before anything is created
+        if check is not None:
+            check()
         stack = self.target.start()
         try:
             self._identity = identity_client(stack)
