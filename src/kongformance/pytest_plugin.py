@@ -231,7 +231,8 @@ class RunManager:
             self.coverage.add_outcome(report.nodeid, ids, report.outcome, devs)
             reason = str(report.longrepr[2]) if report.skipped and isinstance(report.longrepr, tuple) else ""
             ran = "passed" if hasattr(report, "wasxfail") else report.outcome  # an xfail ran
-            self.checks.record(report.nodeid, ids, ran, reason)
+            unchecked = [str(v) for k, v in report.user_properties if k == "unchecked"]
+            self.checks.record(report.nodeid, ids, ran, reason, unchecked)
 
     def finish(self) -> None:
         if self.setup is not None:

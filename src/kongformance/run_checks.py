@@ -28,7 +28,8 @@ from kongformance.requirements import Catalogue
 
 EXIT_UNCHECKED = 6  # pytest's own codes are 0-5
 CAPABILITIES = ("virtual_clock", "issuer_control", "upstream_log", "db", "kong_version")
-_LACKS = re.compile(r"lacks capabilit(?:y|ies) ([a-z_]+(?:, [a-z_]+)*)")
+_CAP = "(?:" + "|".join(CAPABILITIES) + ")"
+_LACKS = re.compile(rf"lacks (?:capabilit(?:y|ies) )?({_CAP}(?:, {_CAP})*)\b")
 
 
 def lacks_reason(capabilities: Iterable[str], why: str = "", *, target: str = "") -> str:
@@ -40,7 +41,8 @@ def lacks_reason(capabilities: Iterable[str], why: str = "", *, target: str = ""
 
 
 def lacking_from_reason(reason: str) -> list[str]:
-    """The capabilities a skip reason made by :func:`lacks_reason` names (empty for any other skip)."""
+    """The capabilities a skip reason names (``lacks capability C``, as :func:`lacks_reason` writes it, or
+    ``lacks C`` for a known capability); empty for any other skip."""
     match = _LACKS.search(reason)
     return match.group(1).split(", ") if match else []
 
@@ -51,6 +53,13 @@ class Reported:
     executed: bool = False
     lacking: list[str] = field(default_factory=list)
     skipped: bool = False
+    unchecked: dict[str, list[str]] = field(default_factory=dict)  # requirement -> capabilities it lacked
+
+    def view(self, rid: str) -> tuple[bool, list[str]]:
+        """(ran and checked ``rid``, capabilities lacked for it) for one requirement this test credits."""
+        if rid in self.unchecked:  # the test ran but could not check this requirement here
+            return False, self.unchecked[rid]
+        return self.executed, self.lacking
 
 
 @dataclass
@@ -60,9 +69,22 @@ class RunChecks:
     catalogue: Catalogue
     tests: dict[str, Reported] = field(default_factory=dict)
 
-    def record(self, nodeid: str, requirements: Iterable[str], outcome: str, skip_reason: str = "") -> None:
-        """One report of a test (setup or call phase)."""
+    def record(
+        self,
+        nodeid: str,
+        requirements: Iterable[str],
+        outcome: str,
+        skip_reason: str = "",
+        unchecked: Iterable[str] = (),
+    ) -> None:
+        """One report of a test (setup or call phase). ``unchecked``: ``"<requirement> <reason>"`` entries of a
+        test that ran but could not check that requirement here (user property ``unchecked``)."""
         rec = self.tests.setdefault(nodeid, Reported(list(dict.fromkeys(requirements))))
+        for entry in unchecked:
+            rid, _, why = entry.partition(" ")
+            rec.unchecked[rid] = lacking_from_reason(why)
+            if rid not in rec.requirements:
+                rec.requirements.append(rid)
         if outcome in ("passed", "failed"):
             rec.executed = True
         elif outcome == "skipped":
@@ -72,29 +94,29 @@ class RunChecks:
     def all_skipped(self) -> bool:
         return bool(self.tests) and not any(r.executed for r in self.tests.values())
 
-    def _by_requirement(self) -> dict[str, list[Reported]]:
-        out: dict[str, list[Reported]] = {}
+    def _by_requirement(self) -> dict[str, list[tuple[bool, list[str]]]]:
+        out: dict[str, list[tuple[bool, list[str]]]] = {}
         for rec in self.tests.values():
             for rid in rec.requirements:
-                out.setdefault(rid, []).append(rec)
+                out.setdefault(rid, []).append(rec.view(rid))
         return out
 
     def unchecked_here(self) -> dict[str, list[str]]:
         """Requirements no selected test could check on this target -> the capabilities their tests lack."""
         out: dict[str, list[str]] = {}
-        for rid, recs in self._by_requirement().items():
-            if any(r.executed for r in recs) or not all(r.lacking for r in recs):
+        for rid, views in self._by_requirement().items():
+            if any(checked for checked, _ in views) or not all(lacking for _, lacking in views):
                 continue
-            out[rid] = sorted({c for r in recs for c in r.lacking})
+            out[rid] = sorted({c for _, lacking in views for c in lacking})
         return out
 
     def must_unchecked(self) -> list[str]:
         """MUST requirements a selected test could check here that no executed test checked."""
         out = []
-        for rid, recs in self._by_requirement().items():
+        for rid, views in self._by_requirement().items():
             if rid not in self.catalogue or self.catalogue[rid].level != "MUST":
                 continue
-            if not any(r.executed for r in recs) and any(not r.lacking for r in recs):
+            if not any(checked for checked, _ in views) and any(not lacking for _, lacking in views):
                 out.append(rid)
         return out
 

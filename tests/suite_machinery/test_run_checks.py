@@ -120,3 +120,16 @@ def test_only_the_requirements_of_selected_tests_are_asked_for(pytester: pytest.
 def test_failing_tests_keep_their_exit_code(pytester: pytest.Pytester) -> None:
     result = _run(pytester, 'pytest.skip("x")', "assert False")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_test_that_ran_but_marked_a_requirement_unchecked_does_not_check_it() -> None:
+    """fixtures.http.mark_unchecked: a passed test that could not see the upstream credits nothing for it."""
+    must, other = _must_and_other()
+    checks = RunChecks(load_catalogue())
+    checks.record("t::a", [other, must], "passed", unchecked=[f"{must} target konnect lacks upstream_log"])
+    assert checks.unchecked_here() == {must: ["upstream_log"]}
+    assert checks.must_unchecked() == [] and checks.verdict() == []
+    assert lacking_from_reason("target x lacks virtual_clock: real-time waits are shared") == [
+        "virtual_clock"
+    ]
+    assert lacking_from_reason("lacks patience") == []
