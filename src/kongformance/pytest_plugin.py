@@ -307,7 +307,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     target = config.getoption("kf_target") or os.environ.get("KF_TARGET", "local")
     return [
-        f"kongformance: target {target}, Kong {config.getoption('kf_kong_version') or 'version read from the gateway'}, "
+        f"kongformance: target {target}, Kong {config.getoption('kf_kong_version') or 'version as the target reports it'}, "
         f"{len(manager.catalogue)} requirements",
         f"hypothesis profile {config.getoption('kf_hypothesis_profile')}, "
         f"seed {config.getoption('hypothesis_seed')} (rerun with --hypothesis-seed=<seed>)",
