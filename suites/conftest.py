@@ -10,6 +10,7 @@ from fixtures.timing import ExpiryPlan, RunLock, wait_in_real_time
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
+from kongformance.run_checks import lacks_reason
 from kongformance.targets.setup import RunState
 from negative_flows import oidc_realm
 
@@ -31,7 +32,7 @@ def _kf_capabilities_and_lock(request: pytest.FixtureRequest, kf_state: RunState
     for mark in request.node.iter_markers("needs"):
         missing = [c for c in mark.args if not caps.get(c, False)]
         if missing:
-            pytest.skip(f"target {kf_state.stack.target} lacks {', '.join(missing)}")
+            pytest.skip(lacks_reason(missing, target=kf_state.stack.target))
     if not kf_state.stack.virtual_clock and "expiring" in request.fixturenames:
         due = request.getfixturevalue("expiry_plan").due_of(request.node.nodeid)
         if due is not None:

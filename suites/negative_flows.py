@@ -20,6 +20,8 @@ from fixtures.oracle import Challenge, bearer, follows_challenge_grammar, json_b
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
+from kongformance.profile_gateway import absent_variant_reason
+from kongformance.run_checks import lacks_reason
 
 Kind = Literal["missing", "invalid"]
 TokenSource = Literal["kong-identity", "kong-oauth2"]
@@ -72,7 +74,9 @@ def oidc_realm(handles: ProfileHandles) -> str:
 def oauth2_token(proxy: Proxy, handles: ProfileHandles, scope: str = "read") -> str:
     """A token of the OSS oauth2 plugin: client_credentials at <route>/oauth2/token over HTTPS (kong-plugins.md 4.2)."""
     if "oauth2" not in handles.routes or handles.oauth2 is None:
-        pytest.skip("the oauth2 route needs a database (not part of this run's profile)")
+        pytest.skip(
+            lacks_reason(["db"], "the oauth2 route needs a database (not part of this run's profile)")
+        )
     creds = handles.oauth2
     url = proxy.url("oauth2", scheme="https", path_suffix="/oauth2/token")
     form = {"grant_type": "client_credentials", "client_id": creds.id, "client_secret": creds.secret}
@@ -84,7 +88,7 @@ def oauth2_token(proxy: Proxy, handles: ProfileHandles, scope: str = "read") -> 
 def valid_token(flow: Flow, tokens: TokenFactory, proxy: Proxy, handles: ProfileHandles) -> str:
     """A fresh token the flow accepts (never cached by an earlier request)."""
     if flow.route not in handles.routes:
-        pytest.skip(f"route variant {flow.route!r} is not part of this run's profile")
+        pytest.skip(absent_variant_reason(flow.route))
     if flow.tokens == "kong-oauth2":
         return oauth2_token(proxy, handles)
     return tokens.access_token("default", scope="read")

@@ -21,6 +21,7 @@ from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
+from kongformance.run_checks import lacks_reason
 from negative_flows import oidc_realm
 
 OAUTH2_LIFETIME = 7200  # oauth2 token_expiration default (kong-plugins.md 4.1)
@@ -37,7 +38,7 @@ def assert_invalid_token_json(result: ProxyResult, upstream: Upstream) -> None:
 def oauth2_token(proxy: Proxy, handles: ProfileHandles) -> str:
     """A client_credentials token from the oauth2 plugin's token endpoint (kong-plugins.md 4.2)."""
     if handles.oauth2 is None:
-        pytest.skip("the profile has no oauth2 credential on this target")
+        pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     cred = handles.oauth2
     form = {"grant_type": "client_credentials", "client_id": cred.id, "client_secret": cred.secret}
     result = proxy.request("oauth2", "POST", data=form, scheme="https", path_suffix="/oauth2/token")

@@ -17,6 +17,7 @@ from fixtures.tokens import TokenFactory
 
 from kongformance.clients.kong_admin import TAG, KongAdmin
 from kongformance.profile import ProfileHandles
+from kongformance.run_checks import lacks_reason
 from kongformance.targets import Stack
 
 DEADLINE = 30.0
@@ -80,7 +81,7 @@ def test_a_route_without_protocols_is_https_only_on_3_14_and_later(
 ) -> None:
     """kong-plugins.md 0 (3.14 breaking change); Kong answers plain HTTP with 426 on an https-only route."""
     if kf_stack.version < (3, 14):
-        pytest.skip("routes default to http and https before 3.14")
+        pytest.skip(lacks_reason(["kong_version"], "routes default to http and https before 3.14"))
     path = f"/kf-tmp/{unique_name}"
     with temporary_route(kong_admin, kf_stack, unique_name, route={"paths": [path]}) as route:
         assert sorted(route["protocols"]) == ["https"]

@@ -17,6 +17,7 @@ from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import basic_auth
 from kongformance.profile import ClientCreds, ProfileHandles
+from kongformance.run_checks import lacks_reason
 from kongformance.targets import Stack
 
 FLOW = "oauth2"
@@ -33,7 +34,7 @@ GLOBAL_ON_BOUND = (
 
 def credential(handles: ProfileHandles) -> ClientCreds:
     if handles.oauth2 is None:
-        pytest.skip("the profile has no oauth2 credential on this target")
+        pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     return handles.oauth2
 
 

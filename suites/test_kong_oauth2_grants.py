@@ -23,6 +23,7 @@ from fixtures.oracle import assert_proxied, assert_refused
 
 from kongformance.profile import ClientCreds, ProfileHandles
 from kongformance.profile_credentials import OAUTH2_REDIRECT_URI, oauth2_app, oauth2_provision_key
+from kongformance.run_checks import lacks_reason
 
 GRANTS = "oauth2-grants"
 NARROW = "oauth2-grants-narrow"
@@ -38,7 +39,7 @@ GLOBAL_ON_BOUND = (
 def app(handles: ProfileHandles) -> ClientCreds:
     creds = oauth2_app(handles)
     if creds is None:
-        pytest.skip("the profile has no oauth2 credential on this target")
+        pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     return creds
 
 
@@ -283,7 +284,7 @@ def test_authenticated_userid_needs_the_generated_provision_key(
     Route ``oauth2``'s plugin is created without a provision_key."""
     cred = kf_profile.oauth2
     if cred is None:
-        pytest.skip("the profile has no oauth2 credential on this target")
+        pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     data = {
         "grant_type": "client_credentials",
         "client_id": cred.id,
@@ -304,7 +305,7 @@ def test_a_global_plugin_refuses_a_token_bound_to_another_service(
     without global_credentials is refused by a global_credentials plugin on another Service: 401 invalid_token."""
     cred = kf_profile.oauth2
     if cred is None:
-        pytest.skip("the profile has no oauth2 credential on this target")
+        pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     data = {"grant_type": "client_credentials", "client_id": cred.id, "client_secret": cred.secret}
     issued = proxy.request("oauth2-service", "POST", data=data, scheme="https", path_suffix="/oauth2/token")
     assert issued.status == 200, issued.response.text[:200]

@@ -14,6 +14,7 @@ from fixtures.http import Proxy, ProxyResult, Upstream
 from fixtures.oracle import assert_proxied
 
 from kongformance.profile import ClientCreds, ProfileHandles
+from kongformance.run_checks import lacks_reason
 
 ROUTE = "oauth2"
 TERMINATED = "oauth2-terminated"
@@ -22,7 +23,7 @@ TOKEN_PATH = "/oauth2/token"
 
 def credential(handles: ProfileHandles) -> ClientCreds:
     if handles.oauth2 is None:
-        pytest.skip("the profile has no oauth2 credential on this target")
+        pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     return handles.oauth2
 
 

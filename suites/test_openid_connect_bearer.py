@@ -26,6 +26,8 @@ from fixtures.oracle import (
 )
 from fixtures.tokens import Minter, TokenFactory
 
+from kongformance.run_checks import lacks_reason
+
 FLOW = "oidc-bearer"
 ROUTE = "oidc-bearer"
 
@@ -275,7 +277,9 @@ def test_clears_a_client_sent_header_when_its_claim_is_missing(
     """kong-plugins.md 1.9: cleared since 3.14 (and 3.10.0.10/3.11.0.9/3.12.0.5/3.13.0.3), passed through before
     3.10; kong-identity.md C.6 (a missing label drops the claim)."""
     if (3, 10) <= kf_stack.version < (3, 14):
-        pytest.skip("depends on the patch release of 3.10-3.13 (kong-plugins.md 1.9)")
+        pytest.skip(
+            lacks_reason(["kong_version"], "depends on the patch release of 3.10-3.13 (kong-plugins.md 1.9)")
+        )
     result = proxy.request(
         "oidc-bearer-headers", token=tokens.access_token("default"), headers={"X-KF-Tier": "forged"}
     )

@@ -308,6 +308,21 @@ def route_path(variant: str) -> str:
     return f"{ROUTE_PREFIX}/{variant}"
 
 
+def absent_variant_reason(variant: str, *, target: str = "") -> str:
+    """Why route variant ``variant`` is not in this run's profile, naming the capability it needs."""
+    from kongformance.run_checks import lacks_reason
+
+    spec = ROUTE_VARIANTS.get(variant)
+    if spec is not None and spec.needs_db:
+        return lacks_reason(["db"], f"route variant {variant!r} needs a database", target=target)
+    if spec is not None and spec.min_version > (0, 0):
+        since = ".".join(map(str, spec.min_version))
+        return lacks_reason(
+            ["kong_version"], f"route variant {variant!r} needs Kong {since} or later", target=target
+        )
+    return f"route variant {variant!r} is not part of this run's profile"
+
+
 def gateway_config(
     handles: ProfileHandles,
     upstream_url: str,

@@ -19,22 +19,26 @@ import random
 import shutil
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from kongformance import run_checks, run_facts
+from kongformance.clients import polite
 from kongformance.deviations import DeviationRegistry, load_registry
 from kongformance.report.redaction import redact
 from kongformance.requirements import Catalogue, Coverage, load_catalogue
-from kongformance.targets import TARGETS, TargetOptions, TargetUnavailable
+from kongformance.targets import TARGETS, Stack, TargetOptions, TargetUnavailable
 from kongformance.targets.setup import GuardFailure, RunSetup, RunState
 
 SUITES_DIR = "suites"
 WORKERINPUT_KEY = "kongformance"
 SEED_KEY = "kongformance_hypothesis_seed"
+API_CALLS_KEY = "kongformance_api_calls"
+EXIT_TARGET_UNAVAILABLE = 3
+DEFAULT_KONG_VERSION = "3.15"
 HYPOTHESIS_PROFILES = ("dev", "ci", "nightly")
 
 
@@ -57,7 +61,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption(
         "--kf-target", default=None, choices=TARGETS, help="where to run (default: KF_TARGET or local)"
     )
-    g.addoption("--kf-kong-version", default=os.environ.get("KF_KONG_VERSION", "3.15"), help="Kong version")
+    g.addoption(
+        "--kf-kong-version",
+        default=os.environ.get("KF_KONG_VERSION"),
+        help=f"Kong version (default: read from the gateway, else {DEFAULT_KONG_VERSION})",
+    )
     g.addoption("--kf-db-less", action="store_true", default=os.environ.get("KF_DB_LESS") == "1")
     g.addoption("--kf-defect", action="append", default=[], help="start the local stack with this defect on")
     g.addoption("--kf-set", action="append", default=[], metavar="KEY=VALUE", help="target setting")
@@ -86,6 +94,8 @@ class RunManager:
         self._catalogue: Catalogue | None = None
         self._registry: DeviationRegistry | None = None
         self._coverage: Coverage | None = None
+        self._checks: run_checks.RunChecks | None = None
+        self.verdict: list[str] = []
         self.started = time.monotonic()
 
     @property
@@ -99,6 +109,12 @@ class RunManager:
         if self._registry is None:
             self._registry = load_registry()
         return self._registry
+
+    @property
+    def checks(self) -> run_checks.RunChecks:
+        if self._checks is None:
+            self._checks = run_checks.RunChecks(self.catalogue)
+        return self._checks
 
     @property
     def coverage(self) -> Coverage:
@@ -128,15 +144,25 @@ class RunManager:
 
     def target_options(self) -> TargetOptions:
         settings = dict(s.split("=", 1) for s in self.config.getoption("kf_set") if "=" in s)
+        given = self.config.getoption("kf_kong_version")
         return TargetOptions(
-            kong_version=self.config.getoption("kf_kong_version"),
+            kong_version=given or DEFAULT_KONG_VERSION,
+            kong_version_given=bool(given),
             db_less=bool(self.config.getoption("kf_db_less")),
             defects=tuple(self.config.getoption("kf_defect")),
             settings=settings,
         )
 
+    @property
+    def stack(self) -> Stack | None:
+        return self._state.stack if self._state is not None else None
+
+    def target_name(self) -> str:
+        return str(self.config.getoption("kf_target") or os.environ.get("KF_TARGET", "local"))
+
     def start(self) -> None:
-        """Owner only: start the target and apply the profile (guard failures end the session)."""
+        """Owner only: start the target and apply the profile; a target that cannot run, a refused set-up
+        or a guard failure ends the session before any test (exit 3)."""
         if self._state is not None or self._unavailable is not None:
             return
         state_file = self.config.getoption("kf_state_file")
@@ -144,12 +170,18 @@ class RunManager:
             self._state = RunState.from_json(Path(state_file).read_text("utf-8"))
             return
         self.lock_dir = tempfile.mkdtemp(prefix="kongformance-run-")
-        target = self.config.getoption("kf_target") or os.environ.get("KF_TARGET", "local")
+        target = self.target_name()
         try:
             self.setup = RunSetup(target, self.target_options(), self.lock_dir)
             self._state = self.setup.start()
         except TargetUnavailable as exc:
             self._unavailable = str(exc)
+            lines = "\n  ".join(str(exc).splitlines())
+            pytest.exit(
+                f"kongformance: target {target!r} cannot run, no test was started:\n  {lines}\n"
+                "(each target's settings: README.md, section Targets)",
+                returncode=EXIT_TARGET_UNAVAILABLE,
+            )
         except GuardFailure as exc:
             pytest.exit(f"kongformance guard: {exc}", returncode=3)
         except (
@@ -173,8 +205,10 @@ class RunManager:
                     self._state = RunState.from_json(raw)
             else:
                 self.start()
-        if self._state is None:
-            pytest.skip(f"target unavailable: {self._unavailable}")
+        if self._state is None:  # fail closed: never skip the run's tests for a target that cannot run
+            pytest.exit(
+                f"kongformance: target unavailable: {self._unavailable}", returncode=EXIT_TARGET_UNAVAILABLE
+            )
         return self._state
 
     def worker_payload(self) -> str:
@@ -195,6 +229,10 @@ class RunManager:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             devs = [str(v) for k, v in report.user_properties if k == "deviation"]
             self.coverage.add_outcome(report.nodeid, ids, report.outcome, devs)
+            reason = str(report.longrepr[2]) if report.skipped and isinstance(report.longrepr, tuple) else ""
+            ran = "passed" if hasattr(report, "wasxfail") else report.outcome  # an xfail ran
+            unchecked = [str(v) for k, v in report.user_properties if k == "unchecked"]
+            self.checks.record(report.nodeid, ids, ran, reason, unchecked)
 
     def finish(self) -> None:
         if self.setup is not None:
@@ -230,6 +268,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(manager, "kongformance-run")
     if not manager.suite_run:
         return
+    try:
+        polite.set_default_policy(polite.RetryPolicy.from_settings(manager.target_options().settings))
+    except ValueError as exc:
+        raise pytest.UsageError(f"kongformance: {exc}") from exc
+    polite.API_CALLS.reset()
     _register_hypothesis_profiles()
     from hypothesis import settings
 
@@ -264,7 +307,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     target = config.getoption("kf_target") or os.environ.get("KF_TARGET", "local")
     return [
-        f"kongformance: target {target}, Kong {config.getoption('kf_kong_version')}, "
+        f"kongformance: target {target}, Kong {config.getoption('kf_kong_version') or 'version as the target reports it'}, "
         f"{len(manager.catalogue)} requirements",
         f"hypothesis profile {config.getoption('kf_hypothesis_profile')}, "
         f"seed {config.getoption('hypothesis_seed')} (rerun with --hypothesis-seed=<seed>)",
@@ -311,38 +354,35 @@ def _carries_a_credential(item: pytest.Item) -> bool:
     return any(redact(text) != text for text in [item.nodeid, *values])
 
 
-def _run_facts(config: pytest.Config) -> dict[str, str]:
-    return {
-        "target": config.getoption("kf_target") or os.environ.get("KF_TARGET", "local"),
-        "kong_version": str(config.getoption("kf_kong_version")),
-    }
-
-
-def _record_run_facts(session: pytest.Session, manager: RunManager) -> None:
-    """Target and Kong version as JUnit suite properties, allure environment and coverage ``run``."""
-    from _pytest.junitxml import xml_key
-
-    facts = _run_facts(session.config)
-    manager.coverage.run.update(facts, started=datetime.now(UTC).isoformat())
-    xml = session.config.stash.get(xml_key, None)
-    if xml is not None:
-        for name, value in facts.items():
-            xml.add_global_property(f"kongformance.{name}", value)
-    allure_dir = getattr(session.config.option, "allure_report_dir", None)
-    if allure_dir:
-        Path(allure_dir).mkdir(parents=True, exist_ok=True)
-        lines = [f"kongformance.{k}={v}" for k, v in facts.items()]
-        (Path(allure_dir) / "environment.properties").write_text("\n".join(lines) + "\n", "utf-8")
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     manager = run_manager(session.config)
-    if manager.suite_run and not manager.is_worker:
-        _record_run_facts(session, manager)
-        manager.started = time.monotonic()
+    if not manager.suite_run or manager.is_worker:
+        return
+    manager.started = time.monotonic()
+    if session.config.pluginmanager.getplugin("dsession") is not None:
+        manager.start()  # the controller sets up once, before any worker starts (or stops the session)
+        run_facts.record(session.config, manager.coverage, manager.target_name(), manager.stack)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without xdist: start the target before the first test, so a target that cannot run stops the run
+    before any test rather than inside the first one that needs it."""
+    manager = run_manager(session.config)
     distributed = session.config.pluginmanager.getplugin("dsession") is not None
-    if manager.suite_run and distributed and not manager.is_worker:
-        manager.start()  # the controller sets up once, before any worker starts
+    if not manager.suite_run or manager.is_worker or distributed:
+        return
+    needed = any("kf_state" in getattr(item, "fixturenames", ()) for item in session.items)
+    if needed and not session.config.option.collectonly:
+        manager.start()
+    run_facts.record(session.config, manager.coverage, manager.target_name(), manager.stack)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The xdist controller adds each worker's API call counts to its own."""
+    counts = getattr(node, "workeroutput", {}).get(API_CALLS_KEY)
+    if counts:
+        polite.API_CALLS.add(counts)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -355,14 +395,20 @@ def pytest_configure_node(node: Any) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     manager = run_manager(session.config)
+    if manager.suite_run and manager.is_worker:
+        session.config.workeroutput[API_CALLS_KEY] = polite.API_CALLS.snapshot()  # type: ignore[attr-defined]
     if not manager.suite_run or manager.is_worker:
         manager.finish()
         return
+    manager.finish()  # teardown's API calls count too
+    manager.verdict = manager.checks.verdict()
+    if manager.verdict and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = run_checks.EXIT_UNCHECKED  # fail closed: the run did not check what it had to
     reports = _reports_dir(session.config)
     if reports is not None and manager.coverage.collected:
         manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
+        manager.coverage.run.update(run_facts.closing_facts(manager.checks, manager.verdict))
         manager.coverage.write(reports / "requirements-coverage.json")
-    manager.finish()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -392,6 +438,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     uncovered = cov.uncovered()
     if uncovered:
         tr.write_line(f"requirements no test covers ({len(uncovered)}): " + ", ".join(uncovered))
+    run_facts.summarize(tr, manager.checks, manager.verdict, manager.stack, manager.target_name())
     seed = config.getoption("hypothesis_seed", None)
     if exitstatus not in (0, 5) and seed is not None:
         tr.write_line(f"hypothesis seed of this run: {seed} (rerun with --hypothesis-seed={seed})")

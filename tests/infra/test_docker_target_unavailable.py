@@ -1,4 +1,4 @@
-"""The docker target reports a missing engine as TargetUnavailable, so the suite skips (h8 Deliver 3)."""
+"""The docker target reports a missing engine as TargetUnavailable, which stops the run (h8 Deliver 3, issue 9)."""
 
 from __future__ import annotations
 

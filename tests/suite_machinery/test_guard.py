@@ -64,5 +64,5 @@ def test_sentinel_wait_returns_as_soon_as_the_sentinel_proxies(serve: list[Runni
 
 def test_sentinel_wait_fails_after_its_deadline(serve: list[RunningServer]) -> None:
     serve.append(start_in_thread(_proxy(None)))
-    with pytest.raises(TimeoutError, match="did not take effect"):
+    with pytest.raises(TimeoutError, match="did not reach the data plane within"):
         wait_for_sentinel(_stack(serve[0].url), "/kf/never-there", deadline=0.3)

@@ -105,23 +105,82 @@ def test_needs_the_stack(kf_stack):
 """
 
 
-def test_konnect_target_without_settings_skips_with_the_reason(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+KONNECT_SETTINGS = ("KONNECT_TOKEN", "KONNECT_REGION", "KONNECT_CONTROL_PLANE_ID", "KONNECT_PROXY_URL")
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_konnect_target_without_settings_stops_the_run_before_any_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
 ) -> None:
-    """issue 4 Targets: konnect skips with a clear reason when KONNECT_* are unset."""
+    """issue 9 Deliver 1: no settings -> exit non-zero before any test, one line per missing setting (the
+    xdist controller stops the session; no worker skips)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("PYTHONPATH", str(root))
-    for var in ("KONNECT_TOKEN", "KONNECT_REGION", "KONNECT_CONTROL_PLANE_ID", "KONNECT_PROXY_URL"):
+    for var in KONNECT_SETTINGS:
         monkeypatch.delenv(var, raising=False)
     pytester.makeconftest('pytest_plugins = ["fixtures.session"]')
     _suite(pytester, NEEDS_STACK)
     result = pytester.runpytest_subprocess(
-        "suites", "--kf-target", "konnect", "--kf-no-reports", "-rs", "-p", "no:cacheprovider"
+        "suites", "--kf-target", "konnect", "--kf-no-reports", "-rs", "-p", "no:cacheprovider", *workers
     )
-    assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["*SKIPPED*the konnect target needs KONNECT_TOKEN*"])
+    assert result.ret == 3
+    out = result.stdout.str() + result.stderr.str()
+    for var in KONNECT_SETTINGS:
+        lines = {li.strip(" !") for li in out.splitlines() if li.strip().startswith(f"{var}: missing")}
+        assert len(lines) == 1, out  # one line per setting (pytest may print the exit message twice)
+    assert "test_needs_the_stack" not in out and "skipped" not in out and "passed" not in out
+
+
+def test_invalid_konnect_settings_are_named_one_line_each(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """issue 9 Deliver 1: a region outside Konnect's list, a URL that does not parse, a token of the wrong kind."""
+    from pathlib import Path
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    monkeypatch.setenv("KONNECT_TOKEN", "not-a-konnect-token")
+    monkeypatch.setenv("KONNECT_REGION", "mars")
+    monkeypatch.setenv("KONNECT_CONTROL_PLANE_ID", "cp")
+    monkeypatch.setenv("KONNECT_PROXY_URL", "localhost:8000")
+    pytester.makeconftest('pytest_plugins = ["fixtures.session"]')
+    _suite(pytester, NEEDS_STACK)
+    result = pytester.runpytest_subprocess(
+        "suites", "--kf-target", "konnect", "--kf-no-reports", "-p", "no:cacheprovider"
+    )
+    assert result.ret == 3
+    out = result.stdout.str() + result.stderr.str()
+    assert "not-a-konnect-token" not in out
+    for line in (
+        "KONNECT_REGION: must be one of",
+        "KONNECT_PROXY_URL: 'localhost:8000' is not",
+        "KONNECT_TOKEN: not a",
+    ):
+        assert any(li.strip().startswith(line) for li in out.splitlines()), (line, out)
+
+
+def test_an_unreachable_external_target_stops_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """issue 9 Deliver 1: reachability is checked up front with a short timeout, one line per URL."""
+    import socket
+    from pathlib import Path
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens once the socket is closed
+    pytester.makeconftest('pytest_plugins = ["fixtures.session"]')
+    _suite(pytester, NEEDS_STACK)
+    args = [f"--kf-set=KF_{k}_URL={closed}" for k in ("ADMIN", "PROXY", "IDENTITY", "UPSTREAM")]
+    result = pytester.runpytest_subprocess(
+        "suites", "--kf-target", "external", "--kf-no-reports", "-p", "no:cacheprovider", *args
+    )
+    assert result.ret == 3
+    out = result.stdout.str() + result.stderr.str()
+    for name in ("KF_ADMIN_URL", "KF_IDENTITY_URL", "KF_PROXY_URL"):
+        assert any(li.strip().startswith(f"{name}: ") and "unreachable" in li for li in out.splitlines()), out
 
 
 CREDENTIAL_PARAMETER = """

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from kongformance.clients.polite import polite_client
+
 
 class IdentityApiError(RuntimeError):
     """A management call answered with an unexpected status."""
@@ -35,7 +37,7 @@ class IdentityApi:
 
     def __init__(self, base_url: str, token: str, *, http: httpx.Client | None = None, timeout: float = 15.0):
         self.base_url = base_url.rstrip("/")
-        self.http = http or httpx.Client(timeout=timeout)
+        self.http = http or polite_client("identity", timeout=timeout)
         self._auth = {"Authorization": f"Bearer {token}"}
 
     def close(self) -> None:

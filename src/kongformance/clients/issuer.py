@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import httpx
 
+from kongformance.clients.polite import polite_client
+
 ClientAuth = Literal["post", "basic", "none"]
 
 
@@ -62,7 +64,7 @@ class IssuerClient:
 
     def __init__(self, issuer_url: str, *, http: httpx.Client | None = None, timeout: float = 15.0) -> None:
         self.issuer_url = issuer_url.rstrip("/")
-        self.http = http or httpx.Client(timeout=timeout, verify=False)
+        self.http = http or polite_client("issuer", timeout=timeout, verify=False)
         self._discovery: dict[str, Any] | None = None
 
     def close(self) -> None:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from kongformance.clients.polite import polite_client
+
 AdminMode = Literal["crud", "dbless", "konnect"]
 TAG = "kongformance"
 CREDENTIALS = {"oauth2_credentials": "oauth2", "jwt_secrets": "jwt"}  # decK key -> Admin API sub-path
@@ -76,7 +78,7 @@ class KongAdmin:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.mode: AdminMode = mode
-        self.http = http or httpx.Client(timeout=timeout, verify=False)
+        self.http = http or polite_client("admin", timeout=timeout, verify=False)
         self._headers = dict(headers or {})
         self._applied: Applied | None = None
 

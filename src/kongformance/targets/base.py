@@ -15,7 +15,7 @@ from kongformance.clients.kong_admin import AdminMode
 
 
 class TargetUnavailable(RuntimeError):
-    """The target cannot run here (missing settings or software); the suite skips with this reason."""
+    """The target cannot run here (missing settings or software): the run stops before any test."""
 
 
 @dataclass
@@ -37,6 +37,8 @@ class Stack:
     issuer_control: bool = False  # /_emulator on the identity side (mint, faults, request log)
     upstream_log: bool = False  # /_emulator/requests on the upstream
     upstream_log_url: str = ""  # where tests read the upstream log (defaults to upstream_url)
+    kong_version_source: str = ""  # where kong_version was read (empty: configured, or assumed)
+    warnings: list[str] = field(default_factory=list)  # one line each, shown in the terminal summary
 
     @property
     def management_url(self) -> str:
@@ -71,10 +73,16 @@ class TargetOptions:
     db_less: bool = False
     defects: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
+    kong_version_given: bool = False  # the user named kong_version (else it is the default)
+
+    @property
+    def given_kong_version(self) -> str | None:
+        return self.kong_version if self.kong_version_given else None
 
 
 class Target(Protocol):
-    """Starts (or connects to) a stack and stops what it started."""
+    """Starts (or connects to) a stack and stops what it started. A target may also have ``check()``: its
+    settings and reachability, raising :class:`TargetUnavailable` (the run calls it before ``start``)."""
 
     name: str
 

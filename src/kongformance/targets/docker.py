@@ -27,6 +27,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 
 from kongformance.stack import route_defects
+from kongformance.targets import kong_version
 from kongformance.targets.base import Stack, TargetOptions, TargetUnavailable
 
 OUR_IMAGES = {c: f"kongformance/{c}" for c in ("identity", "gateway", "upstream")}
@@ -367,6 +368,12 @@ class DockerTarget:
         except DockerTargetError as exc:
             raise TargetUnavailable(str(exc)) from exc
         self._running = running
+        version, source, warnings = self.options.kong_version, "", []
+        if running.real_kong:  # what the image really runs, not what was asked for
+            with httpx.Client(timeout=5.0) as http:
+                read = kong_version.from_admin(http, running.admin_url, {})
+            version, warning = kong_version.reconcile(self.options.given_kong_version, read, version)
+            source, warnings = (read.source if read else ""), ([warning] if warning else [])
         return Stack(
             target=self.name,
             identity_url=running.identity_url,
@@ -377,7 +384,9 @@ class DockerTarget:
             upstream_url=running.upstream_url,
             upstream_log_url=running.upstream_url,
             admin_mode="dbless" if self.options.db_less else "crud",
-            kong_version=self.options.kong_version,
+            kong_version=version,
+            kong_version_source=source,
+            warnings=warnings,
             db_less=self.options.db_less,
             virtual_clock=not running.real_kong,  # identity and gateway each have /_emulator/clock
             issuer_control=True,

@@ -18,8 +18,9 @@ from kongformance.clients.identity_api import IdentityApi
 from kongformance.clients.kong_admin import KongAdmin
 from kongformance.profile import ProfileHandles
 from kongformance.targets import Stack, Target, TargetOptions, TargetUnavailable, select_target
+from kongformance.targets.settings import PROPAGATION_DEADLINE, propagation_deadline
 
-SENTINEL_DEADLINE = 30.0
+SENTINEL_DEADLINE = PROPAGATION_DEADLINE  # default of the KF_PROPAGATION_DEADLINE setting
 
 
 class GuardFailure(RuntimeError):
@@ -68,7 +69,10 @@ def wait_for_sentinel(stack: Stack, path: str, *, deadline: float = SENTINEL_DEA
             except httpx.HTTPError as exc:
                 last = exc
             if time.monotonic() > end:
-                raise TimeoutError(f"the profile did not take effect within {deadline}s (sentinel: {last})")
+                raise TimeoutError(
+                    f"the profile did not reach the data plane within {deadline:g}s (sentinel: {last}); "
+                    "raise KF_PROPAGATION_DEADLINE if the data plane is slow to sync"
+                )
             time.sleep(pause)  # poll: only real targets get here (the local gateway applies synchronously)
             pause = min(pause * 2, 1.0)
 
@@ -94,6 +98,7 @@ class RunSetup:
     """Owns a target and the applied profile for one run."""
 
     def __init__(self, target_name: str, options: TargetOptions, lock_dir: str) -> None:
+        self.propagation_deadline = propagation_deadline(options.settings)  # a bad value stops the run
         self.target: Target = select_target(target_name, options)
         self.lock_dir = lock_dir
         self.state: RunState | None = None
@@ -102,6 +107,9 @@ class RunSetup:
 
     def start(self) -> RunState:
         """Start the target, apply the profile, wait for the sentinel, run the guard."""
+        check = getattr(self.target, "check", None)  # settings and reachability, before anything is created
+        if check is not None:
+            check()
         stack = self.target.start()
         try:
             self._identity = identity_client(stack)
@@ -112,7 +120,7 @@ class RunSetup:
             )
             self._admin = admin_client(stack)
             self._admin.apply(config)
-            wait_for_sentinel(stack, handles.routes["sentinel"].path)
+            wait_for_sentinel(stack, handles.routes["sentinel"].path, deadline=self.propagation_deadline)
             guard(stack, handles)
         except BaseException:
             self.stop()
