@@ -359,6 +359,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         manager.finish()
         return
     reports = _reports_dir(session.config)
+    write_logs = getattr(getattr(manager.setup, "target", None), "write_logs", None)
+    if reports is not None and session.testsfailed and callable(write_logs):
+        write_logs(reports / "containers")  # the containers' logs (redacted) of a failed run
     if reports is not None and manager.coverage.collected:
         manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
         manager.coverage.write(reports / "requirements-coverage.json")

@@ -26,6 +26,10 @@ from kongformance.kongshape import database
 from kongformance.kongshape.conf import ConfError, KongConf, from_env
 from kongformance.kongshape.status import status_app
 
+# "on" exposes the reference gateway's /_emulator control surface (its virtual clock) on the Admin API;
+# by default it answers 404 there, as on Kong
+CONTROL_VARIABLE = "KONGFORMANCE_CONTROL"
+
 USAGE = """Usage: kong COMMAND [OPTIONS]
 
 The available commands are:
@@ -163,8 +167,11 @@ def build_node(conf: KongConf) -> tuple[ReferenceGateway, list[tuple[Any, Any, b
             )
     _check_license(conf)
     listeners: list[tuple[Any, Any, bool]] = []
-    listeners += [(HiddenControl(gateway.proxy_app, "proxy"), lst, lst.ssl) for lst in conf.proxy_listen]
-    listeners += [(HiddenControl(gateway.admin_app, "admin"), lst, lst.ssl) for lst in conf.admin_listen]
+    proxy, admin = gateway.proxy_app, gateway.admin_app
+    if os.environ.get(CONTROL_VARIABLE) != "on":  # hidden by default: Kong has no /_emulator
+        proxy, admin = HiddenControl(proxy, "proxy"), HiddenControl(admin, "admin")
+    listeners += [(proxy, lst, lst.ssl) for lst in conf.proxy_listen]
+    listeners += [(admin, lst, lst.ssl) for lst in conf.admin_listen]
     status = status_app(gateway.runtime, database_ok)
     listeners += [(status, lst, lst.ssl) for lst in conf.status_listen]
     return gateway, listeners, conn

@@ -62,6 +62,7 @@ class DockerStack:
     upstream_log_url: str = ""  # as this process reaches the upstream
     network: str = "host"
     kong_version: str = ""
+    virtual_clock: bool = False  # the gateway's clock can be moved (the stand-in's /_emulator/clock answers)
     containers: dict[str, DockerContainer] = field(default_factory=dict)
     docker_network: Network | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -210,7 +211,10 @@ def start_docker_stack(
             dc.start_postgres(new, settings.postgres_image, layout, timeout)()
             dc.bootstrap(new, settings.kong_image, env, timeout)
             stack.containers.pop("migrations", None)
-        extra = {"KONGFORMANCE_DEFECTS": ",".join(routed["gateway"])} if routed["gateway"] else {}
+        # read by the stand-in (its defects; its /_emulator clock), ignored by Kong: the same call for both
+        extra = {"KONGFORMANCE_CONTROL": "on"} if settings.gateway_clock else {}
+        if routed["gateway"]:
+            extra["KONGFORMANCE_DEFECTS"] = ",".join(routed["gateway"])
         boot = dc.boot_config(stack.upstream_url) if db_less else None
         urls, kong_ready = dc.start_kong(new, settings.kong_image, layout, env, extra, boot, timeout)
         stack.admin_url, stack.proxy_url = urls["admin"], urls["proxy"]
@@ -218,6 +222,7 @@ def start_docker_stack(
         for ready in (identity_ready, upstream_ready, kong_ready):
             ready()
         _check_version(stack, kong_version)
+        stack.virtual_clock = _answers(stack.admin_url + "/_emulator/clock")
     except dc.ContainerFailed as exc:
         stack.stop()
         raise DockerTargetError(str(exc)) from None
@@ -225,6 +230,12 @@ def start_docker_stack(
         stack.stop()
         raise
     return stack
+
+
+def _answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (a capability probe: Kong answers 404 for /_emulator paths)."""
+    with httpx.Client(timeout=10.0) as http:
+        return http.get(url).status_code == 200
 
 
 def _check_version(stack: DockerStack, kong_version: str) -> None:
@@ -293,10 +304,21 @@ class DockerTarget:
             admin_mode="dbless" if self.options.db_less else "crud",
             kong_version=self.options.kong_version,
             db_less=self.options.db_less,
-            virtual_clock=False,  # Kong's clock cannot be moved (the stand-in hides /_emulator, as Kong has none)
+            virtual_clock=running.virtual_clock,  # probed: real Kong's clock cannot be moved
             issuer_control=True,
             upstream_log=True,
         )
+
+    def wait_for_route(self, path: str, deadline: float) -> None:
+        """Wait (testcontainers' HTTP wait on the gateway container) until ``path`` proxies with 200."""
+        if self._running is None:
+            raise DockerTargetError("the docker stack is not running")
+        try:
+            dc.waiter(
+                self._running.containers["gateway"], dc.UrlWait(self._running.proxy_url + path), deadline
+            )()
+        except dc.ContainerFailed as exc:
+            raise TimeoutError(f"the profile did not take effect within {deadline}s: {exc}") from None
 
     def write_logs(self, directory: Path) -> list[Path]:
         """Each container's log (redacted) under ``directory``: attached to the reports of a failed run."""

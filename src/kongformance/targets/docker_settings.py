@@ -15,6 +15,10 @@ Each setting comes from ``--kf-set NAME=VALUE`` (the suite's target settings), e
                         ports; the issuer is published under it and Kong resolves it to the issuer container
                         (default: the engine's host from DOCKER_HOST, or this machine's host name for a
                         local engine)
+``KF_GATEWAY_CLOCK``    ``probe`` (default): ask the gateway container for a movable clock (the stand-in has
+                        one, reached through KONGFORMANCE_CONTROL=on, which Kong ignores) and use it when it
+                        answers; ``off``: the stand-in hides it too, and time-dependent checks wait in real
+                        time, as against Kong
 ``KF_READY_TIMEOUT``    seconds a container may take to become ready (default 60)
 """
 
@@ -44,6 +48,7 @@ class DockerSettings:
     network: str = "mapped"
     host_address: str | None = None
     ready_timeout: float = 60.0
+    gateway_clock: bool = True
 
     @classmethod
     def resolve(
@@ -82,7 +87,11 @@ class DockerSettings:
             timeout = -1.0
         if not 0 < timeout <= 3600:
             raise DockerSettingsError(f"KF_READY_TIMEOUT={timeout_text!r}: a number of seconds in (0, 3600]")
-        return cls(kong_image, postgres_image, pull, network, get("KF_DOCKER_HOST_ADDRESS"), timeout)
+        clock = (get("KF_GATEWAY_CLOCK") or "probe").lower()
+        if clock not in ("probe", "off"):
+            raise DockerSettingsError(f"KF_GATEWAY_CLOCK={clock!r}: choose probe or off")
+        address = get("KF_DOCKER_HOST_ADDRESS")
+        return cls(kong_image, postgres_image, pull, network, address, timeout, clock == "probe")
 
 
 def with_tag(image: str) -> tuple[str, str]:
