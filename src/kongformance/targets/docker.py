@@ -19,6 +19,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,9 +96,14 @@ class DockerStack:
         with self._lock:
             containers, self.containers = self.containers, {}
             network, self.docker_network = self.docker_network, None
-        for container in reversed(list(containers.values())):
+
+        def remove(container: DockerContainer) -> None:
             with contextlib.suppress(Exception):  # already removed
                 container.stop()
+
+        if containers:  # side by side: each removal waits for the engine to kill and delete
+            with ThreadPoolExecutor(max_workers=len(containers)) as pool:
+                list(pool.map(remove, containers.values()))
         if network is not None:
             with contextlib.suppress(Exception):
                 network.remove()
