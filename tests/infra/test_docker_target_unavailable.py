@@ -6,10 +6,17 @@ import pytest
 
 from kongformance.targets.base import TargetOptions, TargetUnavailable
 from kongformance.targets.docker import DockerTarget, DockerTargetError, engine_reachable
-from kongformance.targets.docker_settings import DockerSettings, DockerSettingsError, version_from_tag, with_tag
+from kongformance.targets.docker_settings import (
+    DockerSettings,
+    DockerSettingsError,
+    version_from_tag,
+    with_tag,
+)
 
 
-def test_an_unreachable_engine_makes_the_target_unavailable(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_an_unreachable_engine_makes_the_target_unavailable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     ok, why = engine_reachable()
     assert not ok and "no-such.sock" in why

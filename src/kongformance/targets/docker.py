@@ -184,10 +184,11 @@ def start_docker_stack(
     routed = route_defects(defects)
     images = [OUR_IMAGES["identity"], OUR_IMAGES["upstream"], settings.kong_image]
     images += [] if db_less else [settings.postgres_image]
-    if not testcontainers_config.ryuk_disabled:  # Ryuk runs as testcontainers is configured
-        images.append(testcontainers_config.ryuk_image)
     for image in images:
         ensure_image(image, settings.pull_policy)
+    if not testcontainers_config.ryuk_disabled:  # Ryuk runs as testcontainers is configured
+        why = " (testcontainers' Ryuk is on; TESTCONTAINERS_RYUK_DISABLED=true turns it off)"
+        ensure_image(testcontainers_config.ryuk_image, settings.pull_policy, why)
     run_id = run_id or uuid.uuid4().hex[:12]
     layout = dc.Layout.choose(settings, DockerContainer(settings.kong_image).get_docker_client().host())
     network = None
