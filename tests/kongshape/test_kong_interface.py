@@ -4,11 +4,11 @@ answers (kong/cmd/health.lua, kong/cmd/utils/migrations.lua)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from kongformance.gateway import declarative
 from kongformance.gateway.app import ReferenceGateway
@@ -66,8 +66,12 @@ def test_listen_off_means_no_listener() -> None:
 
 
 def _get(app: object, path: str) -> httpx.Response:
-    with TestClient(app) as c:  # type: ignore[arg-type]
-        return c.get(path)
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://kong") as c:
+            return await c.get(path)
+
+    return asyncio.run(get())
 
 
 def test_status_ready_is_503_until_a_declarative_config_is_loaded() -> None:
