@@ -23,6 +23,7 @@ start)
       echo "export DOCKER_HOST=unix://$run/docker.sock"
       echo "export TESTCONTAINERS_RYUK_DISABLED=true"
       echo "export TESTCONTAINERS_CONNECTION_MODE=docker_host"
+      echo "export KF_DOCKER_NETWORK=host" # this engine has no default bridge: host networking, loopback
       exit 0
     fi
     sleep 0.1

@@ -43,6 +43,11 @@ def kong_version(text: str) -> str:
     return f"{version[0]}.{version[1]}"
 
 
+def kong_versions(text: str) -> str:
+    """One modelled Kong version, or several separated by commas (a version matrix), each as ``MAJOR.MINOR``."""
+    return ",".join(kong_version(part) for part in text.split(","))
+
+
 def http_url(text: str) -> str:
     """An absolute ``http``/``https`` URL with a host."""
     parts = urlsplit(text)

@@ -405,6 +405,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if manager.verdict and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = run_checks.EXIT_UNCHECKED  # fail closed: the run did not check what it had to
     reports = _reports_dir(session.config)
+    write_logs = getattr(getattr(manager.setup, "target", None), "write_logs", None)
+    if reports is not None and session.testsfailed and callable(write_logs):
+        write_logs(reports / "containers")  # the containers' logs (redacted) of a failed run
     if reports is not None and manager.coverage.collected:
         manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
         manager.coverage.run.update(run_facts.closing_facts(manager.checks, manager.verdict))

@@ -14,14 +14,20 @@ import sys
 import uuid
 from pathlib import Path
 
-from kongformance.cli_args import kong_version
+from kongformance.cli_args import kong_versions
 from kongformance.targets import TARGETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=TARGETS, default=None, help="where to run (default: local)")
     parser.add_argument(
-        "--kong-version", type=kong_version, default=None, help="Kong version of the target (default 3.15)"
+        "--kong-version",
+        type=kong_versions,
+        default=None,
+        help="Kong version (default 3.15); several (3.9,3.14,3.15) = a matrix",
+    )
+    parser.add_argument(
+        "--kong-image", default=None, help="docker target: Kong image (KF_KONG_IMAGE); several = a matrix"
     )
     parser.add_argument("--db-less", action="store_true", help="configure the gateway with POST /config")
     parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. auto)")
@@ -43,6 +49,8 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         out += ["--kf-kong-version", args.kong_version]
     if args.db_less:
         out.append("--kf-db-less")
+    if getattr(args, "kong_image", None) and "," not in args.kong_image:
+        out += ["--kf-set", f"KF_KONG_IMAGE={args.kong_image}"]
     if args.workers:
         out += ["-n", str(args.workers)]
     if args.hypothesis_profile:
@@ -87,6 +95,15 @@ def main(args: argparse.Namespace) -> int:
         print_report(report)
         write_report(report, out)
         return 0 if not report.survivors() else 1
+    from kongformance.matrix_run import MatrixError, entries, run_matrix
+
+    try:
+        runs = entries(args)
+    except MatrixError as exc:
+        print(f"kongformance run: {exc}", file=sys.stderr)
+        return 2
+    if len(runs) > 1:
+        return run_matrix(args, runs)
     # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself; its plugin
     # writes the compliance report at the end of the run, tagged with this run id
     os.environ["KF_RUN_ID"] = uuid.uuid4().hex[:16]

@@ -1,98 +1,118 @@
-"""The ``docker`` target: the stack as containers on the host network, started through testcontainers.
+"""The ``docker`` target: issuer, Kong and upstream as containers, started and awaited by testcontainers.
 
-The gateway is real ``kong/kong-gateway:<tag>`` when that image is present or can be pulled, and our
-reference gateway image otherwise; the issuer and the upstream are always our images
-(``kongformance/identity``, ``kongformance/upstream``, built by ``images/build.sh``). Containers use
-``network_mode="host"`` (the engine runs with ``--bridge=none``), so every URL is on 127.0.0.1. Ryuk is
-disabled here, so this module removes its own containers: ``DockerStack.stop()``, also at interpreter exit.
+The gateway is whatever Kong image the settings name (:mod:`.docker_settings`): ``kong/kong-gateway`` for
+real Kong, or the Kong-shaped stand-in ``kongformance/kong:<version>`` built by images/build.sh. Both get the
+same treatment: Kong's environment (``KONG_DATABASE``, ``KONG_PG_*``, ``KONG_*_LISTEN``,
+``KONG_DECLARATIVE_CONFIG``, ``KONG_LICENSE_DATA``), ``kong migrations bootstrap`` before a DB-mode start,
+and readiness on Kong's ``/status/ready``. Nothing here knows which of the two it runs.
 
-Environment: ``DOCKER_HOST`` (the engine), ``KONGFORMANCE_KONG_IMAGE`` (a Kong image to use, or ``none`` to
-force the reference gateway), ``KONG_LICENSE_DATA`` (passed to Kong for the Enterprise plugins).
+Networking (``KF_DOCKER_NETWORK``): ``mapped`` puts the run on its own Docker network with exposed ports
+mapped to host ports (Docker Desktop, remote engines, DinD); ``host`` uses host networking with every
+listener on 127.0.0.1. Images are never pulled unless ``KF_PULL_POLICY`` asks. Ryuk runs as testcontainers
+is configured (``TESTCONTAINERS_RYUK_DISABLED``); this module removes its own containers either way.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import os
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
 
 from kongformance.stack import route_defects
-from kongformance.targets import kong_version
+from kongformance.targets import docker_containers as dc
 from kongformance.targets.base import Stack, TargetOptions, TargetUnavailable
+from kongformance.targets.docker_containers import BOOT_ROUTE, PORTS, free_ports  # noqa: F401 - re-exported
+from kongformance.targets.docker_settings import DockerSettings, DockerSettingsError, with_tag
 
-OUR_IMAGES = {c: f"kongformance/{c}" for c in ("identity", "gateway", "upstream")}
-KONG_REPOSITORY = "kong/kong-gateway"
-POSTGRES_IMAGE = "postgres:16"
+OUR_IMAGES = {c: f"kongformance/{c}" for c in ("identity", "upstream")}
 LABEL = "io.kongformance.run"
+ROLE_LABEL = "io.kongformance.role"
 
 
 class DockerTargetError(RuntimeError):
     """The docker stack could not be started (engine unreachable, image missing, a container died)."""
 
 
+def container_labels(run_id: str, role: str) -> dict[str, str]:
+    """The labels of every container and network a run creates (the one place they are set)."""
+    return {LABEL: run_id, ROLE_LABEL: role}
+
+
 @dataclass
 class DockerStack:
-    """A running docker stack: URLs of each listener and the containers behind them."""
+    """A running docker stack: URLs of each listener (as this process reaches them) and the containers."""
 
     identity_url: str
     admin_url: str
     proxy_url: str
     proxy_ssl_url: str
-    upstream_url: str
+    upstream_url: str  # as Kong reaches the upstream
     gateway_image: str
-    real_kong: bool
     run_id: str
+    status_url: str = ""
+    upstream_log_url: str = ""  # as this process reaches the upstream
+    network: str = "host"
+    kong_version: str = ""
+    virtual_clock: bool = False  # the gateway's clock can be moved (the stand-in's /_emulator/clock answers)
     containers: dict[str, DockerContainer] = field(default_factory=dict)
+    docker_network: Network | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def logs(self) -> dict[str, str]:
-        """stdout and stderr of each container, for a failure report."""
+        """stdout and stderr of each container (redacted), for a failure report."""
+        from kongformance.report.redaction import redact
+
         out = {}
         for name, container in self.containers.items():
             try:
                 stdout, stderr = container.get_logs()
-                out[name] = (stdout + stderr).decode("utf-8", "replace")
+                out[name] = redact((stdout + stderr).decode("utf-8", "replace"))
             except Exception as exc:  # noqa: BLE001 - a container already gone has no logs
                 out[name] = f"<no logs: {exc}>"
         return out
 
+    def write_logs(self, directory: Path) -> list[Path]:
+        """Write each container's log to ``directory/docker-<role>.log``; returns the files."""
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, text in self.logs().items():
+            path = directory / f"docker-{name}.log"
+            path.write_text(text, "utf-8")
+            written.append(path)
+        return written
+
     def stop(self) -> None:
-        """Remove every container of this stack (idempotent)."""
+        """Remove every container and the network of this stack (idempotent)."""
         with self._lock:
             containers, self.containers = self.containers, {}
-        for container in reversed(list(containers.values())):
+            network, self.docker_network = self.docker_network, None
+
+        def remove(container: DockerContainer) -> None:
             with contextlib.suppress(Exception):  # already removed
                 container.stop()
+
+        if containers:  # side by side: each removal waits for the engine to kill and delete
+            with ThreadPoolExecutor(max_workers=len(containers)) as pool:
+                list(pool.map(remove, containers.values()))
+        if network is not None:
+            with contextlib.suppress(Exception):
+                network.remove()
 
     def __enter__(self) -> DockerStack:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports free on ``host`` right now (the containers bind them moments later)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def docker_client():  # type: ignore[no-untyped-def]
@@ -104,6 +124,8 @@ def docker_client():  # type: ignore[no-untyped-def]
 
 def engine_reachable() -> tuple[bool, str]:
     """Whether a Docker engine answers at DOCKER_HOST (or the default socket), and why not."""
+    import os
+
     try:
         docker_client().ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
@@ -119,111 +141,29 @@ def image_present(image: str) -> bool:
     return True
 
 
-def kong_image_for(kong_version: str, choice: str | None = None) -> str | None:
-    """The Kong image to run (``choice``, else KONGFORMANCE_KONG_IMAGE, else ``kong/kong-gateway:<version>``),
-    or None when it is neither present nor pullable, or the choice is ``none``."""
-    chosen = choice if choice is not None else os.environ.get("KONGFORMANCE_KONG_IMAGE")
-    if chosen is None:
-        chosen = f"{KONG_REPOSITORY}:{kong_version}"
-    if chosen.lower() in ("", "none", "reference"):
-        return None
-    if image_present(chosen):
-        return chosen
-    try:
-        repository, _, tag = chosen.rpartition(":")
-        docker_client().images.pull(repository, tag=tag or "latest")
-    except Exception:  # noqa: BLE001 - no registry, no such tag, no credentials: use our gateway
-        return None
-    return chosen
-
-
-def labelled_container(image: str, run_id: str, role: str) -> DockerContainer:
-    """A container on the host network, labelled with its run so leftovers can be found and removed."""
-    return DockerContainer(image).with_kwargs(
-        network_mode="host", labels={LABEL: run_id, "io.kongformance.role": role}
-    )
-
-
-def _with_defects(container: DockerContainer, defects: list[str]) -> None:
-    """Pass ``--defect NAME`` arguments to one of our images (appended to its entrypoint)."""
-    if defects:
-        container.with_command([arg for name in defects for arg in ("--defect", name)])
-
-
-def wait_ready(stack: DockerStack, urls: dict[str, str], timeout: float) -> None:
-    """Poll each URL until it answers any HTTP response; fail early with logs when a container exits."""
-    deadline = time.monotonic() + timeout
-    pending = dict(urls)
-    with httpx.Client(verify=False, timeout=1.0) as client:
-        while pending:
-            for name, url in list(pending.items()):
-                try:
-                    client.get(url)
-                    del pending[name]
-                except httpx.TransportError:
-                    pass
-            for name, container in stack.containers.items():
-                container.reload()
-                if container.status not in ("created", "running"):
-                    raise DockerTargetError(f"container {name} exited:\n{stack.logs().get(name, '')}")
-            if pending and time.monotonic() > deadline:
-                raise DockerTargetError(f"not ready after {timeout}s: {', '.join(pending)}")
-            if pending:
-                time.sleep(0.1)  # polling a container's readiness, not waiting on protocol time
-
-
-def _kong_env(
-    ports: dict[str, int], db_less: bool, pg_port: int | None, trusted_ips: list[str]
-) -> dict[str, str]:
-    env = {
-        "KONG_DATABASE": "off" if db_less else "postgres",
-        "KONG_ADMIN_LISTEN": f"127.0.0.1:{ports['admin']}",
-        "KONG_PROXY_LISTEN": f"127.0.0.1:{ports['proxy']}, 127.0.0.1:{ports['proxy_ssl']} ssl",
-        "KONG_STATUS_LISTEN": "off",
-        "KONG_ADMIN_GUI_LISTEN": "off",
-        "KONG_PROXY_ACCESS_LOG": "/dev/stdout",
-        "KONG_PROXY_ERROR_LOG": "/dev/stderr",
-        "KONG_ADMIN_ACCESS_LOG": "/dev/stdout",
-        "KONG_ADMIN_ERROR_LOG": "/dev/stderr",
-        # one worker: per-worker caches (JWKS, introspection, upstream tokens) then behave deterministically
-        "KONG_NGINX_WORKER_PROCESSES": "1",
-    }
-    if pg_port is not None:
-        env.update(
-            KONG_PG_HOST="127.0.0.1", KONG_PG_PORT=str(pg_port), KONG_PG_USER="kong", KONG_PG_PASSWORD="kong"
+def ensure_image(image: str, policy: str, why: str = "") -> None:
+    """Make ``image`` available under the pull policy; never pulls under ``never``."""
+    present = image_present(image)
+    if present and policy != "always":
+        return
+    if policy == "never":
+        raise DockerTargetError(
+            f"image {image} is not present and KF_PULL_POLICY is never{why}: build it (make images), "
+            f"`docker pull {image}`, or set KF_PULL_POLICY=missing"
         )
-    if trusted_ips:  # Kong trusts no proxy by default
-        env["KONG_TRUSTED_IPS"] = ",".join(trusted_ips)
-    if os.environ.get("KONG_LICENSE_DATA"):
-        env["KONG_LICENSE_DATA"] = os.environ["KONG_LICENSE_DATA"]
-    return env
-
-
-def _start_postgres(stack: DockerStack, run_id: str, port: int, timeout: float) -> None:
-    pg = labelled_container(POSTGRES_IMAGE, run_id, "postgres").with_command(["-p", str(port)])
-    pg.with_envs(POSTGRES_USER="kong", POSTGRES_PASSWORD="kong", POSTGRES_DB="kong")
-    stack.containers["postgres"] = pg.start()
-    deadline = time.monotonic() + timeout
-    while pg.exec(["pg_isready", "-h", "127.0.0.1", "-p", str(port)]).exit_code != 0:
-        if time.monotonic() > deadline:
-            raise DockerTargetError("postgres did not become ready")
-        time.sleep(0.2)  # polling a container's readiness
-
-
-def _bootstrap_kong(image: str, env: dict[str, str], run_id: str, timeout: float) -> None:
-    migrations = labelled_container(image, run_id, "migrations").with_command("kong migrations bootstrap")
-    for key, value in env.items():
-        migrations.with_env(key, value)
-    migrations.start()
+    repository, tag = with_tag(image)
     try:
-        code = migrations.get_wrapped_container().wait(timeout=timeout)["StatusCode"]
-        if code != 0:
-            out, err = migrations.get_logs()
-            raise DockerTargetError(
-                f"kong migrations bootstrap failed ({code}): {(out + err).decode()[-2000:]}"
-            )
-    finally:
-        migrations.stop()
+        docker_client().images.pull(repository, tag=tag)
+    except Exception as exc:  # noqa: BLE001 - no registry, no such tag, no credentials
+        raise DockerTargetError(f"pulling {image} failed: {str(exc).splitlines()[0]}") from None
+
+
+def labelled_container(image: str, run_id: str, role: str, network: Network | None = None) -> DockerContainer:
+    """A container labelled with its run: on ``network``, or on the host network when it is None."""
+    container = DockerContainer(image).with_kwargs(labels=container_labels(run_id, role))
+    if network is None:
+        return container.with_kwargs(network_mode="host", labels=container_labels(run_id, role))
+    return container.with_network(network)
 
 
 def start_docker_stack(
@@ -231,123 +171,108 @@ def start_docker_stack(
     kong_version: str = "3.15",
     db_less: bool = False,
     defects: Iterable[str] = (),
-    kong_image: str | None = None,
+    settings: DockerSettings | None = None,
     trusted_ips: Iterable[str] = (),
-    ready_timeout: float = 60.0,
+    run_id: str | None = None,
 ) -> DockerStack:
-    """Start issuer, gateway (real Kong when available) and upstream containers; return once all answer.
-
-    ``trusted_ips`` is Kong's ``trusted_ips`` (default none, as Kong's), given to either gateway.
-    """
-    testcontainers_config.ryuk_disabled = (
-        True  # the Ryuk image cannot be pulled; we remove our own containers
-    )
+    """Start issuer, upstream, (Postgres and ``kong migrations bootstrap``) and Kong, side by side; return
+    once every container is ready (Kong: ``/status/ready`` answers 200)."""
+    settings = settings or DockerSettings.resolve(kong_version, {})
     ok, why = engine_reachable()
     if not ok:
         raise DockerTargetError(why)
     routed = route_defects(defects)
-    kong_image = kong_image_for(kong_version, kong_image)
-    if kong_image and routed["gateway"]:
-        raise DockerTargetError(
-            f"gateway defects {routed['gateway']} need the reference gateway, not {kong_image}"
-        )
-    for image in [OUR_IMAGES["identity"], OUR_IMAGES["upstream"]] + (
-        [] if kong_image else [OUR_IMAGES["gateway"]]
-    ):
-        if not image_present(image):
-            raise DockerTargetError(f"image {image} is missing: build it with images/build.sh")
-    names = ["identity", "admin", "proxy", "proxy_ssl", "upstream", "postgres"]
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    run_id = uuid.uuid4().hex[:12]
-    base = "http://127.0.0.1"
+    images = [OUR_IMAGES["identity"], OUR_IMAGES["upstream"], settings.kong_image]
+    images += [] if db_less else [settings.postgres_image]
+    for image in images:
+        ensure_image(image, settings.pull_policy)
+    if not testcontainers_config.ryuk_disabled:  # Ryuk runs as testcontainers is configured
+        why = " (testcontainers' Ryuk is on; TESTCONTAINERS_RYUK_DISABLED=true turns it off)"
+        ensure_image(testcontainers_config.ryuk_image, settings.pull_policy, why)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    layout = dc.Layout.choose(settings, DockerContainer(settings.kong_image).get_docker_client().host())
+    network = None
+    if layout.mode == "mapped":
+        network = Network(docker_network_kw={"labels": container_labels(run_id, "network")})
+        network.create()
     stack = DockerStack(
-        identity_url=f"{base}:{ports['identity']}",
-        admin_url=f"{base}:{ports['admin']}",
-        proxy_url=f"{base}:{ports['proxy']}",
-        proxy_ssl_url=f"https://127.0.0.1:{ports['proxy_ssl']}",
-        upstream_url=f"{base}:{ports['upstream']}",
-        gateway_image=kong_image or OUR_IMAGES["gateway"],
-        real_kong=kong_image is not None,
-        run_id=run_id,
+        "", "", "", "", "", settings.kong_image, run_id, network=layout.mode, docker_network=network
     )
     atexit.register(stack.stop)
+
+    def new(image: str, role: str) -> DockerContainer:
+        container = labelled_container(image, run_id, role, network)
+        stack.containers[role] = container
+        return container
+
+    timeout = settings.ready_timeout
     try:
-        identity = labelled_container(OUR_IMAGES["identity"], run_id, "identity")
-        identity.with_env("KONGFORMANCE_IDENTITY_PORT", str(ports["identity"]))
-        _with_defects(identity, routed["identity"])
-        stack.containers["identity"] = identity.start()
-        upstream = labelled_container(OUR_IMAGES["upstream"], run_id, "upstream")
-        stack.containers["upstream"] = upstream.with_env(
-            "KONGFORMANCE_UPSTREAM_PORT", str(ports["upstream"])
-        ).start()
-        stack.containers["gateway"] = _start_gateway(
-            stack, kong_image, kong_version, db_less, routed["gateway"], ports, list(trusted_ips)
+        stack.identity_url, identity_ready = dc.start_identity(
+            new, OUR_IMAGES["identity"], layout, routed["identity"], timeout
         )
-        wait_ready(
-            stack,
-            {
-                "identity": stack.identity_url + "/",
-                "upstream": stack.upstream_url + "/anything",
-                "admin": stack.admin_url + "/",
-                "proxy": stack.proxy_url + "/",
-                "proxy_ssl": stack.proxy_ssl_url + "/",
-            },
-            ready_timeout,
+        stack.upstream_url, stack.upstream_log_url, upstream_ready = dc.start_upstream(
+            new, OUR_IMAGES["upstream"], layout, timeout
         )
+        env = dc.kong_env(layout, db_less, list(trusted_ips), "/kongformance/boot.yaml" if db_less else None)
+        if not db_less:
+            dc.start_postgres(new, settings.postgres_image, layout, timeout)()
+            dc.bootstrap(new, settings.kong_image, env, timeout)
+            stack.containers.pop("migrations", None)
+        # read by the stand-in (its defects; its /_emulator clock), ignored by Kong: the same call for both
+        extra = {"KONGFORMANCE_CONTROL": "on"} if settings.gateway_clock else {}
+        if routed["gateway"]:
+            extra["KONGFORMANCE_DEFECTS"] = ",".join(routed["gateway"])
+        boot = dc.boot_config(stack.upstream_url) if db_less else None
+        urls, kong_ready = dc.start_kong(new, settings.kong_image, layout, env, extra, boot, timeout)
+        stack.admin_url, stack.proxy_url = urls["admin"], urls["proxy"]
+        stack.proxy_ssl_url, stack.status_url = urls["proxy_ssl"], urls["status"]
+        for ready in (identity_ready, upstream_ready, kong_ready):
+            ready()
+        _check_version(stack, kong_version)
+        stack.virtual_clock = _answers(stack.admin_url + "/_emulator/clock")
+    except dc.ContainerFailed as exc:
+        stack.stop()
+        raise DockerTargetError(str(exc)) from None
     except BaseException:
         stack.stop()
         raise
     return stack
 
 
-def _start_gateway(
-    stack: DockerStack,
-    kong_image: str | None,
-    kong_version: str,
-    db_less: bool,
-    defects: list[str],
-    ports: dict[str, int],
-    trusted_ips: list[str],
-) -> DockerContainer:
-    if kong_image is None:
-        gw = labelled_container(OUR_IMAGES["gateway"], stack.run_id, "gateway")
-        gw.with_envs(
-            KONGFORMANCE_ADMIN_PORT=str(ports["admin"]),
-            KONGFORMANCE_PROXY_PORT=str(ports["proxy"]),
-            KONGFORMANCE_PROXY_SSL_PORT=str(ports["proxy_ssl"]),
-            KONGFORMANCE_KONG_VERSION=kong_version,
-            KONGFORMANCE_DB_LESS="1" if db_less else "0",
+def _answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (a capability probe: Kong answers 404 for /_emulator paths)."""
+    with httpx.Client(timeout=10.0) as http:
+        return http.get(url).status_code == 200
+
+
+def _check_version(stack: DockerStack, kong_version: str) -> None:
+    """The image must run the Kong version the run follows (kong/kong-gateway:3.9 needs --kong-version 3.9)."""
+    with httpx.Client(timeout=10.0) as http:
+        reported = str(http.get(stack.admin_url + "/").json().get("version", ""))
+    stack.kong_version = ".".join(reported.split(".")[:2])
+    if stack.kong_version != ".".join(kong_version.split(".")[:2]):
+        raise DockerTargetError(
+            f"{stack.gateway_image} runs Kong {reported}, not {kong_version}: pass --kong-version {stack.kong_version}"
         )
-        args = [arg for name in defects for arg in ("--defect", name)]
-        args += [arg for cidr in trusted_ips for arg in ("--trusted-ip", cidr)]
-        if args:
-            gw.with_command(args)
-        return gw.start()
-    pg_port = None if db_less else ports["postgres"]
-    env = _kong_env(ports, db_less, pg_port, trusted_ips)
-    if pg_port is not None:
-        _start_postgres(stack, stack.run_id, pg_port, 60.0)
-        _bootstrap_kong(kong_image, env, stack.run_id, 120.0)
-    kong = labelled_container(kong_image, stack.run_id, "gateway")
-    for key, value in env.items():
-        kong.with_env(key, value)
-    return kong.start()
 
 
 def remove_leftover_containers() -> int:
-    """Remove containers left by runs that could not clean up (killed processes); returns how many."""
+    """Remove containers and networks left by runs that could not clean up; returns how many containers."""
     client = docker_client()
     leftovers = client.containers.list(all=True, filters={"label": LABEL})
     for container in leftovers:
         container.remove(force=True)
+    for network in client.networks.list(filters={"label": LABEL}):
+        with contextlib.suppress(Exception):
+            network.remove()
     return len(leftovers)
 
 
 class DockerTarget:
     """The ``docker`` target of the suite (``--kf-target docker``): starts a :class:`DockerStack`.
 
-    Settings: ``KF_KONG_IMAGE`` (or env KONGFORMANCE_KONG_IMAGE; ``none`` forces the reference gateway),
-    ``KF_TRUSTED_IPS`` (comma-separated CIDRs for Kong's ``trusted_ips``; default none).
+    Settings: see :mod:`kongformance.targets.docker_settings`; ``KF_TRUSTED_IPS`` (comma-separated CIDRs
+    for Kong's ``trusted_ips``; default none, as Kong's).
     """
 
     name = "docker"
@@ -355,25 +280,28 @@ class DockerTarget:
     def __init__(self, options: TargetOptions) -> None:
         self.options = options
         self._running: DockerStack | None = None
+        self.last_stack: DockerStack | None = None
 
     def start(self) -> Stack:
         try:
+            settings = DockerSettings.resolve(self.options.kong_version, self.options.settings)
             running = start_docker_stack(
                 kong_version=self.options.kong_version,
                 db_less=self.options.db_less,
                 defects=self.options.defects,
-                kong_image=self.options.settings.get("KF_KONG_IMAGE"),
+                settings=settings,
                 trusted_ips=[c for c in self.options.settings.get("KF_TRUSTED_IPS", "").split(",") if c],
             )
+        except DockerSettingsError as exc:
+            raise DockerTargetError(str(exc)) from None
         except DockerTargetError as exc:
-            raise TargetUnavailable(str(exc)) from exc
-        self._running = running
-        version, source, warnings = self.options.kong_version, "", []
-        if running.real_kong:  # what the image really runs, not what was asked for
-            with httpx.Client(timeout=5.0) as http:
-                read = kong_version.from_admin(http, running.admin_url, {})
-            version, warning = kong_version.reconcile(self.options.given_kong_version, read, version)
-            source, warnings = (read.source if read else ""), ([warning] if warning else [])
+            if "no Docker engine reachable" in str(exc):
+                raise TargetUnavailable(str(exc)) from exc
+            raise
+        self._running = self.last_stack = running
+        # the version GET / reports (checked against the run's in _check_version), as every target reads it
+        version = running.kong_version or self.options.kong_version
+        source = "Admin API GET /" if running.kong_version else ""
         return Stack(
             target=self.name,
             identity_url=running.identity_url,
@@ -382,16 +310,31 @@ class DockerTarget:
             proxy_url=running.proxy_url,
             proxy_ssl_url=running.proxy_ssl_url,
             upstream_url=running.upstream_url,
-            upstream_log_url=running.upstream_url,
+            upstream_log_url=running.upstream_log_url,
             admin_mode="dbless" if self.options.db_less else "crud",
             kong_version=version,
             kong_version_source=source,
-            warnings=warnings,
             db_less=self.options.db_less,
-            virtual_clock=not running.real_kong,  # identity and gateway each have /_emulator/clock
+            virtual_clock=running.virtual_clock,  # probed: real Kong's clock cannot be moved
             issuer_control=True,
             upstream_log=True,
         )
+
+    def wait_for_route(self, path: str, deadline: float) -> None:
+        """Wait (testcontainers' HTTP wait on the gateway container) until ``path`` proxies with 200."""
+        if self._running is None:
+            raise DockerTargetError("the docker stack is not running")
+        try:
+            dc.waiter(
+                self._running.containers["gateway"], dc.UrlWait(self._running.proxy_url + path), deadline
+            )()
+        except dc.ContainerFailed as exc:
+            raise TimeoutError(f"the profile did not take effect within {deadline}s: {exc}") from None
+
+    def write_logs(self, directory: Path) -> list[Path]:
+        """Each container's log (redacted) under ``directory``: attached to the reports of a failed run."""
+        stack = self._running or self.last_stack
+        return stack.write_logs(directory) if stack is not None else []
 
     def stop(self) -> None:
         if self._running is not None:

@@ -120,7 +120,11 @@ class RunSetup:
             )
             self._admin = admin_client(stack)
             self._admin.apply(config)
-            wait_for_sentinel(stack, handles.routes["sentinel"].path, deadline=self.propagation_deadline)
+            route_waiter = getattr(self.target, "wait_for_route", None)  # the docker target: testcontainers'
+            if callable(route_waiter):
+                route_waiter(handles.routes["sentinel"].path, self.propagation_deadline)
+            else:
+                wait_for_sentinel(stack, handles.routes["sentinel"].path, deadline=self.propagation_deadline)
             guard(stack, handles)
         except BaseException:
             self.stop()

@@ -1,0 +1,74 @@
+"""The version matrix (issue 13 Deliver 5): a requirement's verdict per Kong version, changed ones first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from kongformance.matrix_run import MatrixError, entries
+from kongformance.report.matrix import build_matrix, render_matrix_html, write_matrix
+
+SECRET = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+
+
+def _coverage(path: Path, statuses: dict[str, str]) -> Path:
+    reqs = [
+        {
+            "id": rid,
+            "level": "MUST",
+            "statement": f"{rid} {SECRET}",
+            "source": "RFC 6750 section 3",
+            "status": s,
+        }
+        for rid, s in statuses.items()
+    ]
+    path.write_text(json.dumps({"run": {}, "requirements": reqs, "uncovered": []}))
+    return path
+
+
+def test_changed_verdicts_come_first(tmp_path: Path) -> None:
+    a = _coverage(tmp_path / "a.json", {"R-a": "passed", "R-b": "passed", "R-c": "deviation"})
+    b = _coverage(tmp_path / "b.json", {"R-a": "passed", "R-b": "failed", "R-c": "deviation"})
+    c = _coverage(tmp_path / "c.json", {"R-a": "passed", "R-b": "passed", "R-c": "passed"})
+    matrix = build_matrix([("3.9", a), ("3.14", b), ("3.15", c)])
+    assert matrix.columns == ("3.9", "3.14", "3.15")
+    assert [r.rid for r in matrix.rows] == ["R-b", "R-c", "R-a"]
+    assert [r.rid for r in matrix.changed()] == ["R-b", "R-c"]
+    assert matrix.rows[0].verdicts == ("passed", "failed", "passed")
+    doc = matrix.to_json()
+    assert doc["changed"] == ["R-b", "R-c"] and doc["requirements"][0]["verdicts"]["3.14"] == "failed"
+
+
+def test_the_page_is_redacted_and_escaped(tmp_path: Path) -> None:
+    a = _coverage(tmp_path / "a.json", {"R-<x>": "passed"})
+    page = render_matrix_html(build_matrix([("3.15", a)], ["3.15/compliance.html"]))
+    assert SECRET not in page and "R-&lt;x&gt;" in page and 'href="3.15/compliance.html"' in page
+    out = write_matrix(build_matrix([("3.15", a)]), tmp_path / "reports")
+    assert out.name == "version-matrix.html" and (out.parent / "version-matrix.json").is_file()
+
+
+def _args(**kw: str | None) -> argparse.Namespace:
+    return argparse.Namespace(kong_version=kw.get("kong_version"), kong_image=kw.get("kong_image"))
+
+
+def test_matrix_entries_from_versions_or_images() -> None:
+    assert entries(_args(kong_version="3.9,3.14,3.15")) == [
+        ("3.9", "3.9", None),
+        ("3.14", "3.14", None),
+        ("3.15", "3.15", None),
+    ]
+    assert entries(_args(kong_image="kong/kong-gateway:3.9,kong/kong-gateway:3.15")) == [
+        ("kong/kong-gateway:3.9", "3.9", "kong/kong-gateway:3.9"),
+        ("kong/kong-gateway:3.15", "3.15", "kong/kong-gateway:3.15"),
+    ]
+    assert len(entries(_args(kong_version="3.15"))) == 1
+    for bad in (
+        _args(kong_version="3.9,latest"),
+        _args(kong_image="a:latest,b:3.9"),
+        _args(kong_version="3.9,3.15", kong_image="a:1,b:2"),
+    ):
+        with pytest.raises(MatrixError):
+            entries(bad)
