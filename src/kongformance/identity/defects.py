@@ -8,6 +8,7 @@ The mutation check runs the suites once per defect; some test must fail for each
 from __future__ import annotations
 
 from kongformance.defects import Defect, catalogue_of, from_environment
+from kongformance.identity.option_defects import DEFECTS as OPTION_DEFECTS
 
 COMPONENT = "issuer"
 
@@ -114,6 +115,7 @@ ISSUER_DEFECTS = catalogue_of(
         "the revocation endpoint answers 200 but does not revoke the token",
         "RFC 7009 2.2",
     ),
+    *OPTION_DEFECTS,
 )
 
 

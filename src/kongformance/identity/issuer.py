@@ -120,7 +120,10 @@ class IssuerEndpoints:
     # -- discovery and keys --
 
     async def discovery(self, request: Request, server: AuthServer, body: bytes) -> Response:
-        names = [s.name for s in self.directory.scopes(server.id) if s.include_in_metadata and s.enabled]
+        every = self.defects.on("option_identity_include_in_metadata_ignored")
+        names = [
+            s.name for s in self.directory.scopes(server.id) if (s.include_in_metadata or every) and s.enabled
+        ]
         return JSONResponse(discovery_document(server, self.issuer_url_for(server), names))
 
     async def jwks(self, request: Request, server: AuthServer, body: bytes) -> Response:

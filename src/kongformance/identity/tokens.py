@@ -69,6 +69,11 @@ def resolve_scopes(
     accepted without being granted unless the server defines a scope of that name (inferred).
     """
     allowed = allowed_scopes(scopes, client)
+    if client.allow_all_scopes and defects.on("option_identity_allow_all_scopes_ignored"):
+        allowed = [s for s in scopes if s.enabled and s.id in set(client.allow_scopes)]
+    if defects.on("option_identity_disabled_scope_granted"):
+        listed = set(client.allow_scopes)
+        allowed = [s for s in scopes if s in allowed or (not s.enabled and s.id in listed)]
     allowed_names = {s.name for s in allowed}
     by_name = {s.name: s for s in scopes}
     wanted: set[str] = set()
@@ -93,12 +98,20 @@ def claim_applies(claim: Claim, grant: ScopeGrant, defects: DefectSwitches) -> b
         return True
     if claim.include_in_scopes:
         return defects.on("scope_claims_always") or bool(grant.ids.intersection(claim.include_in_scopes))
-    return not grant.requested_any
+    return not grant.requested_any or defects.on("option_identity_no_scope_claim_always")
 
 
 def token_claims(claims: Iterable[Claim], grant: ScopeGrant, defects: DefectSwitches) -> list[Claim]:
     """The custom claims of an access token, in the server's order."""
-    return [c for c in claims if c.enabled and c.include_in_token and claim_applies(c, grant, defects)]
+    every_enabled = defects.on("option_identity_disabled_claim_in_token")
+    never_too = defects.on("option_identity_never_claim_in_token")
+    return [
+        c
+        for c in claims
+        if (c.enabled or every_enabled)
+        and (c.include_in_token or never_too)
+        and (claim_applies(c, grant, defects) or not c.include_in_token)
+    ]
 
 
 def userinfo_claims(claims: Iterable[Claim]) -> list[Claim]:
@@ -112,7 +125,13 @@ def render(
     """Render claim templates (same engine as test-claim); a failing template drops its claim (C.6)."""
     rendered: dict[str, Any] = {}
     full_case = defects.on("template_case_mapping_full_unicode")
+    if defects.on("option_identity_client_labels_ignored"):
+        context = {**context, "Client": {**context.get("Client", {}), "Labels": {}}}
+    unrendered = defects.on("option_identity_claim_template_unrendered")
     for claim in claims:
+        if unrendered and "${" in claim.value:
+            rendered[claim.name] = claim.value
+            continue
         if full_case:
             with python_case_mapping():
                 ok, value = render_claim(claim.value, context, now=now)
@@ -164,7 +183,10 @@ def token_shape(
     duration = (
         FIXED_DURATION_DEFECT_SECONDS if defects.on("exp_ignores_duration") else client.access_token_duration
     )
-    aud: Any = server.audience if defects.on("aud_as_string") else [server.audience]
+    if defects.on("option_identity_access_token_duration_doubled"):
+        duration *= 2
+    audience = issuer_url if defects.on("option_identity_audience_replaced_by_issuer") else server.audience
+    aud: Any = audience if defects.on("aud_as_string") else [audience]
     scope_json = _JSON(" ".join(grant.names))
     return TokenShape(
         issuer_url=issuer_url,

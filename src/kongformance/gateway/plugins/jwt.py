@@ -23,6 +23,7 @@ from kongformance.defects import Defect, DefectSwitches
 from kongformance.gateway.plugins.base import Exit, Plugin, RequestContext
 from kongformance.gateway.plugins.oauth2_request import kong_error
 from kongformance.gateway.plugins.oidc_credentials import cookies_of
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 ACCEPT_AT_EXACT_EXPIRY = "jwt_accept_token_at_exact_expiry"
 SKIP_SIGNATURE_CHECK = "jwt_skip_signature_check"
@@ -144,6 +145,10 @@ class JwtPlugin(Plugin):
         except _Failure as failure:
             if anonymous:
                 found = self.runtime.find_consumer(str(anonymous))
+                if found is None and switched_on(
+                    self.runtime.defects, "option_jwt_anonymous_missing_proxied"
+                ):
+                    return None
                 if found is None:
                     version = self.runtime.kong_version
                     if version < (3, 10) or self.runtime.defects.on(GENERIC_MISSING_ANONYMOUS):
@@ -158,6 +163,8 @@ class JwtPlugin(Plugin):
 
     def _challenge(self, with_error: bool) -> str:
         realm = self.config.get("realm")
+        if switched_on(self.runtime.defects, "option_jwt_realm_ignored"):
+            realm = None
         base = f'Bearer realm="{realm}"' if realm else "Bearer"
         if not with_error:
             return base
@@ -269,6 +276,8 @@ class JwtPlugin(Plugin):
         now = self.runtime.clock.now()
         errors: dict[str, Any] = {}
         for name in self.config.get("claims_to_verify") or []:
+            if switched_on(self.runtime.defects, f"option_jwt_claims_to_verify_{name}_ignored"):
+                continue
             value = claims.get(name)
             if value is None and self.runtime.defects.on(ABSENT_CLAIM_NOT_VERIFIED):
                 continue

@@ -35,6 +35,7 @@ from kongformance.gateway.plugins.oauth2_request import (
 )
 from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
 from kongformance.gateway.plugins.oauth2_token_endpoint import GENERATED_PROVISION_KEYS, TokenEndpoint
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
@@ -180,7 +181,7 @@ class Oauth2Plugin(Plugin):
         if self.config.get("hide_credentials") and not self.runtime.defects.on(HIDE_CREDENTIALS_IGNORED):
             if from_header:
                 request.headers.remove(header_name)
-            else:
+            elif not switched_on(self.runtime.defects, "option_oauth2_hide_credentials_keeps_argument_token"):
                 drop_query_and_form_argument(request, "access_token", form_only=True)
         return token
 
@@ -203,7 +204,9 @@ class Oauth2Plugin(Plugin):
         token = self.store.find(token_value)
         if token is None:
             return self._invalid_token(), False
-        global_credentials = bool(self.config.get("global_credentials"))
+        global_credentials = bool(self.config.get("global_credentials")) and not switched_on(
+            self.runtime.defects, "option_oauth2_global_credentials_ignored"
+        )
         if not global_credentials and token.service_id is None:
             # answered straight from retrieve_token in Kong, so it bypasses the anonymous fallback; the
             # challenge carries the generic description (3.8+: 25-oauth2/03-access_spec.lua, regression 4232)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from kongformance.gateway.plugins.base import Exit, RequestContext
 from kongformance.gateway.plugins.oauth2_request import request_parameters
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 if TYPE_CHECKING:  # pragma: no cover
     from kongformance.gateway.plugins.oauth2_store import AuthorizationCode
@@ -137,9 +138,18 @@ def authorize(endpoint: TokenEndpoint, ctx: RequestContext, plugin_id: str | Non
         }
     else:
         response_type = params.get("response_type")
+        on = endpoint.runtime.defects
         if not (
-            (response_type == "code" and conf.get("enable_authorization_code"))
-            or (response_type == "token" and conf.get("enable_implicit_grant"))
+            (
+                response_type == "code"
+                and conf.get("enable_authorization_code")
+                and not switched_on(on, "option_oauth2_enable_authorization_code_ignored")
+            )
+            or (
+                response_type == "token"
+                and conf.get("enable_implicit_grant")
+                and not switched_on(on, "option_oauth2_enable_implicit_grant_ignored")
+            )
         ):
             response = {"error": "unsupported_response_type", "error_description": "Invalid response_type"}
         scope, scope_error = endpoint.scope(params)
@@ -152,7 +162,7 @@ def authorize(endpoint: TokenEndpoint, ctx: RequestContext, plugin_id: str | Non
             response = {"error": "invalid_client", "error_description": "Invalid client authentication"}
         else:
             redirect_uri = params.get("redirect_uri") or uris[0]
-            if redirect_uri not in uris:
+            if redirect_uri not in uris and not switched_on(on, "option_oauth2_redirect_uris_not_checked"):
                 response = {"error": "invalid_request", "error_description": REDIRECT_URI_ERROR}
                 redirect_uri = uris[0]
         challenge, challenge_error, method = retrieve_code_challenge(params)

@@ -288,6 +288,8 @@ class Oauth2IntrospectionPlugin(Plugin):
         consumer_by = self.config.get("consumer_by") or "username"
         consumer: Mapping[str, Any] | None = None
         value = claims.get(consumer_by)
+        if switched_on(self.runtime.defects, "option_introspection_consumer_by_ignored"):
+            value = None
         if value is not None and value is not False:
             field_name = "username" if consumer_by == "username" else "custom_id"
             consumer = self.runtime.find_consumer_by(field_name, str(value))

@@ -31,6 +31,7 @@ from kongformance.gateway.plugins.oauth2_defects import (
 )
 from kongformance.gateway.plugins.oauth2_request import request_parameters
 from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GENERATED_PROVISION_KEYS: set[str] = set()  # keys the schema generated (Kong's ``auto = true``)
@@ -63,6 +64,18 @@ def secret_matches(credential: Mapping[str, Any], given: str | None, *, ignore_c
     return hmac.compare_digest(stored.encode(), given.encode())
 
 
+class _AnyKey:
+    """Equal to every provision_key (defect option_oauth2_provision_key_not_checked)."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class TokenEndpoint:
     """Answers ``POST .../oauth2/token`` for one oauth2 plugin config."""
 
@@ -76,6 +89,8 @@ class TokenEndpoint:
     def provision_key(self) -> Any:
         """``config.provision_key``; a generated one counts as null under its defect."""
         key = self.config.get("provision_key")
+        if switched_on(self.runtime.defects, "option_oauth2_provision_key_not_checked"):
+            return _AnyKey()
         if key in GENERATED_PROVISION_KEYS and self.runtime.defects.on(PROVISION_KEY_NOT_GENERATED):
             return None
         return key
@@ -104,7 +119,9 @@ class TokenEndpoint:
         """Kong's ``check_https`` (kong-plugins.md 4.2)."""
         if request.scheme == "https" or self.runtime.defects.on("oauth2_token_endpoint_accepts_http"):
             return True, None
-        if not self.config.get("accept_http_if_already_terminated"):
+        if not self.config.get("accept_http_if_already_terminated") or switched_on(
+            self.runtime.defects, "option_oauth2_accept_http_if_already_terminated_ignored"
+        ):
             return False, None
         if not self._trusted(request.client_ip) and not self.runtime.defects.on(
             FORWARDED_PROTO_FROM_ANY_CLIENT
@@ -141,6 +158,8 @@ class TokenEndpoint:
         """Kong's ``retrieve_scope``: each requested scope must be in config.scopes (4.2)."""
         scope = params.get("scope")
         allowed = self.config.get("scopes")
+        if allowed and switched_on(self.runtime.defects, "option_oauth2_scopes_first_only"):
+            allowed = allowed[:1]
         if allowed is not None and scope is not None:
             if not isinstance(scope, str):
                 return None, {"error": "invalid_scope", "error_description": "scope must be a string"}
@@ -216,10 +235,19 @@ class TokenEndpoint:
             response = {"error": "access_denied", "error_description": https_error or "You must use HTTPS"}
         else:
             grant_type = params.get("grant_type")
+            on = self.runtime.defects
             if not (
                 grant_type in ("authorization_code", "refresh_token")
-                or (conf.get("enable_client_credentials") and grant_type == "client_credentials")
-                or (conf.get("enable_password_grant") and grant_type == "password")
+                or (
+                    conf.get("enable_client_credentials")
+                    and grant_type == "client_credentials"
+                    and not switched_on(on, "option_oauth2_enable_client_credentials_ignored")
+                )
+                or (
+                    conf.get("enable_password_grant")
+                    and grant_type == "password"
+                    and not switched_on(on, "option_oauth2_enable_password_grant_ignored")
+                )
             ):
                 response = {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
             client_id, client_secret, from_header = self._client_credentials(params, request)

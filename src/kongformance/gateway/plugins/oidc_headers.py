@@ -77,6 +77,8 @@ def set_claim_headers(
 ) -> None:
     """Write claim headers; a missing claim clears a client-sent header of that name (3.10+ patch releases)."""
     shifted = switched_on(defects, OIDC_UPSTREAM_HEADERS_NAMES_SHIFTED)
+    if switched_on(defects, "option_oidc_upstream_headers_path_ignored"):
+        config = {**config, "upstream_headers": []}
     for header, path in claim_header_mappings(config, kong_version, shifted):
         value = encode_value(claim_from(sources, path))
         if value is not None:

@@ -29,6 +29,7 @@ from kongformance.gateway.plugins import oidc_defects as dx
 from kongformance.gateway.plugins.base import GatewayRuntime
 from kongformance.gateway.plugins.oidc_discovery import DiscoveryCache, IssuerMetadata, normalise_issuer
 from kongformance.gateway.plugins.oidc_errors import unauthorized
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 ACCEPTED_TYPES = frozenset({"jwt", "at+jwt", "dpop+jwt"})
 _KTY_BY_PREFIX = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP", "HS": "oct"}
@@ -86,7 +87,8 @@ def effective_leeway(config: Mapping[str, Any], defects: DefectSwitches) -> floa
     """The configured ``leeway`` in seconds."""
     if defects.on(dx.IGNORE_LEEWAY):
         return 0.0
-    return float(config.get("leeway") or 0)
+    leeway = float(config.get("leeway") or 0)
+    return 2 * leeway if switched_on(defects, "option_oidc_leeway_doubled") else leeway
 
 
 def exp_passed(exp: float, now: float, leeway: float, defects: DefectSwitches) -> bool:

@@ -45,6 +45,7 @@ from kongformance.gateway.plugins.oidc_verify import (
     exp_passed,
     parse_jws,
 )
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 DEFECTS: tuple[Defect, ...] = dx.DEFECTS
 TOKEN_METHODS = frozenset({"bearer", "introspection", "kong_oauth2"})
@@ -115,6 +116,10 @@ class OpenidConnectPlugin(Plugin):
 
     async def _authenticate(self, ctx: RequestContext, meta: IssuerMetadata) -> Authenticated | Exit:
         methods = set(self.config.get("auth_methods") or [])
+        if "introspection" in methods and switched_on(
+            self.runtime.defects, "option_oidc_auth_methods_bearer_added"
+        ):
+            methods.add("bearer")
         token_headers = not self.runtime.defects.on(dx.IGNORE_ACCESS_TOKEN_HEADERS)
         credential = (
             find_bearer(ctx.request, self.config, token_headers=token_headers)

@@ -25,6 +25,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from kongformance.defects import Defect
 from kongformance.gateway.plugins.base import Exit, Plugin, RequestContext, UpstreamResponse
 from kongformance.gateway.plugins.oauth2_cache import node_cache
+from kongformance.gateway.plugins.profile_option_defects import switched_on
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,8 @@ class UpstreamOauthPlugin(Plugin):
                 return self._idp_error(failure)
             cache.set(key, token, self._ttl(token))
         header = self._behavior.get("upstream_access_token_header_name") or "Authorization"
+        if switched_on(self.runtime.defects, "option_upstream_oauth_header_name_ignored"):
+            header = "Authorization"
         token_type = token.token_type if token.token_type is not None else "Bearer"
         value = f"{token_type} {token.access_token}"
         if self.runtime.defects.on("upstream_oauth_append_token_header"):
@@ -188,14 +191,22 @@ class UpstreamOauthPlugin(Plugin):
         oauth = self._oauth
         client_id = oauth.get("client_id") or ""
         client_secret = oauth.get("client_secret") or ""
+        if switched_on(self.runtime.defects, "option_upstream_oauth_client_secret_ignored"):
+            client_secret = ""
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        headers.update(oauth.get("token_headers") or {})
+        if not switched_on(self.runtime.defects, "option_upstream_oauth_token_headers_not_sent"):
+            headers.update(oauth.get("token_headers") or {})
         form: list[tuple[str, str]] = list((oauth.get("token_post_args") or {}).items())
-        form.append(("grant_type", oauth.get("grant_type") or "client_credentials"))
+        grant_type = oauth.get("grant_type") or "client_credentials"
+        if switched_on(self.runtime.defects, "option_upstream_oauth_grant_type_ignored"):
+            grant_type = "password"
+        form.append(("grant_type", grant_type))
         for name in ("username", "password"):
             if oauth.get(name) is not None:
                 form.append((name, oauth[name]))
-        if oauth.get("scopes"):
+        if oauth.get("scopes") and not switched_on(
+            self.runtime.defects, "option_upstream_oauth_scopes_not_sent"
+        ):
             form.append(("scope", " ".join(oauth["scopes"])))
         if oauth.get("audience"):
             form.append(("audience", " ".join(oauth["audience"])))
@@ -204,6 +215,10 @@ class UpstreamOauthPlugin(Plugin):
         method = (self.config.get("client") or {}).get("auth_method") or "client_secret_post"
         if method == "client_secret_basic" and self.runtime.defects.on("upstream_oauth_post_when_basic"):
             method = "client_secret_post"
+        if method == "client_secret_post" and switched_on(
+            self.runtime.defects, "option_upstream_oauth_post_sent_as_basic"
+        ):
+            method = "client_secret_basic"
         if method == "client_secret_post":
             form += [("client_id", client_id), ("client_secret", client_secret)]
         elif method == "client_secret_basic":
@@ -270,9 +285,18 @@ class UpstreamOauthPlugin(Plugin):
         behavior = self._behavior
         if self.runtime.defects.on("upstream_oauth_leak_idp_error") and failure.status is not None:
             return Exit(failure.status, failure.body, {"Content-Type": "application/json"})
+        on = self.runtime.defects
         status = int(behavior.get("idp_error_response_status_code", 502))
+        if switched_on(on, "option_upstream_oauth_idp_error_status_ignored"):
+            status = 502
         message = behavior.get("idp_error_response_message", "Failed to authenticate request to upstream")
+        if switched_on(on, "option_upstream_oauth_idp_error_message_ignored"):
+            message = "Failed to authenticate request to upstream"
         template = behavior.get("idp_error_response_body_template", "")
+        if switched_on(on, "option_upstream_oauth_idp_error_body_template_ignored"):
+            template = ""
         body = template.replace("{{status}}", str(status)).replace("{{message}}", message)
         content_type = behavior.get("idp_error_response_content_type") or ""
+        if switched_on(on, "option_upstream_oauth_idp_error_content_type_ignored"):
+            content_type = ""
         return Exit(status, body, {"Content-Type": content_type} if content_type else {})
