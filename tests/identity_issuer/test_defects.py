@@ -142,6 +142,80 @@ def _revoke_other(issuer: Issuer) -> Any:
     return issuer.introspect(token).json()["active"]
 
 
+def _audience(issuer: Issuer) -> Any:
+    return decode_segments(issuer.access_token())[1]["aud"]
+
+
+def _duration(issuer: Issuer) -> Any:
+    claims = decode_segments(issuer.access_token())[1]
+    return claims["exp"] - claims["iat"]
+
+
+def _allow_all(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_scope(issuer.server.id, name="wide")
+    client, secret = issuer.add_client(allow_all_scopes=True)
+    return issuer.token(client.id, secret, scope="wide").status_code
+
+
+def _disabled_scope(issuer: Issuer) -> Any:
+    scope = issuer.emulator.store.create_scope(issuer.server.id, name="off", enabled=False)
+    client, secret = issuer.add_client(allow_scopes=[scope.id])
+    return issuer.token(client.id, secret, scope="off").status_code
+
+
+def _never_claim(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_claim(issuer.server.id, name="nv", value="x", include_in_token=False)
+    return "nv" in decode_segments(issuer.access_token())[1]
+
+
+def _no_scope_claim(issuer: Issuer) -> Any:
+    store = issuer.emulator.store
+    scope = store.create_scope(issuer.server.id, name="s1")
+    store.create_claim(issuer.server.id, name="ns", value="x", include_in_token=True)
+    client, secret = issuer.add_client(allow_scopes=[scope.id])
+    return "ns" in decode_segments(issuer.access_token(client_id=client.id, secret=secret, scope="s1"))[1]
+
+
+def _disabled_claim(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_claim(
+        issuer.server.id,
+        name="dc",
+        value="x",
+        include_in_token=True,
+        include_in_all_scopes=True,
+        enabled=False,
+    )
+    return "dc" in decode_segments(issuer.access_token())[1]
+
+
+def _metadata(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_scope(issuer.server.id, name="hidden")
+    return issuer.http.get(f"{issuer.url}/.well-known/openid-configuration").json()["scopes_supported"]
+
+
+def _template(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_claim(
+        issuer.server.id,
+        name="tn",
+        value="${ .Client.ID }",
+        include_in_token=True,
+        include_in_all_scopes=True,
+    )
+    return decode_segments(issuer.access_token())[1].get("tn")
+
+
+def _labels(issuer: Issuer) -> Any:
+    issuer.emulator.store.create_claim(
+        issuer.server.id,
+        name="tier",
+        value="${ .Client.Labels.tier }",
+        include_in_token=True,
+        include_in_all_scopes=True,
+    )
+    client, secret = issuer.add_client(labels={"tier": "gold"})
+    return decode_segments(issuer.access_token(client_id=client.id, secret=secret))[1].get("tier")
+
+
 SCENARIOS: dict[str, Callable[[Issuer], Any]] = {
     "introspect_expired_active": _expired,
     "introspect_revoked_active": _revoked,
@@ -161,6 +235,16 @@ SCENARIOS: dict[str, Callable[[Issuer], Any]] = {
     "revoke_noop": _revoke,
     "template_case_mapping_full_unicode": _case_mapping,
     "revoke_other_clients_token": _revoke_other,
+    "option_identity_audience_replaced_by_issuer": _audience,
+    "option_identity_access_token_duration_doubled": _duration,
+    "option_identity_allow_all_scopes_ignored": _allow_all,
+    "option_identity_disabled_scope_granted": _disabled_scope,
+    "option_identity_never_claim_in_token": _never_claim,
+    "option_identity_no_scope_claim_always": _no_scope_claim,
+    "option_identity_disabled_claim_in_token": _disabled_claim,
+    "option_identity_include_in_metadata_ignored": _metadata,
+    "option_identity_claim_template_unrendered": _template,
+    "option_identity_client_labels_ignored": _labels,
 }
 
 
