@@ -18,6 +18,7 @@ from fixtures.http import Proxy, ProxyResult, Upstream
 from fixtures.issuer_control import IssuerControl
 from fixtures.oracle import assert_proxied, assert_refused
 from fixtures.timing import ClockControl
+from fixtures.tokens import TokenFactory
 
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import ProfileHandles
@@ -106,6 +107,18 @@ def test_authenticates_without_consumer_headers_when_no_consumer_matches(
     assert_proxied(result, upstream)
     assert result.upstream_header("X-Consumer-ID") is None
     assert result.upstream_header("X-Anonymous-Consumer") is None
+
+
+@pytest.mark.requirement("KONG-INTRO-consumer-by")
+def test_maps_the_tokens_client_id_to_the_consumer_with_that_custom_id(
+    proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_profile: ProfileHandles
+) -> None:
+    """Kong docs (oauth2-introspection config.consumer_by): with client_id, the introspection answer's
+    client_id is matched to a Consumer's custom_id, and Kong sets the X-Consumer-* headers upstream."""
+    result = proxy.request(ROUTE, token=tokens.access_token("all_scopes", scope="read"))
+    assert_proxied(result, upstream)
+    assert result.upstream_header("X-Consumer-Custom-ID") == kf_profile.clients["all_scopes"].id
+    assert result.upstream_header("X-Consumer-Username") == f"kf-introspection-user-{kf_profile.run_id}"
 
 
 @pytest.mark.requirement("KONG-INTRO-3.2-hide-credentials")

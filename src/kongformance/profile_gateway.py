@@ -378,6 +378,12 @@ def gateway_config(
                 ],
             }
         )
+    mapped = handles.clients.get("all_scopes")
+    if mapped is not None:
+        # oauth2-introspection consumer_by client_id maps a token's client_id to this consumer's custom_id
+        consumers.append(
+            {"username": f"kf-introspection-user-{handles.run_id}", "custom_id": mapped.id, "tags": [TAG]}
+        )
     if consumers:
         doc["consumers"] = consumers
     if with_db and handles.oauth2 is not None:
