@@ -17,6 +17,16 @@ _OAUTH2 = "https://developer.konghq.com/plugins/oauth2/reference/"
 # (name, summary, option) of the defects added for the options the first batch left out (issue 12 item 4)
 _MORE: tuple[tuple[str, str, str], ...] = (
     (
+        "option_oidc_auth_methods_bearer_added",
+        "openid-connect configured with auth_methods [introspection] also verifies JWTs locally (bearer) and accepts them without introspecting",
+        f"{_OIDC} (config.auth_methods)",
+    ),
+    (
+        "option_upstream_oauth_grant_type_ignored",
+        "upstream-oauth asks for the password grant instead of config.oauth.grant_type",
+        f"{_UPSTREAM} (config.oauth.grant_type)",
+    ),
+    (
         "option_jwt_realm_ignored",
         "jwt sends its WWW-Authenticate challenge without config.realm",
         f"{_JWT} (config.realm)",
