@@ -63,9 +63,8 @@ def test_db_less_profile_leaves_out_what_needs_a_database() -> None:
     handles = _handles()
     doc = profile.gateway_config(handles, "http://u", with_db=False)
     assert "oauth2" not in {p["name"] for p in _plugins(doc)}
-    assert (
-        "consumers" not in doc and "oauth2" not in handles.routes and "oidc-kong-oauth2" not in handles.routes
-    )
+    assert all("oauth2_credentials" not in consumer for consumer in doc.get("consumers", []))
+    assert "oauth2" not in handles.routes and "oidc-kong-oauth2" not in handles.routes
 
 
 def test_guard_covers_every_authenticating_route_but_not_upstream_oauth_or_the_sentinel() -> None:
