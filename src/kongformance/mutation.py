@@ -107,7 +107,9 @@ def _first_failure(output: str) -> str:
     return ""
 
 
-# defect name prefix -> suite files most likely to catch it (tried first; the whole suite follows if not)
+OPTION_PREFIX = "option_"
+
+# defect name prefix (after OPTION_PREFIX) -> suite files most likely to catch it (tried first; the whole suite follows if not)
 LIKELY_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("oidc_kong_oauth2", ("test_kong_oauth2*.py",)),
     ("oidc_introspection", ("test_openid_connect_introspection*.py",)),
@@ -115,6 +117,7 @@ LIKELY_FILES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("oidc_", ("test_openid_connect_bearer*.py", "test_negative_*.py")),
     ("jwt_", ("test_jwt*.py", "test_negative_*.py")),
     ("introspection_", ("test_oauth2_introspection*.py",)),
+    ("identity_", ("test_issuer*.py", "test_claim_templating.py")),
     ("upstream_oauth_", ("test_upstream_oauth*.py",)),
     ("oauth2_", ("test_kong_oauth2*.py", "test_oauth2*.py")),
     (
@@ -131,7 +134,8 @@ def likely_targets(defect: DefectRef, suites: Path, known: dict[str, str]) -> li
     out: list[str] = []
     if defect.name in known:
         out.append(known[defect.name])
-    patterns = next((files for prefix, files in LIKELY_FILES if defect.name.startswith(prefix)), None)
+    name = defect.name.removeprefix(OPTION_PREFIX)  # option_<plugin>_...: a profile option misapplied
+    patterns = next((files for prefix, files in LIKELY_FILES if name.startswith(prefix)), None)
     if patterns is None:
         patterns = ISSUER_FILES if defect.component == "issuer" else CORE_FILES
     for pattern in patterns:

@@ -48,6 +48,18 @@ def test_tries_the_test_that_caught_a_defect_last_time_then_likely_files(tmp_pat
     assert likely_targets(issuer, tmp_path, {}) == [str(tmp_path / "test_issuer_tokens.py")]
 
 
+def test_an_option_defect_tries_the_suites_of_its_plugin_first(tmp_path: Path) -> None:
+    """option_<plugin>_... defects (a profile option misapplied) go where <plugin>_... defects go."""
+    from kongformance.mutation import DefectRef, likely_targets
+
+    for name in ("test_upstream_oauth.py", "test_gateway_routing.py", "test_issuer_tokens.py"):
+        (tmp_path / name).write_text("")
+    gateway = DefectRef("option_upstream_oauth_scopes_not_sent", "gateway", "http://x/_emulator")
+    assert likely_targets(gateway, tmp_path, {}) == [str(tmp_path / "test_upstream_oauth.py")]
+    issuer = DefectRef("option_identity_client_labels_ignored", "issuer", "http://y/_emulator")
+    assert likely_targets(issuer, tmp_path, {}) == [str(tmp_path / "test_issuer_tokens.py")]
+
+
 def test_the_first_failure_line_keeps_no_token() -> None:
     """It goes into reports/mutation.json and the CI log; pytest's truncated line can hold part of a JWT."""
     header = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
