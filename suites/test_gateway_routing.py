@@ -15,9 +15,11 @@ from fixtures.http import Proxy, Upstream
 from fixtures.oracle import assert_refused
 from fixtures.tokens import TokenFactory
 
-from kongformance.clients.kong_admin import TAG, KongAdmin
+from kongformance.clients.kong_admin import KongAdmin
 from kongformance.profile import ProfileHandles
+from kongformance.profile_gateway import entity_tags
 from kongformance.run_checks import lacks_reason
+from kongformance.run_ledger import run_tag
 from kongformance.targets import Stack
 
 DEADLINE = 30.0
@@ -30,18 +32,20 @@ def temporary_route(
     name: str,
     *,
     route: dict[str, Any],
+    tags: list[str],
     plugins: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> Iterator[dict[str, Any]]:
-    """A service + route (+ route plugins) created for one test, live on the proxy, deleted afterwards."""
+    """A service + route (+ route plugins) created for one test, live on the proxy, deleted afterwards; each
+    carries the run's tags, so a run interrupted mid-test still removes them (docs/cleanup.md)."""
     svc = admin.call(
-        "POST", "/services", json={"name": name, "url": stack.upstream_url + "/anything", "tags": [TAG]}
+        "POST", "/services", json={"name": name, "url": stack.upstream_url + "/anything", "tags": tags}
     )
     created: list[tuple[str, str]] = [("/services", svc["id"])]
     try:
-        rt = admin.call("POST", f"/services/{svc['id']}/routes", json={"name": name, "tags": [TAG], **route})
+        rt = admin.call("POST", f"/services/{svc['id']}/routes", json={"name": name, "tags": tags, **route})
         created.append(("/routes", rt["id"]))
         for plugin in plugins:
-            p = admin.call("POST", f"/routes/{rt['id']}/plugins", json={**plugin, "tags": [TAG]})
+            p = admin.call("POST", f"/routes/{rt['id']}/plugins", json={**plugin, "tags": tags})
             created.append(("/plugins", p["id"]))
         _wait_live(stack, route["paths"][0])
         yield rt
@@ -77,13 +81,14 @@ def test_serves_a_route_declared_for_http_and_https_on_both_listeners(proxy: Pro
 @pytest.mark.requirement("KONG-ROUTE-https-default")
 @pytest.mark.needs("db")
 def test_a_route_without_protocols_is_https_only_on_3_14_and_later(
-    kong_admin: KongAdmin, kf_stack: Stack, unique_name: str
+    kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, unique_name: str
 ) -> None:
     """kong-plugins.md 0 (3.14 breaking change); Kong answers plain HTTP with 426 on an https-only route."""
     if kf_stack.version < (3, 14):
         pytest.skip(lacks_reason(["kong_version"], "routes default to http and https before 3.14"))
     path = f"/kf-tmp/{unique_name}"
-    with temporary_route(kong_admin, kf_stack, unique_name, route={"paths": [path]}) as route:
+    tags = entity_tags(kf_profile.run_id)
+    with temporary_route(kong_admin, kf_stack, unique_name, route={"paths": [path]}, tags=tags) as route:
         assert sorted(route["protocols"]) == ["https"]
         with httpx.Client(verify=False, timeout=10.0) as http:
             assert http.get(kf_stack.proxy_ssl_url + path).status_code == 200
@@ -111,7 +116,7 @@ def test_upstream_oauth_replaces_the_authenticated_clients_token(
 
 
 @pytest.mark.requirement("KONG-PLUGIN-precedence")
-@pytest.mark.needs("db")
+@pytest.mark.needs("db", "owns_gateway")  # a global plugin reaches every route: other runs' too
 def test_a_route_plugin_takes_precedence_over_the_same_global_plugin(
     kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, unique_name: str, exclusive: None
 ) -> None:
@@ -138,7 +143,7 @@ def test_a_route_plugin_takes_precedence_over_the_same_global_plugin(
                 "token_headers": {"X-KF-Variant": unique_name + "-global"},
             }
         },
-        "tags": [TAG],
+        "tags": entity_tags(kf_profile.run_id),
     }
     path = f"/kf-tmp/{unique_name}"
     with temporary_route(
@@ -146,6 +151,7 @@ def test_a_route_plugin_takes_precedence_over_the_same_global_plugin(
         kf_stack,
         unique_name,
         route={"paths": [path], "protocols": ["http", "https"]},
+        tags=entity_tags(kf_profile.run_id),
         plugins=[good],
     ):
         global_plugin = kong_admin.call("POST", "/plugins", json=bad)
@@ -166,10 +172,11 @@ def test_a_route_plugin_takes_precedence_over_the_same_global_plugin(
     ],
 )
 def test_new_plugin_entities_get_the_3_14_defaults(
-    kong_admin: KongAdmin, kf_stack: Stack, plugin: str, field: str
+    kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, plugin: str, field: str
 ) -> None:
     """kong-plugins.md 0: hide_credentials and ssl_verify default to true on 3.14+ (false before)."""
-    entities = [p for p in kong_admin.list_all("/plugins", tags=TAG) if p["name"] == plugin]
+    mine = run_tag(kf_profile.run_id)
+    entities = [p for p in kong_admin.list_all("/plugins", tags=mine) if p["name"] == plugin]
     assert entities, f"the profile has no {plugin} plugin"
     expected = kf_stack.version >= (3, 14)
     assert all(p["config"][field] is expected for p in entities)

@@ -25,6 +25,7 @@ from fixtures.timing import ClockControl, Expiring, ExpiryEnv, Prepared, expiry_
 from kongformance.clients.identity_api import IdentityApi
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import AUDIENCE, TOKEN_LIFETIME, ProfileHandles
+from kongformance.run_ledger import run_labels
 
 INTROSPECTION_INVALID = {
     "error": "invalid_token",
@@ -82,7 +83,9 @@ def foreign_token_source(
 ) -> Iterator[Callable[[], str]]:
     """A second auth server of the same organisation with one client: its tokens are foreign to the profile's."""
     name = f"kf-foreign-{kf_profile.run_id}-{secrets.token_hex(3)}"
-    server = identity_api.create_auth_server(name, AUDIENCE, description="kongformance foreign issuer")
+    server = identity_api.create_auth_server(
+        name, AUDIENCE, description="kongformance foreign issuer", labels=run_labels(kf_profile.run_id)
+    )
     try:
         client = identity_api.create_client(server["id"], name, access_token_duration=TOKEN_LIFETIME)
         foreign = IssuerClient(server["issuer"])

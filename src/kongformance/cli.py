@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kongformance.runner", "run the conformance suite against a target and write reports/"),
     "config": ("kongformance.runner_config", "render the profile's decK-format gateway config"),
     "report": ("kongformance.report", "build the HTML compliance report from a run's results in reports/"),
+    "cleanup": (
+        "kongformance.cleanup_command",
+        "remove what crashed runs left on a target (ledger, labels, tags)",
+    ),
 }
 
 

@@ -3,7 +3,7 @@
 Everything a run needs is declared once, as data, and applied once per run: first the issuer objects
 through :class:`~kongformance.clients.identity_api.IdentityApi` (the answers give ids, the issuer URL and
 client secrets; this module), then the gateway config, a decK-format document with one route per flow variant
-(:mod:`kongformance.profile_gateway`, re-exported here) applied through
+(:mod:`kongformance.profile_gateway`, which imports this module, never the reverse) applied through
 :class:`~kongformance.clients.kong_admin.KongAdmin`. :class:`ProfileHandles` is what tests see; it is plain
 JSON so the xdist controller can hand it to workers.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
 
+from kongformance import run_ledger
 from kongformance.clients.identity_api import IdentityApi
 
 TOKEN_LIFETIME = 60  # the shortest access_token_duration Kong Identity allows (kong-identity-v1.yaml TokenDuration minimum)
@@ -143,8 +143,11 @@ class ProfileHandles:
         )
 
 
+PLACEHOLDER_RUN_ID = "config"  # the handles of `kongformance config`: no run, no per-run names or paths
+
+
 def new_run_id() -> str:
-    return secrets.token_hex(4)
+    return run_ledger.new_run_id()
 
 
 def new_jwt_key(run_id: str) -> JwtKey:
@@ -164,11 +167,21 @@ def new_jwt_key(run_id: str) -> JwtKey:
     return JwtKey(f"kf-jwt-issuer-{run_id}", private_pem, public_pem)
 
 
-def apply_issuer_objects(api: IdentityApi, run_id: str) -> ProfileHandles:
-    """Create the auth server, scopes, claims and clients; return their handles (no routes yet)."""
+def apply_issuer_objects(
+    api: IdentityApi, run_id: str, ledger: run_ledger.RunLedger | None = None
+) -> ProfileHandles:
+    """Create the auth server (labelled with the run, announced in ``ledger`` first), its scopes, claims and
+    clients; return their handles (no routes yet). The children go with the auth server."""
     name = f"kongformance-{run_id}"
-    server = api.create_auth_server(name, AUDIENCE, description="kongformance conformance profile")
+    labels = run_ledger.run_labels(run_id)
+    if ledger is not None:
+        ledger.intent("auth_server", api.base_url, labels=labels)
+    server = api.create_auth_server(
+        name, AUDIENCE, description="kongformance conformance profile", labels=labels
+    )
     sid = server["id"]
+    if ledger is not None:
+        ledger.created("auth_server", api.base_url, sid)
     scope_ids: dict[str, str] = {}
     for s in SCOPES:
         created = api.create_scope(
@@ -215,40 +228,4 @@ def placeholder_handles() -> ProfileHandles:
     creds = ClientCreds(env % "GATEWAY_CLIENT_ID", env % "GATEWAY_CLIENT_SECRET", "gateway")
     server = AuthServerHandle("", env % "ISSUER_URL", AUDIENCE, "")
     oauth2 = ClientCreds(env % "OAUTH2_CLIENT_ID", env % "OAUTH2_CLIENT_SECRET", "kf-oauth2")
-    return ProfileHandles("config", server, {}, {}, {"gateway": creds}, oauth2)
-
-
-# ---------------------------------------------------------------------- gateway side (kongformance.profile_gateway)
-_GATEWAY_NAMES = frozenset(
-    {
-        "ROUTE_PREFIX",
-        "ROUTE_VARIANTS",
-        "UNREACHABLE_ISSUER",
-        "UPSTREAM_CLAIM_HEADERS",
-        "PluginBuilder",
-        "RouteVariant",
-        "gateway_config",
-        "protected_variants",
-        "route_path",
-    }
-)
-
-if TYPE_CHECKING:
-    from kongformance.profile_gateway import ROUTE_PREFIX as ROUTE_PREFIX
-    from kongformance.profile_gateway import ROUTE_VARIANTS as ROUTE_VARIANTS
-    from kongformance.profile_gateway import UNREACHABLE_ISSUER as UNREACHABLE_ISSUER
-    from kongformance.profile_gateway import UPSTREAM_CLAIM_HEADERS as UPSTREAM_CLAIM_HEADERS
-    from kongformance.profile_gateway import PluginBuilder as PluginBuilder
-    from kongformance.profile_gateway import RouteVariant as RouteVariant
-    from kongformance.profile_gateway import gateway_config as gateway_config
-    from kongformance.profile_gateway import protected_variants as protected_variants
-    from kongformance.profile_gateway import route_path as route_path
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export the gateway side lazily (profile_gateway imports this module, so not at import time)."""
-    if name in _GATEWAY_NAMES:
-        from kongformance import profile_gateway
-
-        return getattr(profile_gateway, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return ProfileHandles(PLACEHOLDER_RUN_ID, server, {}, {}, {"gateway": creds}, oauth2)

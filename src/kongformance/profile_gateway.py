@@ -2,7 +2,9 @@
 
 :func:`gateway_config` turns the applied issuer objects (:class:`~kongformance.profile.ProfileHandles`) into
 the decK-format document that :class:`~kongformance.clients.kong_admin.KongAdmin` applies; it also fills in
-``handles.routes``. Everything here is re-exported by :mod:`kongformance.profile`.
+``handles.routes``. Each run's routes live under its own path prefix (``/kf/<run id>/<variant>``) and every
+entity carries the run's tag (``kf-run-<run id>``) besides ``kongformance``, so concurrent runs on one gateway
+never meet (docs/cleanup.md).
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from typing import Any
 
 from kongformance.clients.issuer import basic_auth
 from kongformance.clients.kong_admin import TAG
-from kongformance.profile import AUDIENCE, OTHER_AUDIENCE, ClientCreds, ProfileHandles, RouteHandle
+from kongformance.profile import (
+    AUDIENCE,
+    OTHER_AUDIENCE,
+    PLACEHOLDER_RUN_ID,
+    ClientCreds,
+    ProfileHandles,
+    RouteHandle,
+)
 from kongformance.profile_credentials import (
     OAUTH2_REDIRECT_URI,
     jwt_eddsa_keys,
     missing_anonymous,
     oauth2_provision_key,
 )
+from kongformance.run_ledger import run_tag
 
 ROUTE_PREFIX = "/kf"
 UNREACHABLE_ISSUER = "http://127.0.0.1:9/kf-unreachable/auth"  # port 9 (discard): connection refused
@@ -304,8 +314,18 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
 }
 
 
-def route_path(variant: str) -> str:
-    return f"{ROUTE_PREFIX}/{variant}"
+def route_prefix(run_id: str = PLACEHOLDER_RUN_ID) -> str:
+    """Where a run's routes live: ``/kf/<run id>`` (``/kf`` for the placeholder profile of ``config``)."""
+    return ROUTE_PREFIX if run_id == PLACEHOLDER_RUN_ID else f"{ROUTE_PREFIX}/{run_id}"
+
+
+def route_path(variant: str, run_id: str = PLACEHOLDER_RUN_ID) -> str:
+    return f"{route_prefix(run_id)}/{variant}"
+
+
+def entity_tags(run_id: str) -> list[str]:
+    """Tags of every gateway entity a run creates: the suite's and the run's own (teardown goes by the latter)."""
+    return [TAG] if run_id == PLACEHOLDER_RUN_ID else [TAG, run_tag(run_id)]
 
 
 def absent_variant_reason(variant: str, *, target: str = "") -> str:
@@ -334,28 +354,31 @@ def gateway_config(
     leaving out variants that need a database (``with_db=False``) or a newer Kong than ``kong_version``."""
     services: list[dict[str, Any]] = []
     routes: dict[str, RouteHandle] = {}
+    run = handles.run_id
+    tags = entity_tags(run)
+    suffix = "" if run == PLACEHOLDER_RUN_ID else f"-{run}"  # names are unique per gateway
     for variant, spec in ROUTE_VARIANTS.items():
         if (spec.needs_db and not with_db) or spec.min_version > kong_version:
             continue
-        name = f"kf-{variant}"
+        name = f"kf-{variant}{suffix}"
         route = {
             "name": name,
-            "paths": [route_path(variant)],
+            "paths": [route_path(variant, run)],
             "protocols": ["http", "https"],
             "strip_path": True,
-            "tags": [TAG],
-            "plugins": [{**build(handles), "tags": [TAG]} for build in spec.plugins],
+            "tags": tags,
+            "plugins": [{**build(handles), "tags": tags} for build in spec.plugins],
         }
         services.append(
             {
                 "name": name,
                 "url": upstream_url.rstrip("/") + spec.upstream_path,
-                "tags": [TAG],
+                "tags": tags,
                 "routes": [route],
             }
         )
         plugin = spec.plugins[0](handles)["name"] if spec.plugins else None
-        routes[variant] = RouteHandle(name, route_path(variant), plugin)
+        routes[variant] = RouteHandle(name, route_path(variant, run), plugin)
     handles.routes = routes
     doc: dict[str, Any] = {"_format_version": "3.0", "services": services}
     consumers: list[dict[str, Any]] = []
@@ -363,16 +386,16 @@ def gateway_config(
         consumers.append(
             {
                 "username": f"kf-jwt-user-{handles.run_id}",
-                "tags": [TAG],
+                "tags": tags,
                 "jwt_secrets": [
                     {
                         "key": handles.jwt.key,
                         "algorithm": "RS256",
                         "rsa_public_key": handles.jwt.public_pem,
-                        "tags": [TAG],
+                        "tags": tags,
                     },
                     *(
-                        {"key": k.key, "algorithm": "EdDSA", "rsa_public_key": k.public_pem, "tags": [TAG]}
+                        {"key": k.key, "algorithm": "EdDSA", "rsa_public_key": k.public_pem, "tags": tags}
                         for k in jwt_eddsa_keys(handles).values()
                     ),
                 ],
@@ -393,20 +416,20 @@ def gateway_config(
                 {
                     "username": f"kf-oauth2-user-{handles.run_id}",
                     "custom_id": f"kf-oauth2-custom-{handles.run_id}",
-                    "tags": [TAG],
+                    "tags": tags,
                     "oauth2_credentials": [
                         {
                             "name": cred.name,
                             "client_id": cred.id,
                             "client_secret": cred.secret,
-                            "tags": [TAG],
+                            "tags": tags,
                         },
                         {
                             "name": f"{cred.name}-app",
                             "client_id": f"{cred.id}-app",
                             "client_secret": cred.secret,
                             "redirect_uris": [OAUTH2_REDIRECT_URI],
-                            "tags": [TAG],
+                            "tags": tags,
                         },
                     ],
                 }

@@ -30,6 +30,7 @@ from kongformance.clients import polite
 from kongformance.deviations import DeviationRegistry, load_registry
 from kongformance.report.redaction import redact
 from kongformance.requirements import Catalogue, Coverage, load_catalogue
+from kongformance.run_signals import terminate_as_interrupt
 from kongformance.targets import TARGETS, Stack, TargetOptions, TargetUnavailable
 from kongformance.targets.setup import GuardFailure, RunSetup, RunState
 
@@ -77,6 +78,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     g.addoption("--kf-reports", default=None, help="directory for run output (default <rootdir>/reports)")
     g.addoption("--kf-no-reports", action="store_true", help="write nothing under reports/")
+    g.addoption(
+        "--kf-ledger",
+        default=None,
+        help="run ledger directory (default KF_LEDGER_DIR or ~/.cache/kongformance)",
+    )
 
 
 class RunManager:
@@ -172,7 +178,10 @@ class RunManager:
         self.lock_dir = tempfile.mkdtemp(prefix="kongformance-run-")
         target = self.target_name()
         try:
-            self.setup = RunSetup(target, self.target_options(), self.lock_dir)
+            ledger = self.config.getoption("kf_ledger")
+            self.setup = RunSetup(
+                target, self.target_options(), self.lock_dir, Path(ledger) if ledger else None
+            )
             self._state = self.setup.start()
         except TargetUnavailable as exc:
             self._unavailable = str(exc)
@@ -261,13 +270,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(*ids): requirement IDs (data/requirements.yaml) this test checks"
     )
     config.addinivalue_line(
-        "markers", "needs(*capabilities): virtual_clock | issuer_control | upstream_log | db"
+        "markers", "needs(*capabilities): virtual_clock | issuer_control | upstream_log | db | owns_gateway"
     )
     manager = RunManager(config)
     config.stash[RUN_KEY] = manager
     config.pluginmanager.register(manager, "kongformance-run")
     if not manager.suite_run:
         return
+    terminate_as_interrupt()  # SIGTERM (CI cancelling) ends the session in order, with teardown
     try:
         polite.set_default_policy(polite.RetryPolicy.from_settings(manager.target_options().settings))
     except ValueError as exc:
@@ -393,6 +403,7 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[SEED_KEY] = node.config.getoption("hypothesis_seed", None)
 
 
+@pytest.hookimpl(trylast=True)  # after xdist stopped its workers: nothing creates objects during teardown
 def pytest_sessionfinish(session: pytest.Session) -> None:
     manager = run_manager(session.config)
     if manager.suite_run and manager.is_worker:
@@ -412,6 +423,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
         manager.coverage.run.update(run_facts.closing_facts(manager.checks, manager.verdict))
         manager.coverage.write(reports / "requirements-coverage.json")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Interrupted before the session started (pytest then skips ``pytest_sessionfinish``): tear down here."""
+    manager = config.stash.get(RUN_KEY, None)
+    if manager is not None:
+        manager.finish()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import FrameType
 
 from kongformance.cli_args import kong_versions
 from kongformance.targets import TARGETS
@@ -107,9 +109,29 @@ def main(args: argparse.Namespace) -> int:
     # a fresh interpreter: pytest must import (and assertion-rewrite) kongformance itself; its plugin
     # writes the compliance report at the end of the run, tagged with this run id
     os.environ["KF_RUN_ID"] = uuid.uuid4().hex[:16]
-    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_arguments(args)])
+    status = run_forwarding_signals([sys.executable, "-m", "pytest", *pytest_arguments(args)])
     write_compliance_report(args, status)
     return status
+
+
+def run_forwarding_signals(command: list[str]) -> int:
+    """Run ``command`` in its own process group, pass SIGINT and SIGTERM on to it (once each time they
+    arrive) and wait for it to finish its teardown; its exit status.
+
+    Its own group: a Ctrl-C at the terminal reaches pytest once, through us, never twice (a second
+    SIGINT would cut its teardown short), and ``kill <our pid>`` reaches it as well."""
+    proc = subprocess.Popen(command, process_group=0)
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def write_compliance_report(args: argparse.Namespace, status: int = 0) -> bool:

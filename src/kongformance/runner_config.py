@@ -12,7 +12,7 @@ import sys
 
 import yaml
 
-from kongformance import profile
+from kongformance import profile, profile_gateway
 from kongformance.cli_args import http_url
 
 
@@ -38,7 +38,7 @@ def render(args: argparse.Namespace) -> str:
         gw.id = args.gateway_client_id
     if args.gateway_client_secret:
         gw.secret = args.gateway_client_secret
-    doc = profile.gateway_config(handles, args.upstream, with_db=not args.db_less)
+    doc = profile_gateway.gateway_config(handles, args.upstream, with_db=not args.db_less)
     if args.format == "json":
         return json.dumps(doc, indent=2) + "\n"
     return str(yaml.safe_dump(doc, sort_keys=False, width=200))

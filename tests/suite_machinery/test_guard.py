@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from kongformance import profile
+from kongformance import profile_gateway
 from kongformance.profile import AuthServerHandle, ClientCreds, ProfileHandles
 from kongformance.serving import RunningServer, start_in_thread
 from kongformance.targets import Stack
@@ -29,7 +29,7 @@ def _proxy(leaky_path: str | None) -> Starlette:
 def _handles() -> ProfileHandles:
     clients = {r: ClientCreds(r, "s", r) for r in ("default", "all_scopes", "labelled", "gateway")}
     h = ProfileHandles("r", AuthServerHandle("a", "http://127.0.0.1:9/x/auth", "aud", "n"), {}, {}, clients)
-    profile.gateway_config(h, "http://u")
+    profile_gateway.gateway_config(h, "http://u")
     return h
 
 
@@ -52,14 +52,14 @@ def test_passes_when_every_protected_route_refuses(serve: list[RunningServer]) -
 
 def test_aborts_when_a_protected_route_answers_without_credentials(serve: list[RunningServer]) -> None:
     """kong-plugins.md 6: an unlicensed Kong no-ops Enterprise plugins and proxies everything."""
-    serve.append(start_in_thread(_proxy(profile.route_path("oauth2-introspection"))))
+    serve.append(start_in_thread(_proxy(profile_gateway.route_path("oauth2-introspection", "r"))))
     with pytest.raises(GuardFailure, match="oauth2-introspection answered 200.*license"):
         guard(_stack(serve[0].url), _handles())
 
 
 def test_sentinel_wait_returns_as_soon_as_the_sentinel_proxies(serve: list[RunningServer]) -> None:
     serve.append(start_in_thread(_proxy(None)))
-    wait_for_sentinel(_stack(serve[0].url), profile.route_path("sentinel"), deadline=5)
+    wait_for_sentinel(_stack(serve[0].url), profile_gateway.route_path("sentinel"), deadline=5)
 
 
 def test_sentinel_wait_fails_after_its_deadline(serve: list[RunningServer]) -> None:

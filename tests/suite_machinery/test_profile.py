@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kongformance import profile
+from kongformance import profile, profile_gateway
 from kongformance.profile import AuthServerHandle, ClientCreds, ProfileHandles
 
 SCHEMA_FILES = {
@@ -45,23 +45,23 @@ def _plugins(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_route_accepts_http_and_https_and_the_sentinel_comes_last() -> None:
     """kong-plugins.md 0: 3.14+ routes default to https only, so the profile sets both."""
-    doc = profile.gateway_config(_handles(), "http://127.0.0.1:8088")
+    doc = profile_gateway.gateway_config(_handles(), "http://127.0.0.1:8088")
     routes = [r for s in doc["services"] for r in s["routes"]]
     assert all(r["protocols"] == ["http", "https"] for r in routes)
-    assert routes[-1]["name"] == "kf-sentinel" and routes[-1]["plugins"] == []
+    assert routes[-1]["name"] == "kf-sentinel-run1" and routes[-1]["plugins"] == []
     assert doc["_format_version"] == "3.0"
 
 
 def test_every_plugin_config_is_valid_against_kongs_schema() -> None:
     """The profile must be accepted by real Kong: each config validates against Kong's 3.15 JSON schema."""
-    for plugin in _plugins(profile.gateway_config(_handles(), "http://127.0.0.1:8088")):
+    for plugin in _plugins(profile_gateway.gateway_config(_handles(), "http://127.0.0.1:8088")):
         jsonschema.validate(plugin["config"], _schema(plugin["name"]))
 
 
 def test_db_less_profile_leaves_out_what_needs_a_database() -> None:
     """kong-plugins.md 4.1: oauth2 (and OIDC kong_oauth2) need a database."""
     handles = _handles()
-    doc = profile.gateway_config(handles, "http://u", with_db=False)
+    doc = profile_gateway.gateway_config(handles, "http://u", with_db=False)
     assert "oauth2" not in {p["name"] for p in _plugins(doc)}
     assert all("oauth2_credentials" not in consumer for consumer in doc.get("consumers", []))
     assert "oauth2" not in handles.routes and "oidc-kong-oauth2" not in handles.routes
@@ -69,15 +69,15 @@ def test_db_less_profile_leaves_out_what_needs_a_database() -> None:
 
 def test_guard_covers_every_authenticating_route_but_not_upstream_oauth_or_the_sentinel() -> None:
     handles = _handles()
-    profile.gateway_config(handles, "http://u")
-    protected = profile.protected_variants(handles)
+    profile_gateway.gateway_config(handles, "http://u")
+    protected = profile_gateway.protected_variants(handles)
     assert "oidc-bearer" in protected and "oauth2-introspection" in protected
     assert not [v for v in protected if v.startswith("upstream-oauth") or v == "sentinel"]
 
 
 def test_upstream_oauth_variants_do_not_share_a_token_cache() -> None:
     """kong-plugins.md 2.5: identical oauth records share the cache; each variant's record differs."""
-    doc = profile.gateway_config(_handles(), "http://u")
+    doc = profile_gateway.gateway_config(_handles(), "http://u")
     records = [
         json.dumps(p["config"]["oauth"], sort_keys=True)
         for p in _plugins(doc)
@@ -88,7 +88,7 @@ def test_upstream_oauth_variants_do_not_share_a_token_cache() -> None:
 
 def test_handles_round_trip_through_json() -> None:
     handles = _handles()
-    profile.gateway_config(handles, "http://u")
+    profile_gateway.gateway_config(handles, "http://u")
     again = ProfileHandles.from_json(handles.to_json())
     assert again == handles
 

@@ -5,7 +5,8 @@ document (``_format_version: "3.0"``; services with nested routes and plugins, c
 ``oauth2_credentials``, global plugins) is applied in one of three modes:
 
 - ``crud``: ``POST /consumers``, ``/consumers/{c}/oauth2``, ``/services``, ``/services/{s}/routes``,
-  ``/routes/{r}/plugins``, ``/plugins`` (kong-plugins.md 7); torn down by deleting what was created.
+  ``/routes/{r}/plugins``, ``/plugins`` (kong-plugins.md 7); torn down by deleting what was created (and
+  what carries the run's tag: :meth:`KongAdmin.remove_tagged`).
 - ``dbless``: ``POST /config`` with the whole document (201); torn down by loading an empty config.
 - ``konnect``: the same CRUD paths under ``/v2/control-planes/{id}/core-entities`` (kong-identity.md D.3).
 """
@@ -129,7 +130,6 @@ class KongAdmin:
             self.call("POST", "/config", json=dict(config), expect=(200, 201))
             self._applied = Applied()
             return
-        self.remove_tagged()
         applied = Applied()
         self._applied = applied
         for consumer in config.get("consumers", []):
@@ -177,7 +177,8 @@ class KongAdmin:
         self._applied = None
 
     def remove_tagged(self, tag: str = TAG) -> int:
-        """Delete leftovers of earlier runs (plugins, routes, services, consumers tagged ``tag``)."""
+        """Delete every plugin, route, service and consumer tagged ``tag`` (a run's own tag: never the shared
+        ``kongformance`` tag, which other live runs' entities carry too)."""
         removed = 0
         for collection in ("/plugins", "/routes", "/services", "/consumers"):
             for entity in self.list_all(collection, tags=tag):

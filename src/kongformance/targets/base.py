@@ -39,6 +39,7 @@ class Stack:
     upstream_log_url: str = ""  # where tests read the upstream log (defaults to upstream_url)
     kong_version_source: str = ""  # where kong_version was read (empty: configured, or assumed)
     warnings: list[str] = field(default_factory=list)  # one line each, shown in the terminal summary
+    owns_gateway: bool = False  # no other run shares the gateway (the run started it, or KF_OWNS_GATEWAY=1)
 
     @property
     def management_url(self) -> str:
@@ -55,6 +56,7 @@ class Stack:
             "issuer_control": self.issuer_control,
             "upstream_log": self.upstream_log,
             "db": not self.db_less,
+            "owns_gateway": self.owns_gateway,
         }
 
     def to_json(self) -> str:
@@ -73,6 +75,7 @@ class TargetOptions:
     db_less: bool = False
     defects: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
+    run_id: str = ""  # the run's id: targets that start containers label them with it
     kong_version_given: bool = False  # the user named kong_version (else it is the default)
 
     @property

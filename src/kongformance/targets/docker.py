@@ -37,6 +37,12 @@ from kongformance.targets.docker_settings import DockerSettings, DockerSettingsE
 OUR_IMAGES = {c: f"kongformance/{c}" for c in ("identity", "upstream")}
 LABEL = "io.kongformance.run"
 ROLE_LABEL = "io.kongformance.role"
+# the process that owns the run: `kongformance cleanup` removes a container only when it is gone
+PID_LABEL, HOST_LABEL, PID_START_LABEL = (
+    "io.kongformance.pid",
+    "io.kongformance.host",
+    "io.kongformance.pid-start",
+)
 
 
 class DockerTargetError(RuntimeError):
@@ -45,7 +51,10 @@ class DockerTargetError(RuntimeError):
 
 def container_labels(run_id: str, role: str) -> dict[str, str]:
     """The labels of every container and network a run creates (the one place they are set)."""
-    return {LABEL: run_id, ROLE_LABEL: role}
+    from kongformance.run_ledger import owner_labels
+
+    owner = dict(zip((PID_LABEL, HOST_LABEL, PID_START_LABEL), owner_labels(), strict=True))
+    return {LABEL: run_id, ROLE_LABEL: role, **owner}
 
 
 @dataclass
@@ -291,6 +300,7 @@ class DockerTarget:
                 defects=self.options.defects,
                 settings=settings,
                 trusted_ips=[c for c in self.options.settings.get("KF_TRUSTED_IPS", "").split(",") if c],
+                run_id=self.options.run_id or None,
             )
         except DockerSettingsError as exc:
             raise DockerTargetError(str(exc)) from None
