@@ -1,0 +1,189 @@
+"""A ``kongformance serve stack --hide-control`` process as an external Kong + Kong Identity, and the runs
+the cleanup tests start against it: what they leave behind is read through its Admin API and identity /v1 API
+(issue 9 Deliver 3-4)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "kongformance-cleanup-tests"
+# plugins a suite run does not need: a shorter start for every trial
+LEAN = ["-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:anyio"]
+
+
+@dataclass
+class Served:
+    """URLs of a served stack and the settings of the external target pointing at it."""
+
+    proc: subprocess.Popen[str]
+    urls: dict[str, str]
+
+    def env(self, ledger: Path, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KF_", "PYTEST_"))}
+        env.update(
+            KF_ADMIN_URL=self.urls["admin"],
+            KF_PROXY_URL=self.urls["proxy"],
+            KF_PROXY_SSL_URL=self.urls["proxy_ssl"],
+            KF_IDENTITY_URL=self.urls["identity"],
+            KF_IDENTITY_TOKEN=TOKEN,
+            KF_UPSTREAM_URL=self.urls["upstream"],
+            KF_LEDGER_DIR=str(ledger),
+            **extra,
+        )
+        return env
+
+
+@contextmanager
+def served_stack(*extra: str) -> Iterator[Served]:
+    """``kongformance serve stack --hide-control --random-ports`` (plus ``extra``) until the block ends."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kongformance.cli",
+            "serve",
+            "stack",
+            "--hide-control",
+            "--random-ports",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        urls: dict[str, str] = {}
+        for line in proc.stdout:
+            if line.startswith("serving"):
+                break
+            role, url = line.split()
+            urls[role] = url
+        yield Served(proc, urls)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Observer:
+    """Reads what runs left on the served stack (by run id) through its public APIs only."""
+
+    def __init__(self, served: Served) -> None:
+        self.urls = served.urls
+        self.http = httpx.Client(timeout=10.0)
+        self.auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def gateway_entities(
+        self, tag: str, collections: tuple[str, ...] = ("/plugins", "/routes", "/services", "/consumers")
+    ) -> int:
+        total = 0
+        for collection in collections:
+            resp = self.http.get(self.urls["admin"] + collection, params={"tags": tag, "size": 1000})
+            total += len(resp.json()["data"])
+        return total
+
+    def auth_servers(self, run_id: str | None = None) -> list[dict[str, object]]:
+        servers: list[dict[str, object]] = []
+        number = 1
+        while True:
+            resp = self.http.get(
+                self.urls["identity"] + "/v1/auth-servers",
+                params={"page[size]": 100, "page[number]": number},
+                headers=self.auth,
+            )
+            data = resp.json()["data"]
+            servers += data
+            if len(data) < 100:
+                break
+            number += 1
+        if run_id is None:
+            return servers
+        return [s for s in servers if (s.get("labels") or {}).get("kf-run") == run_id]  # type: ignore[union-attr]
+
+    def claims(self, server_id: str) -> int:
+        url = f"{self.urls['identity']}/v1/auth-servers/{server_id}/claims"
+        resp = self.http.get(url, params={"page[size]": 100}, headers=self.auth)
+        return len(resp.json()["data"]) if resp.status_code == 200 else 0
+
+    def config(self) -> str:
+        return str(self.http.get(self.urls["admin"] + "/config").json()["config"])
+
+
+@dataclass
+class Child:
+    """A suite run in a child process: its output as it comes, its ledger (and so its run id)."""
+
+    proc: subprocess.Popen[bytes]
+    ledger: Path
+    output: bytearray = field(default_factory=bytearray)
+
+    def start_reading(self) -> None:
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            while chunk := self.proc.stdout.read1(4096):  # type: ignore[attr-defined]
+                self.output.extend(chunk)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def run_id(self) -> str | None:
+        files = sorted(self.ledger.glob("*.jsonl"))
+        return files[0].stem if files else None
+
+    def results(self) -> int:
+        """Test outcomes printed so far (pytest -q progress characters)."""
+        text = self.output.decode("utf-8", "replace")
+        return sum(line.count(".") + line.count("s") + line.count("F") for line in _progress(text))
+
+    def wait(self, deadline: float) -> int:
+        return self.proc.wait(timeout=deadline)
+
+
+def _progress(text: str) -> list[str]:
+    return [
+        line.split(" ")[0] for line in text.splitlines() if line and set(line.split(" ")[0]) <= set(".sFE")
+    ]
+
+
+def start_run(
+    env: dict[str, str], ledger: Path, pytest_args: list[str], *, via_cli: bool, workers: int
+) -> Child:
+    """A run of the external target: plain pytest, or ``kongformance run`` (which forwards signals)."""
+    reports = ledger.parent / "reports"
+    if via_cli:
+        command = [sys.executable, "-m", "kongformance.cli", "run", "--target", "external"]
+        command += ["--reports", str(reports)] + (["-n", str(workers)] if workers else [])
+        command += ["--", *LEAN[2:], *pytest_args]
+    else:
+        command = [sys.executable, "-m", "pytest", *LEAN, "--kf-target", "external", "--kf-no-reports"]
+        command += (["-n", str(workers)] if workers else []) + pytest_args
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0
+    )
+    child = Child(proc, ledger)
+    child.start_reading()
+    return child
+
+
+def poll_until(condition: object, deadline: float, what: str) -> None:
+    """Poll ``condition()`` until true; AssertionError naming ``what`` after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < end, f"never saw {what}"
+        time.sleep(0.005)  # poll: watching another process reach a point of its run
