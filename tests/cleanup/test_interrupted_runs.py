@@ -15,6 +15,7 @@ goes to the process or to its whole process group (a terminal's Ctrl-C). ``KF_IN
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -134,4 +135,8 @@ def test_an_interrupted_run_leaves_no_object_behind(
         "auth servers": len(observer.auth_servers(run_id)),
         "ledger files": len(list(ledger.glob("*"))) if ledger.exists() else 0,
     }
+    record = os.environ.get("KF_INTERRUPT_RECORD")  # bench/interrupt_trials.py sums these
+    if record:
+        with open(record, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"trial": str(trial), "phase": trial.phase, "left": left}) + "\n")
     assert left == {"gateway entities": 0, "auth servers": 0, "ledger files": 0}, output

@@ -181,3 +181,46 @@ def test_signals_are_held_back_while_a_teardown_runs() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
     assert held == [signal.SIGINT, signal.SIGTERM]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+class _Container:
+    def __init__(self, run: str, pid: int, host: str, created: str) -> None:
+        self.labels = {
+            "io.kongformance.run": run,
+            "io.kongformance.pid": str(pid),
+            "io.kongformance.host": host,
+        }
+        self.attrs = {"Created": created}
+        self.removed = False
+
+    def remove(self, force: bool) -> None:
+        self.removed = force
+
+
+def test_the_container_sweep_removes_containers_of_gone_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker target: labelled containers whose owner died here, or started elsewhere long ago, go."""
+    import socket
+
+    from kongformance.run_cleanup import sweep_containers
+    from kongformance.targets import docker
+
+    here = socket.gethostname()
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+    containers = {
+        "live": _Container("a", os.getpid(), here, now),
+        "dead": _Container("b", _dead_pid(), here, now),
+        "young elsewhere": _Container("c", 1, "other-host", now),
+        "old elsewhere": _Container("d", 1, "other-host", "2020-01-01T00:00:00.000000000Z"),
+        "kept by ledger": _Container("e", _dead_pid(), here, now),
+    }
+
+    class Client:
+        class containers:  # noqa: N801 - docker SDK shape
+            @staticmethod
+            def list(all: bool, filters: dict[str, str]) -> list[_Container]:
+                assert filters == {"label": docker.LABEL}
+                return list(containers.values())
+
+    monkeypatch.setattr(docker, "docker_client", lambda: Client())
+    assert sweep_containers(3600, {"e"}) == 2
+    assert {k for k, c in containers.items() if c.removed} == {"dead", "old elsewhere"}
