@@ -171,7 +171,16 @@ def start_run(
         command += ["--reports", str(reports)] + (["-n", str(workers)] if workers else [])
         command += ["--", *LEAN[2:], *pytest_args]
     else:
-        command = [sys.executable, "-m", "pytest", *LEAN, "--kf-target", "external", "--kf-no-reports"]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            *LEAN,
+            "--kf-target",
+            "external",
+            "--kf-no-reports",
+        ]
         command += (["-n", str(workers)] if workers else []) + pytest_args
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0

@@ -28,9 +28,10 @@ from tests.cleanup.served import Observer, Served, poll_until, served_stack, sta
 
 TRIALS = int(os.environ.get("KF_INTERRUPT_TRIALS", "20"))
 SEED = int(os.environ.get("KF_INTERRUPT_SEED", "9"))
-SELECTION = ["suites/test_gateway_routing.py", "suites/test_jwt.py", "-q"]
+# (suite files, -k expression); `kongformance run` collects its whole suites directory and selects by -k
+SELECTION = (["test_gateway_routing", "test_jwt"], "")
 SELECTED_TESTS = 20  # at least this many tests run in SELECTION on the external target
-SHORT = ["suites/test_jwt.py", "-q", "-k", "accepts_a_token or without_a_token"]  # teardown trials: over soon
+SHORT = (["test_jwt"], "accepts_a_token or without_a_token")  # teardown trials: over soon
 DEADLINE = 120.0
 
 
@@ -116,8 +117,13 @@ def test_an_interrupted_run_leaves_no_object_behind(
     trial: Trial, served: Served, observer: Observer, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "ledger"
-    selection = SHORT if trial.phase == "teardown" else SELECTION
-    child = start_run(served.env(ledger), ledger, selection, via_cli=trial.via_cli, workers=trial.workers)
+    files, k = SHORT if trial.phase == "teardown" else SELECTION
+    if trial.via_cli:
+        expression = " or ".join(files) + (f") and ({k}" if k else "")
+        args = ["-q", "-k", f"({expression})"]
+    else:
+        args = [f"suites/{f}.py" for f in files] + ["-q"] + (["-k", k] if k else [])
+    child = start_run(served.env(ledger), ledger, args, via_cli=trial.via_cli, workers=trial.workers)
     try:
         run_id = _reach(trial, child, observer)
         if trial.to_group:
