@@ -175,7 +175,6 @@ def start_run(
             sys.executable,
             "-m",
             "pytest",
-            "suites",
             *LEAN,
             "--kf-target",
             "external",
