@@ -43,7 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ledger", default=None, help="run ledger directory (default KF_LEDGER_DIR or cache)"
     )
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="target setting")
+    parser.add_argument(
+        "--set",
+        "--kf-set",
+        dest="set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="target setting",
+    )
 
 
 def _endpoints(name: str, settings: dict[str, str]) -> run_cleanup.Endpoints:
@@ -74,11 +82,13 @@ def main(args: argparse.Namespace) -> int:
         try:
             ends = _endpoints(name, settings)
         except TargetUnavailable as exc:
+            lines = str(exc).splitlines() or [""]  # one line per missing or invalid setting
             if explicit:
-                print(f"kongformance cleanup: {name}: {exc}", file=sys.stderr)
+                for line in lines:
+                    print(f"kongformance cleanup: {name}: {line}", file=sys.stderr)
                 status = 2
             else:
-                print(f"{name}: skipped ({exc})")
+                print(f"{name}: skipped ({'; '.join(lines)})")
             continue
         swept = run_cleanup.sweep(ends, older_than=args.older_than, directory=directory)
         where = ends.admin_url or ends.management_url
