@@ -147,19 +147,26 @@ def sweep_containers(older_than: float, keep: set[str]) -> int:
     from kongformance.run_ledger import pid_alive
     from kongformance.targets import docker
 
-    removed = 0
-    for container in docker.docker_client().containers.list(all=True, filters={"label": docker.LABEL}):
-        labels = container.labels or {}
+    def gone(labels: dict[str, str], created: str) -> bool:
         if labels.get(docker.LABEL) in keep:
-            continue
+            return False
         pid = labels.get(docker.PID_LABEL, "")
         if labels.get(docker.HOST_LABEL) == socket.gethostname() and pid.isdigit():
-            if pid_alive(int(pid), labels.get(docker.PID_START_LABEL) or None):
+            return not pid_alive(int(pid), labels.get(docker.PID_START_LABEL) or None)
+        return time.time() - _epoch(created[:19] + "+00:00") >= older_than
+
+    client = docker.docker_client()
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": docker.LABEL}):
+        if gone(container.labels or {}, str(container.attrs.get("Created", ""))):
+            container.remove(force=True)
+            removed += 1
+    for network in client.networks.list(filters={"label": docker.LABEL}):  # mapped-ports layout
+        if gone(network.attrs.get("Labels") or {}, str(network.attrs.get("Created", ""))):
+            try:
+                network.remove()
+            except Exception:  # noqa: BLE001 - still in use by a container of a live run: left alone
                 continue
-        elif time.time() - _epoch(str(container.attrs.get("Created", ""))[:19] + "+00:00") < older_than:
-            continue
-        container.remove(force=True)
-        removed += 1
     return removed
 
 

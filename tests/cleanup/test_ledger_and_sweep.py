@@ -222,6 +222,11 @@ def test_the_container_sweep_removes_containers_of_gone_runs_only(monkeypatch: p
                 assert filters == {"label": docker.LABEL}
                 return list(containers.values())
 
+        class networks:  # noqa: N801 - docker SDK shape
+            @staticmethod
+            def list(filters: dict[str, str]) -> list[object]:
+                return []
+
     monkeypatch.setattr(docker, "docker_client", lambda: Client())
     assert sweep_containers(3600, {"e"}) == 2
     assert {k for k, c in containers.items() if c.removed} == {"dead", "old elsewhere"}
