@@ -141,6 +141,9 @@ class RunSetup:
         except (httpx.HTTPError, RuntimeError):
             pass
         finally:
+            for client in (self._admin, self._identity):
+                if client is not None:
+                    client.close()  # their connection pools (else unclosed sockets at exit)
             self.target.stop()
             self._admin = self._identity = None
 
