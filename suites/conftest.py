@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fixtures.evidence import DeviationCheck
+from fixtures.http import Proxy, Upstream
 from fixtures.timing import ExpiryPlan, RunLock, wait_in_real_time
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
 from kongformance.run_checks import lacks_reason
 from kongformance.targets.setup import RunState
-from negative_flows import oidc_realm
+from negative_flows import Judge, oidc_realm
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,3 +62,9 @@ def realm(kf_profile: ProfileHandles) -> str:
 def token(tokens: TokenFactory) -> str:
     """A fresh access token of the default client with scope ``read`` (never seen by the gateway before)."""
     return tokens.access_token("default", scope="read")
+
+
+@pytest.fixture
+def judge(proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, deviations: DeviationCheck) -> Judge:
+    """The bearer-flow oracle of one test (negative_flows.Judge)."""
+    return Judge(proxy, upstream, kf_profile, deviations)

@@ -3,12 +3,12 @@
 One :class:`Flow` per bearer flow: its route variant, where its valid tokens come from, and the exact refusal
 Kong documents for its plugin (kong-plugins.md 1.7 openid-connect, 3.4 oauth2-introspection, 4.3 oauth2).
 ``expect_refusal`` checks status, body, the parsed WWW-Authenticate and that the upstream saw nothing;
-``rfc_verdict`` turns an RFC observation into a deviation verdict (data/deviations.yaml).
+``rfc_verdict`` / ``expect_refusal_or_recorded`` turn an RFC observation into one of four verdicts (conforms,
+recorded deviation with Kong's behaviour asserted exactly, open, fails; docs/requirements.md).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -16,18 +16,27 @@ from urllib.parse import urlparse
 import pytest
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, ProxyResult, Upstream
-from fixtures.oracle import Challenge, bearer, follows_challenge_grammar, json_body
+from fixtures.kong_oauth2 import issue
+from fixtures.oracle import (
+    INVALID_DESCRIPTION,
+    OAUTH2_INVALID,
+    OAUTH2_MISSING,
+    OIDC_FORBIDDEN,
+    OIDC_UNAUTHORIZED,
+    Challenge,
+    assert_proxied,
+    bearer,
+    follows_challenge_grammar,
+    json_body,
+)
 from fixtures.tokens import TokenFactory
 
+from kongformance.deviations import Deviation
 from kongformance.profile import ProfileHandles
 from kongformance.profile_gateway import absent_variant_reason
-from kongformance.run_checks import lacks_reason
 
 Kind = Literal["missing", "invalid"]
 TokenSource = Literal["kong-identity", "kong-oauth2"]
-
-INVALID_DESCRIPTION = "The access token is invalid or has expired"
-MISSING_DESCRIPTION = "The access token is missing"
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,18 @@ INT_FLOWS = (OIDC_INTROSPECTION, OAUTH2_INTROSPECTION)
 """[INT]: introspection flows."""
 
 
-def flow_params(flows: tuple[Flow, ...]) -> list[Any]:
-    return [pytest.param(f, id=f.name) for f in flows]
+def flow_params(flows: tuple[Flow, ...], requirements: dict[str, tuple[str, ...]] | None = None) -> list[Any]:
+    """One pytest param a flow; ``requirements`` adds the flow-specific requirement IDs to that flow's case only."""
+    reqs = requirements or {}
+    return [
+        pytest.param(f, id=f.name, marks=[pytest.mark.requirement(*reqs[f.name])] if f.name in reqs else [])
+        for f in flows
+    ]
+
+
+def int_flow_params(oidc: str, intro: str) -> list[Any]:
+    """Both introspection flows, each crediting its own plugin's requirement (flows: enforced at collection)."""
+    return flow_params(INT_FLOWS, {OIDC_INTROSPECTION.name: (oidc,), OAUTH2_INTROSPECTION.name: (intro,)})
 
 
 def oidc_realm(handles: ProfileHandles) -> str:
@@ -71,36 +90,20 @@ def oidc_realm(handles: ProfileHandles) -> str:
     return urlparse(handles.auth_server.issuer).hostname or "kong"
 
 
-def oauth2_token(proxy: Proxy, handles: ProfileHandles, scope: str = "read") -> str:
-    """A token of the OSS oauth2 plugin: client_credentials at <route>/oauth2/token over HTTPS (kong-plugins.md 4.2)."""
-    if "oauth2" not in handles.routes or handles.oauth2 is None:
-        pytest.skip(
-            lacks_reason(["db"], "the oauth2 route needs a database (not part of this run's profile)")
-        )
-    creds = handles.oauth2
-    url = proxy.url("oauth2", scheme="https", path_suffix="/oauth2/token")
-    form = {"grant_type": "client_credentials", "client_id": creds.id, "client_secret": creds.secret}
-    resp = proxy.http.post(url, data={**form, "scope": scope})
-    assert resp.status_code == 200, f"oauth2 token endpoint: {resp.status_code} {resp.text[:200]!r}"
-    return str(resp.json()["access_token"])
-
-
 def valid_token(flow: Flow, tokens: TokenFactory, proxy: Proxy, handles: ProfileHandles) -> str:
     """A fresh token the flow accepts (never cached by an earlier request)."""
     if flow.route not in handles.routes:
         pytest.skip(absent_variant_reason(flow.route))
     if flow.tokens == "kong-oauth2":
-        return oauth2_token(proxy, handles)
+        return issue(proxy, handles, scope="read")
     return tokens.access_token("default", scope="read")
 
 
 def expected_body(flow: Flow, kind: Kind) -> dict[str, str]:
     """The JSON body Kong documents for a 401 of this flow's plugin."""
     if flow.oidc:
-        return {"message": "Unauthorized"}  # kong-plugins.md 1.7
-    if kind == "missing":  # kong-plugins.md 3.4, 4.3
-        return {"error": "invalid_request", "error_description": MISSING_DESCRIPTION}
-    return {"error": "invalid_token", "error_description": INVALID_DESCRIPTION}
+        return OIDC_UNAUTHORIZED
+    return OAUTH2_MISSING if kind == "missing" else OAUTH2_INVALID
 
 
 def expected_challenge(flow: Flow, kind: Kind, handles: ProfileHandles) -> dict[str, str]:
@@ -147,8 +150,54 @@ def expect_forbidden(result: ProxyResult, upstream: Upstream, handles: ProfileHa
     """kong-plugins.md 1.7: openid-connect 403 {"message":"Forbidden"}, error="insufficient_scope"."""
     assert result.status == 403, f"expected 403, got {result.status}: {result.response.text[:200]!r}"
     assert_not_forwarded(result, upstream)
-    assert json_body(result) == {"message": "Forbidden"}
+    assert json_body(result) == OIDC_FORBIDDEN
     assert bearer(result).params == {"realm": oidc_realm(handles), "error": "insufficient_scope"}
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The oracle of a bearer-flow test: the proxy, the upstream's log, the profile and the deviation registry,
+    with the verdict helpers of this module bound to them (fixture ``judge``)."""
+
+    proxy: Proxy
+    upstream: Upstream
+    handles: ProfileHandles
+    deviations: DeviationCheck
+
+    def refusal(
+        self, flow: Flow, result: ProxyResult, *, kinds: tuple[Kind, ...] = ("invalid",)
+    ) -> Challenge:
+        """:func:`expect_refusal`."""
+        return expect_refusal(flow, result, self.upstream, self.handles, kinds=kinds)
+
+    def forbidden(self, result: ProxyResult) -> None:
+        """:func:`expect_forbidden`."""
+        expect_forbidden(result, self.upstream, self.handles)
+
+    def proxied(self, result: ProxyResult) -> None:
+        """:func:`fixtures.oracle.assert_proxied`."""
+        assert_proxied(result, self.upstream)
+
+    def refusal_or_recorded(
+        self,
+        requirement: str,
+        flow: Flow,
+        result: ProxyResult,
+        *,
+        detail: str,
+        kinds: tuple[Kind, ...] = ("invalid",),
+    ) -> Deviation | None:
+        """:func:`expect_refusal_or_recorded`."""
+        return expect_refusal_or_recorded(
+            self.deviations,
+            requirement,
+            flow,
+            result,
+            self.upstream,
+            self.handles,
+            detail=detail,
+            kinds=kinds,
+        )
 
 
 def strict_syntax_ok(result: ProxyResult) -> bool:
@@ -158,16 +207,43 @@ def strict_syntax_ok(result: ProxyResult) -> bool:
 
 def rfc_verdict(
     deviations: DeviationCheck, requirement: str, flow: Flow, conforms: bool, detail: str
-) -> None:
-    """Judge an RFC observation through the deviation registry.
+) -> Deviation | None:
+    """Judge an RFC observation through the deviation registry (data/deviations.yaml).
 
-    A departure the registry records is reported as a deviation; a recorded one that vanished fails. A departure
-    that Kong documents but the registry does not yet record (the test has already asserted Kong's exact
-    behaviour) is reported as a warning naming the entry to add, so the lead can record it.
+    Conforms: None. A recorded departure: the deviation (reported). An ``open`` entry: the observation is
+    recorded as open. A departure the registry does not record, or a recorded one that vanished: the test fails.
     """
-    known = deviations.registry.find(requirement, flow.name, deviations.stack.version)
-    if conforms or known is not None:
-        deviations.check(requirement, conforms, detail, flow=flow.name)
-        return
-    deviations.request.node.user_properties.append(("unrecorded-deviation", f"{requirement}:{flow.name}"))
-    warnings.warn(f"unrecorded Kong deviation from {requirement} ({flow.name}): {detail}", stacklevel=2)
+    return deviations.check(requirement, conforms, detail, flow=flow.name)
+
+
+def expect_refusal_or_recorded(
+    deviations: DeviationCheck,
+    requirement: str,
+    flow: Flow,
+    result: ProxyResult,
+    upstream: Upstream,
+    handles: ProfileHandles,
+    *,
+    detail: str,
+    kinds: tuple[Kind, ...] = ("invalid",),
+    refused: bool | None = None,
+) -> Deviation | None:
+    """The requirement says refuse; the one verdict of what the gateway did, each branch asserted exactly.
+
+    Conforms (``refused``, default: a 401): the flow's documented refusal (:func:`expect_refusal`). A recorded
+    deviation: Kong's recorded behaviour (``kong: proxied`` -> 200 from the upstream, which saw it once;
+    ``kong: refused`` -> the documented refusal). ``kong: open``: whichever of those two exact outcomes
+    happened, recorded as open. Anything else fails (an unrecorded departure, a 5xx, a 403...).
+    """
+    if refused is None:
+        refused = result.status == 401
+    dev = rfc_verdict(deviations, requirement, flow, refused, f"{detail}: {result.status}")
+    behaviour = "refused" if dev is None else dev.kong
+    if behaviour == "open":
+        behaviour = "refused" if refused else "proxied"
+    if behaviour == "proxied":
+        assert_proxied(result, upstream)
+        deviations.uncheck_all_but(requirement, f"{flow.name}: proxied ({detail}), no refusal to check")
+    else:
+        expect_refusal(flow, result, upstream, handles, kinds=kinds)
+    return dev

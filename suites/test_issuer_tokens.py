@@ -75,6 +75,8 @@ def test_refuses_a_client_that_fails_authentication(
         resp = issuer.token(creds.id, None)
     else:
         resp = issuer.token(creds.id, "not-the-secret", auth="basic")
+    # RFC 6749 5.2: invalid_client is 401 when the client authenticated with the Authorization header; otherwise
+    # the server MAY answer 401, else 400 (recorded reason for the pair)
     assert resp.status in ((401,) if how.endswith("basic") else (400, 401)), resp.text
     assert resp.error == "invalid_client"
     assert "access_token" not in (resp.body or {})

@@ -14,7 +14,7 @@ import pytest
 from fixtures import jose
 from fixtures.evidence import DeviationCheck
 from fixtures.http import Proxy, ProxyResult, Upstream
-from fixtures.oracle import assert_refused
+from fixtures.oracle import OIDC_UNAUTHORIZED, assert_refused
 from fixtures.timing import ClockControl
 
 from kongformance.profile import ProfileHandles
@@ -52,9 +52,15 @@ def now(kf_stack: Any) -> int:
     return int(time.time())
 
 
-def assert_jwt_401(result: ProxyResult, upstream: Upstream) -> None:
-    """kong-plugins.md 5: failures other than a missing token carry error="invalid_token"."""
+KONG_JWT_SPEC = "https://github.com/Kong/kong/blob/3.9.0/spec/03-plugins/16-jwt/03-access_spec.lua"
+
+
+def assert_jwt_401(result: ProxyResult, upstream: Upstream, body: dict[str, str] | None = None) -> None:
+    """Kong/kong kong/plugins/jwt/handler.lua (3.9.0): failures other than a missing token carry
+    error="invalid_token"; ``body``, when given, is the exact JSON Kong's spec asserts (KONG_JWT_SPEC)."""
     assert_refused(result, upstream, status=401, error="invalid_token")
+    if body is not None:
+        assert result.json() == body, f"{KONG_JWT_SPEC}: {body!r}, got {result.response.text[:200]!r}"
 
 
 @pytest.mark.requirement("KONG-JWT-5-verification")
@@ -76,7 +82,7 @@ def test_refuses_a_request_without_a_token_with_a_bare_challenge(
     """kong-plugins.md 5: 401 {"message":"Unauthorized"} with WWW-Authenticate: Bearer; RFC 6750 3.1 (no error)."""
     result = proxy.request(ROUTE)
     ch = assert_refused(result, upstream, status=401, error=None)
-    assert result.json() == {"message": "Unauthorized"}
+    assert result.json() == OIDC_UNAUTHORIZED
     assert ch is not None and ch.params.get("realm") == "kongformance"
     deviations.check("RFC6750-3.1-no-error-without-token", ch.error is None, f"params {ch.params}", flow=FLOW)
 
@@ -101,8 +107,10 @@ def test_refuses_a_tampered_or_unsigned_token(
 def test_refuses_a_token_whose_iss_names_no_credential(
     proxy: Proxy, upstream: Upstream, sign: Any, now: int
 ) -> None:
-    """kong-plugins.md 5: "No credentials found for given 'iss'"."""
-    assert_jwt_401(proxy.request(ROUTE, token=sign(now, iss="kf-nobody")), upstream)
+    """Kong's spec (KONG_JWT_SPEC, "iss does not match a credential"): 401 {"message": "No credentials found for
+    given 'iss'"}."""
+    body = {"message": "No credentials found for given 'iss'"}
+    assert_jwt_401(proxy.request(ROUTE, token=sign(now, iss="kf-nobody")), upstream, body)
 
 
 @pytest.mark.requirement("KONG-JWT-5-verification", "RFC7519-4.1.4-exp", "RFC7519-4.1.5-nbf")
@@ -110,12 +118,13 @@ def test_refuses_a_token_whose_iss_names_no_credential(
 def test_refuses_an_expired_or_not_yet_valid_token(
     proxy: Proxy, upstream: Upstream, sign: Any, now: int, claims: dict[str, int]
 ) -> None:
-    """kong-plugins.md 5: claims_to_verify exp, nbf ({"exp":"token expired"} / {"nbf":"token not valid yet"})."""
+    """Kong's spec (KONG_JWT_SPEC, claims_to_verify): {"exp":"token expired"} / {"nbf":"token not valid yet"}."""
     relative = {k: now + v for k, v in claims.items()}
     result = proxy.request(
         ROUTE, token=sign(now - 200 if "exp" in claims and claims["exp"] < 0 else now, **relative)
     )
-    assert_jwt_401(result, upstream)
+    body = {"nbf": "token not valid yet"} if "nbf" in claims else {"exp": "token expired"}
+    assert_jwt_401(result, upstream, body)
 
 
 @pytest.mark.requirement("KONG-JWT-5-verification", "RFC7519-4.1.4-exp")

@@ -20,23 +20,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from fixtures import jose
-from fixtures.evidence import DeviationCheck
 from fixtures.forge import Forger
-from fixtures.http import Proxy, Upstream
 from fixtures.issuer_control import IssuerControl
-from fixtures.oracle import assert_proxied
 from fixtures.timing import ClockControl
 from fixtures.tokens import Minter, TokenFactory
 
-from kongformance.profile import ProfileHandles
 from kongformance.targets import Stack
 from negative_flows import (
     IDENTITY_FLOWS,
     OIDC_BEARER,
     Flow,
-    expect_refusal,
+    Judge,
     flow_params,
-    rfc_verdict,
 )
 
 FLOWS = flow_params(IDENTITY_FLOWS)
@@ -78,18 +73,12 @@ def _attacker_token(key: rsa.RSAPrivateKey, claims: dict[str, Any], header: dict
 @pytest.mark.parametrize("signature", ["", "c2ln"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_an_unsecured_token_whatever_the_case_of_none(
-    flow: Flow,
-    alg: str,
-    signature: str,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
+    flow: Flow, alg: str, signature: str, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 C.25; RFC 8725 2.1, 3.2; RFC 9068 4 (claims of a real token, alg none, empty or garbage signature)."""
     real = tokens.access_token("default", scope="read")
     forged = jose.unsigned(jose.payload_of(real), alg=alg, kid=jose.header_of(real).get("kid")) + signature
-    expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
+    judge.refusal(flow, judge.proxy.request(flow.route, token=forged))
 
 
 # ------------------------------------------------------------------------------------------- C.26 / C.27
@@ -97,12 +86,12 @@ def test_refuses_an_unsecured_token_whatever_the_case_of_none(
 @pytest.mark.parametrize("alg", ["HS256", "HS384", "HS512"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_an_hmac_token_keyed_with_the_issuers_public_key(
-    flow: Flow, alg: str, proxy: Proxy, upstream: Upstream, forge: Forger, kf_profile: ProfileHandles
+    flow: Flow, alg: str, forge: Forger, judge: Judge
 ) -> None:
     """anchors 8 C.26, C.27; RFC 8725 3.1; kong-plugins.md 1.4 (HS* refused unless enable_hs_signatures)."""
     forged = forge.hmac_with_public_key(alg)
     assert jose.header_of(forged)["alg"] == alg
-    expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
+    judge.refusal(flow, judge.proxy.request(flow.route, token=forged))
 
 
 # ------------------------------------------------------------------------------------------- C.30
@@ -110,19 +99,12 @@ def test_refuses_an_hmac_token_keyed_with_the_issuers_public_key(
 @pytest.mark.parametrize("signature", [bytes(64), b"\xff" * 64, bytes(32) + b"\x01" * 32])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_an_ecdsa_token_with_a_zero_or_out_of_range_signature(
-    flow: Flow,
-    signature: bytes,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
+    flow: Flow, signature: bytes, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 C.30; CVE-2022-21449 ("psychic signatures": r = s = 0); RFC 7518 3.4; RFC 8725 3.3."""
     real = tokens.access_token("default", scope="read")
     h, p, _ = jose.segments(jose.with_header(real, alg="ES256"))
-    expect_refusal(
-        flow, proxy.request(flow.route, token=f"{h}.{p}.{jose.b64url(signature)}"), upstream, kf_profile
-    )
+    judge.refusal(flow, judge.proxy.request(flow.route, token=f"{h}.{p}.{jose.b64url(signature)}"))
 
 
 # ------------------------------------------------------------------------------------------- C.31 / C.33
@@ -132,12 +114,10 @@ def test_refuses_an_ecdsa_token_with_a_zero_or_out_of_range_signature(
 def test_ignores_a_key_embedded_in_the_token(
     flow: Flow,
     member: str,
-    proxy: Proxy,
-    upstream: Upstream,
     forge: Forger,
-    kf_profile: ProfileHandles,
     tokens: TokenFactory,
     attacker_key: rsa.RSAPrivateKey,
+    judge: Judge,
 ) -> None:
     """anchors 8 C.31, C.33; RFC 7515 4.1.3, 4.1.6; RFC 8725 3.10: the token verifies under the key it carries."""
     kid = "kf-attacker"
@@ -150,7 +130,7 @@ def test_ignores_a_key_embedded_in_the_token(
     else:
         header["jwk"] = _public_jwk(attacker_key, kid)
     forged = _attacker_token(attacker_key, forge.claims(), header)
-    expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
+    judge.refusal(flow, judge.proxy.request(flow.route, token=forged))
 
 
 # ------------------------------------------------------------------------------------------- C.32
@@ -159,23 +139,16 @@ def test_ignores_a_key_embedded_in_the_token(
 @pytest.mark.parametrize("member", ["jku", "x5u"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_never_fetches_a_key_url_named_by_the_token(
-    flow: Flow,
-    member: str,
-    proxy: Proxy,
-    upstream: Upstream,
-    forge: Forger,
-    kf_stack: Stack,
-    kf_profile: ProfileHandles,
-    attacker_key: rsa.RSAPrivateKey,
+    flow: Flow, member: str, forge: Forger, kf_stack: Stack, attacker_key: rsa.RSAPrivateKey, judge: Judge
 ) -> None:
     """anchors 8 C.32; RFC 7515 4.1.2, 4.1.5; RFC 8725 3.10 (SSRF): refused and the key URL is never fetched."""
     marker = f"/anything/kf-{member}-{uuid.uuid4().hex}"
     forged = _attacker_token(
         attacker_key, forge.claims(), {"kid": "kf-attacker", member: kf_stack.upstream_url + marker}
     )
-    expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
+    judge.refusal(flow, judge.proxy.request(flow.route, token=forged))
     base = kf_stack.upstream_log_url or kf_stack.upstream_url
-    log = upstream.http.get(base + "/_emulator/requests", params={"path_prefix": marker})
+    log = judge.upstream.http.get(base + "/_emulator/requests", params={"path_prefix": marker})
     log.raise_for_status()
     assert log.json()["count"] == 0, f"the gateway fetched the {member} URL named by the token"
 
@@ -189,56 +162,44 @@ def test_never_fetches_a_key_url_named_by_the_token(
 )
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_a_token_with_an_unknown_or_injected_kid(
-    flow: Flow, kid: str, proxy: Proxy, upstream: Upstream, forge: Forger, kf_profile: ProfileHandles
+    flow: Flow, kid: str, forge: Forger, judge: Judge
 ) -> None:
     """anchors 8 C.34, C.35; RFC 7515 4.1.4; RFC 8725 3.10: signed by a key the issuer does not publish."""
     forged = forge.attacker_signed({"kid": kid})
-    expect_refusal(flow, proxy.request(flow.route, token=forged), upstream, kf_profile)
+    judge.refusal(flow, judge.proxy.request(flow.route, token=forged))
 
 
 # ------------------------------------------------------------------------------------------- C.37
 @pytest.mark.requirement("OIDC-10.1.1-key-rotation", "RFC7515-4.1.4-unknown-kid", "RS-no-upstream-on-reject")
 @pytest.mark.needs("issuer_control", "virtual_clock")
 def test_refuses_a_token_signed_by_a_key_removed_from_the_jwks_once_caches_refresh(
-    proxy: Proxy,
-    upstream: Upstream,
-    mint: Minter,
-    tokens: TokenFactory,
-    issuer_control: IssuerControl,
-    kf_profile: ProfileHandles,
-    clock: ClockControl,
+    mint: Minter, tokens: TokenFactory, issuer_control: IssuerControl, clock: ClockControl, judge: Judge
 ) -> None:
     """anchors 8 C.37; OIDC Core 10.1.1; RFC 7517 5; kong-plugins.md 1.3 (positive twin: the new kid is accepted)."""
     old = mint.token(mint.claims(lifetime=600))
-    assert_proxied(proxy.request(OIDC_BEARER.route, token=old), upstream)
+    judge.proxied(judge.proxy.request(OIDC_BEARER.route, token=old))
     issuer_control.rotate_keys(keep_previous=False)
     clock.advance(REDISCOVERY_LIFETIME + 1)
-    assert_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
+    judge.proxied(judge.proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")))
     for flow in IDENTITY_FLOWS:
-        expect_refusal(flow, proxy.request(flow.route, token=old), upstream, kf_profile)
+        judge.refusal(flow, judge.proxy.request(flow.route, token=old))
 
 
 # ------------------------------------------------------------------------------------------- C.38 / C.39
 @pytest.mark.requirement("OIDC-10.1.1-key-rotation", "RFC7515-4.1.4-unknown-kid")
 @pytest.mark.needs("issuer_control", "virtual_clock")
 def test_ignores_an_unparseable_key_in_the_jwks(
-    proxy: Proxy,
-    upstream: Upstream,
-    mint: Minter,
-    tokens: TokenFactory,
-    issuer_control: IssuerControl,
-    kf_profile: ProfileHandles,
-    clock: ClockControl,
+    mint: Minter, tokens: TokenFactory, issuer_control: IssuerControl, clock: ClockControl, judge: Judge
 ) -> None:
     """anchors 8 C.38; RFC 7517 5 (ignore keys with an unknown kty); OIDF oidcc-client-test-ignores-unparseable-key."""
-    jwks = clock.http.get(kf_profile.auth_server.issuer + "/.well-known/jwks").json()
+    jwks = clock.http.get(judge.handles.auth_server.issuer + "/.well-known/jwks").json()
     bogus = [{"kty": "PQC-KF", "kid": "kf-pq", "x": "AAAA"}, {"kty": "RSA", "kid": "kf-broken", "n": "!!"}]
     with issuer_control.fault("jwks", status=200, body={"keys": bogus + jwks["keys"]}) as fault:
         clock.advance(REDISCOVERY_LIFETIME + 1)
         unknown = mint.token(mint.claims(), header={"kid": "kf-rediscover"}, key="unknown")
-        expect_refusal(OIDC_BEARER, proxy.request(OIDC_BEARER.route, token=unknown), upstream, kf_profile)
+        judge.refusal(OIDC_BEARER, judge.proxy.request(OIDC_BEARER.route, token=unknown))
         assert issuer_control.hits(fault) >= 1, "the gateway did not re-fetch the JWKS on an unknown kid"
-        assert_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
+        judge.proxied(judge.proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")))
 
 
 @pytest.mark.requirement("RFC7515-4.1.4-unknown-kid", "RS-no-5xx", "RS-no-upstream-on-reject")
@@ -257,20 +218,18 @@ def test_ignores_an_unparseable_key_in_the_jwks(
 )
 def test_fails_closed_when_the_jwks_endpoint_fails(
     failure: dict[str, Any],
-    proxy: Proxy,
-    upstream: Upstream,
     mint: Minter,
     tokens: TokenFactory,
     issuer_control: IssuerControl,
-    kf_profile: ProfileHandles,
     clock: ClockControl,
+    judge: Judge,
 ) -> None:
     """anchors 8 C.39; RFC 6749 7; kong-plugins.md 1.3 (keeps cached keys when rediscovery fails)."""
     with issuer_control.fault("jwks", **failure):
         clock.advance(REDISCOVERY_LIFETIME + 1)
         unknown = mint.token(mint.claims(), header={"kid": "kf-new-key"}, key="unknown")
-        expect_refusal(OIDC_BEARER, proxy.request(OIDC_BEARER.route, token=unknown), upstream, kf_profile)
-        assert_proxied(proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")), upstream)
+        judge.refusal(OIDC_BEARER, judge.proxy.request(OIDC_BEARER.route, token=unknown))
+        judge.proxied(judge.proxy.request(OIDC_BEARER.route, token=tokens.access_token("default")))
 
 
 # ------------------------------------------------------------------------------------------- C.28
@@ -279,45 +238,36 @@ def test_fails_closed_when_the_jwks_endpoint_fails(
 @pytest.mark.parametrize("alg", ["PS256", "RS384", "RS512"])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_a_token_whose_alg_differs_from_the_published_keys_alg_is_refused_or_a_departure(
-    flow: Flow,
-    alg: str,
-    proxy: Proxy,
-    upstream: Upstream,
-    mint: Minter,
-    kf_profile: ProfileHandles,
-    deviations: DeviationCheck,
+    flow: Flow, alg: str, mint: Minter, judge: Judge
 ) -> None:
     """anchors 8 C.28; RFC 7517 4.4; RFC 8725 3.1 (one key, one algorithm): the RS256 key signing as another alg.
 
     No Kong source says whether openid-connect or Kong Identity's introspection compare the token's alg with the
     JWK's; an admitted token is judged through the deviation registry.
     """
-    jwks = mint.http.get(kf_profile.auth_server.issuer + "/.well-known/jwks").json()
+    jwks = mint.http.get(judge.handles.auth_server.issuer + "/.well-known/jwks").json()
     forged = mint.token(mint.claims(), header={"alg": alg})
     kid = jose.header_of(forged).get("kid")
     published = [k.get("alg") for k in jwks["keys"] if k.get("kid") == kid]
     assert published and published[0] != alg, f"the key {kid} is published for {published}"
-    result = proxy.request(flow.route, token=forged)
-    assert result.status < 500
-    rfc_verdict(
-        deviations, "RFC8725-3.1-alg-confusion", flow, result.status == 401, f"{alg}: {result.status}"
-    )
-    if result.status == 401:
-        expect_refusal(flow, result, upstream, kf_profile)
-    else:
-        assert_proxied(result, upstream)
+    result = judge.proxy.request(flow.route, token=forged)
+    judge.refusal_or_recorded("RFC8725-3.1-alg-confusion", flow, result, detail=alg)
 
 
 # ------------------------------------------------------------------------------------------- C.36
-@pytest.mark.requirement("RFC7515-4.1.4-unknown-kid", "RS-no-5xx")
+@pytest.mark.requirement("RS-no-5xx")
 @pytest.mark.needs("issuer_control")
 @pytest.mark.parametrize("flow", FLOWS)
-def test_answers_a_token_without_kid_consistently(
-    flow: Flow, proxy: Proxy, upstream: Upstream, mint: Minter
-) -> None:
-    """anchors 8 C.36; OIDC Core 10.1; kong-plugins.md 1.3 (no kid: the key is chosen by alg): stable, never 5xx."""
+def test_answers_a_token_without_kid_consistently(flow: Flow, mint: Minter, judge: Judge) -> None:
+    """anchors 8 C.36; OIDC Core 10.1: a kid-less token signed by the published key, answered the same way each
+    time and never with a 5xx. Whether the verifier picks the key by alg (accepts) or refuses no Kong source
+    settles, so either well-formed answer passes (recorded reason): proxied exactly, or the flow's exact refusal."""
     token = mint.token(mint.claims(), header={"kid": None})
     assert "kid" not in jose.header_of(token)
-    statuses = {proxy.request(flow.route, token=token).status for _ in range(3)}
-    assert len(statuses) == 1, f"unstable answers {statuses}"
-    assert statuses <= {200, 401}, statuses
+    results = [judge.proxy.request(flow.route, token=token) for _ in range(3)]
+    assert len({r.status for r in results}) == 1, f"unstable answers {[r.status for r in results]}"
+    for result in results:
+        if result.status == 200:
+            judge.proxied(result)
+        else:
+            judge.refusal(flow, result)

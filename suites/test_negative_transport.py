@@ -15,9 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 from fixtures import jose
-from fixtures.evidence import DeviationCheck
-from fixtures.http import Proxy, Upstream
-from fixtures.oracle import assert_proxied
+from fixtures.http import Proxy
 from fixtures.tokens import TokenFactory
 
 from kongformance.profile import ProfileHandles
@@ -28,9 +26,8 @@ from negative_flows import (
     OIDC_BEARER,
     OIDC_INTROSPECTION,
     Flow,
+    Judge,
     Kind,
-    expect_forbidden,
-    expect_refusal,
     flow_params,
     rfc_verdict,
     strict_syntax_ok,
@@ -60,13 +57,13 @@ def _unreadable_header_kind(flow: Flow) -> Kind:
 )
 @pytest.mark.parametrize("flow", ALL)
 def test_refuses_a_request_without_credentials_with_the_plugins_bearer_challenge(
-    flow: Flow, proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, deviations: DeviationCheck
+    flow: Flow, judge: Judge
 ) -> None:
     """anchors 8 A.1; RFC 6750 3, 3.1; kong-plugins.md 1.7 / 3.4 / 4.3 (openid-connect adds error: deviation)."""
-    result = proxy.request(flow.route)
-    ch = expect_refusal(flow, result, upstream, kf_profile, kinds=("missing",))
+    result = judge.proxy.request(flow.route)
+    ch = judge.refusal(flow, result, kinds=("missing",))
     rfc_verdict(
-        deviations, "RFC6750-3.1-no-error-without-token", flow, ch.error is None, f"params {ch.params}"
+        judge.deviations, "RFC6750-3.1-no-error-without-token", flow, ch.error is None, f"params {ch.params}"
     )
 
 
@@ -75,35 +72,27 @@ def test_refuses_a_request_without_credentials_with_the_plugins_bearer_challenge
 @pytest.mark.parametrize("scheme", ["Basic", "Digest", "Token"])
 @pytest.mark.parametrize("flow", ALL)
 def test_a_valid_token_under_another_scheme_is_refused_or_a_recorded_deviation(
-    flow: Flow,
-    scheme: str,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
-    deviations: DeviationCheck,
+    flow: Flow, scheme: str, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.2; RFC 6750 2.1. kong-plugins.md 3.2 / 4.3: oauth2-introspection and oauth2 accept "token"."""
-    result = proxy.request(flow.route, token=_token(flow, tokens, proxy, kf_profile), auth_scheme=scheme)
-    if scheme == "Token" and flow in (OAUTH2_INTROSPECTION, OAUTH2):  # Kong documents this departure
-        rfc_verdict(
-            deviations, "RFC6750-2.1-scheme", flow, result.status == 401, f"{scheme}: {result.status}"
-        )
-        assert_proxied(result, upstream)
+    result = judge.proxy.request(
+        flow.route, token=_token(flow, tokens, judge.proxy, judge.handles), auth_scheme=scheme
+    )
+    kinds = (_unreadable_header_kind(flow),)
+    if scheme == "Token" and flow in (OAUTH2_INTROSPECTION, OAUTH2):  # recorded: Kong accepts "token"
+        judge.refusal_or_recorded("RFC6750-2.1-scheme", flow, result, detail=scheme, kinds=kinds)
     else:
-        expect_refusal(flow, result, upstream, kf_profile, kinds=(_unreadable_header_kind(flow),))
+        judge.refusal(flow, result, kinds=kinds)
 
 
 # ------------------------------------------------------------------------------------------- A.3
 @pytest.mark.requirement("RFC6750-2.1-empty-credential", "RS-no-5xx", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("value", ["Bearer", "Bearer\t", "bearer  "])
 @pytest.mark.parametrize("flow", ALL)
-def test_refuses_a_bearer_scheme_without_a_credential(
-    flow: Flow, value: str, proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
-) -> None:
+def test_refuses_a_bearer_scheme_without_a_credential(flow: Flow, value: str, judge: Judge) -> None:
     """anchors 8 A.3; RFC 6750 2.1 (``"Bearer" 1*SP b64token``); RFC 9110 5.5 strips trailing whitespace."""
-    result = proxy.request(flow.route, headers={"Authorization": value.rstrip()})
-    expect_refusal(flow, result, upstream, kf_profile, kinds=(_unreadable_header_kind(flow),))
+    result = judge.proxy.request(flow.route, headers={"Authorization": value.rstrip()})
+    judge.refusal(flow, result, kinds=(_unreadable_header_kind(flow),))
 
 
 # ------------------------------------------------------------------------------------------- A.4
@@ -123,18 +112,16 @@ B64TOKEN_VIOLATIONS = {
 @pytest.mark.requirement("RFC6750-2.1-b64token", "RS-no-5xx", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("case", list(B64TOKEN_VIOLATIONS))
 @pytest.mark.parametrize("flow", ALL)
-def test_refuses_a_credential_outside_b64token_never_with_a_5xx(
-    flow: Flow, case: str, proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
-) -> None:
+def test_refuses_a_credential_outside_b64token_never_with_a_5xx(flow: Flow, case: str, judge: Judge) -> None:
     """anchors 8 A.4; RFC 6750 2.1: 401 with the plugin's own refusal (kong-plugins.md 1.7, 3.4, 4.3)."""
     value = b"Bearer " + B64TOKEN_VIOLATIONS[case]
-    result = proxy.request(flow.route, headers=[("Authorization", value)])  # type: ignore[list-item]
+    result = judge.proxy.request(flow.route, headers=[("Authorization", value)])  # type: ignore[list-item]
     if result.status == 400:  # the HTTP layer refused an invalid field value before any plugin ran
-        upstream.assert_not_reached(result)
+        judge.upstream.assert_not_reached(result)
         return
     # kong-plugins.md 3.2: oauth2-introspection needs exactly two whitespace-separated parts, else no token
     kind: Kind = "missing" if flow is OAUTH2_INTROSPECTION and case == "inner-space" else "invalid"
-    expect_refusal(flow, result, upstream, kf_profile, kinds=(kind,))
+    judge.refusal(flow, result, kinds=(kind,))
 
 
 def _raw_exchange(proxy: Proxy, path: str, header_lines: list[bytes]) -> tuple[int, bytes]:
@@ -166,21 +153,17 @@ def _raw_exchange(proxy: Proxy, path: str, header_lines: list[bytes]) -> tuple[i
 )
 @pytest.mark.parametrize("flow", ALL)
 def test_a_folded_or_crlf_injected_credential_never_reaches_the_upstream(
-    flow: Flow,
-    injection: bytes,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
+    flow: Flow, injection: bytes, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.4 (CR/LF); RFC 9112 5.2 (obs-fold: reject with 400 or replace by SP); RFC 6750 2.1."""
-    token = _token(flow, tokens, proxy, kf_profile)
+    token = _token(flow, tokens, judge.proxy, judge.handles)
     probe = uuid.uuid4().hex
     lines = [f"X-KF-Probe: {probe}".encode(), b"Authorization: Bearer " + token.encode() + injection]
-    status, _ = _raw_exchange(proxy, kf_profile.routes[flow.route].path, lines)
-    assert status < 500, f"server error {status}"
+    status, _ = _raw_exchange(judge.proxy, judge.handles.routes[flow.route].path, lines)
+    # RFC 9112 5.2 lets the HTTP layer reject obs-fold (400) or unfold it, after which the plugin refuses the
+    # token (401): either refusal is conformant (recorded reason), a 2xx or 5xx fails
     assert status in (400, 401), f"a folded credential was answered {status}"
-    upstream.assert_not_reached(probe)
+    judge.upstream.assert_not_reached(probe)
 
 
 # ------------------------------------------------------------------------------------------- A.5
@@ -192,36 +175,25 @@ def _first_source(flow: Flow) -> str:
 @pytest.mark.requirement("RFC6750-2-one-method", "RS-no-5xx")
 @pytest.mark.parametrize("flow", ALL)
 def test_two_authorization_headers_are_refused_or_a_recorded_deviation(
-    flow: Flow,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
-    deviations: DeviationCheck,
+    flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.5; RFC 6750 2; RFC 9110 5.3 (a singleton field). Kong reads the first value (inferred)."""
-    token = _token(flow, tokens, proxy, kf_profile)
+    token = _token(flow, tokens, judge.proxy, judge.handles)
     headers = [("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer {token}")]
-    result = proxy.request(flow.route, headers=headers)
-    assert result.status < 500
-    refused = result.status in (400, 401)
-    rfc_verdict(deviations, "RFC6750-2-one-method", flow, refused, f"two headers: {result.status}")
-    if refused:
-        upstream.assert_not_reached(result)
-    else:
-        assert_proxied(result, upstream)
+    result = judge.proxy.request(flow.route, headers=headers)
+    judge.refusal_or_recorded("RFC6750-2-one-method", flow, result, detail="two headers")
 
 
-@pytest.mark.requirement("RFC6750-2-one-method", "RS-no-5xx", "RS-no-upstream-on-reject")
+@pytest.mark.requirement("RFC6750-2.1-b64token", "RS-no-5xx", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("flow", ALL)
 def test_refuses_two_tokens_in_one_authorization_header(
-    flow: Flow, proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_profile: ProfileHandles
+    flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.5; RFC 6750 2.1 (one b64token); kong-plugins.md 1.2, 3.2 (two parts only), 4.3 (raw value)."""
-    token = _token(flow, tokens, proxy, kf_profile)
-    result = proxy.request(flow.route, headers={"Authorization": f"Bearer {token} {token}"})
+    token = _token(flow, tokens, judge.proxy, judge.handles)
+    result = judge.proxy.request(flow.route, headers={"Authorization": f"Bearer {token} {token}"})
     kind: Kind = "missing" if flow is OAUTH2_INTROSPECTION else "invalid"
-    expect_refusal(flow, result, upstream, kf_profile, kinds=(kind,))
+    judge.refusal(flow, result, kinds=(kind,))
 
 
 # ------------------------------------------------------------------------------------------- A.6
@@ -229,53 +201,46 @@ def test_refuses_two_tokens_in_one_authorization_header(
 @pytest.mark.parametrize("valid_in", ["header", "query"])
 @pytest.mark.parametrize("flow", ALL)
 def test_a_token_in_the_header_and_another_in_the_query_is_refused_or_a_recorded_deviation(
-    flow: Flow,
-    valid_in: str,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
-    deviations: DeviationCheck,
+    flow: Flow, valid_in: str, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.6; RFC 6750 2. Kong reads one source first (kong-plugins.md 1.2, 3.2, 4.3) and ignores the other."""
-    token = _token(flow, tokens, proxy, kf_profile)
+    token = _token(flow, tokens, judge.proxy, judge.handles)
     other = "kf-not-a-token"
     header, query = (token, other) if valid_in == "header" else (other, token)
-    result = proxy.request(flow.route, token=header, params={"access_token": query})
+    result = judge.proxy.request(flow.route, token=header, params={"access_token": query})
     if valid_in == _first_source(flow):  # Kong documents that the first source wins: a departure
-        rfc_verdict(deviations, "RFC6750-2-one-method", flow, result.status in (400, 401), f"{result.status}")
-        assert_proxied(result, upstream)
+        judge.refusal_or_recorded("RFC6750-2-one-method", flow, result, detail="header and query")
     else:
-        expect_refusal(flow, result, upstream, kf_profile)
+        judge.refusal(flow, result)
 
 
 # ------------------------------------------------------------------------------------------- A.7
 @pytest.mark.requirement("KONG-OIDC-1.2-bearer-sources", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("where", ["query", "form"])
 def test_refuses_a_token_outside_the_header_where_only_the_header_is_searched(
-    where: str, proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_profile: ProfileHandles
+    where: str, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.7; RFC 6750 2.3; kong-plugins.md 1.2 (bearer_token_param_type [header])."""
     token = tokens.access_token("default")
     if where == "query":
-        result = proxy.request(HEADER_ONLY.route, params={"access_token": token})
+        result = judge.proxy.request(HEADER_ONLY.route, params={"access_token": token})
     else:
-        result = proxy.request(HEADER_ONLY.route, "POST", data={"access_token": token})
-    expect_refusal(HEADER_ONLY, result, upstream, kf_profile, kinds=("missing",))
+        result = judge.proxy.request(HEADER_ONLY.route, "POST", data={"access_token": token})
+    judge.refusal(HEADER_ONLY, result, kinds=("missing",))
 
 
 # ------------------------------------------------------------------------------------------- A.8
-@pytest.mark.requirement("RFC6750-2-one-method", "RS-no-upstream-on-reject")
+@pytest.mark.requirement("RFC6750-2.2-form-encoded", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("flow", ALL)
 def test_refuses_a_body_token_that_is_not_form_encoded(
-    flow: Flow, proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_profile: ProfileHandles
+    flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.8; RFC 6750 2.2: only application/x-www-form-urlencoded bodies carry a token."""
-    token = _token(flow, tokens, proxy, kf_profile)
-    result = proxy.request(
+    token = _token(flow, tokens, judge.proxy, judge.handles)
+    result = judge.proxy.request(
         flow.route, "POST", data=f"access_token={token}", headers={"Content-Type": "text/plain"}
     )
-    expect_refusal(flow, result, upstream, kf_profile, kinds=("missing",))
+    judge.refusal(flow, result, kinds=("missing",))
 
 
 # ------------------------------------------------------------------------------------------- A.9
@@ -283,26 +248,21 @@ def test_refuses_a_body_token_that_is_not_form_encoded(
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
 @pytest.mark.parametrize("flow", ALL)
 def test_accepts_the_bearer_scheme_in_any_case(
-    flow: Flow,
-    scheme: str,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
+    flow: Flow, scheme: str, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.9 (positive control); RFC 9110 11.1: the scheme is case-insensitive."""
-    token = _token(flow, tokens, proxy, kf_profile)
-    assert_proxied(proxy.request(flow.route, token=token, auth_scheme=scheme), upstream)
+    token = _token(flow, tokens, judge.proxy, judge.handles)
+    judge.proxied(judge.proxy.request(flow.route, token=token, auth_scheme=scheme))
 
 
 @pytest.mark.requirement("RFC9110-11.1-scheme-case")
 @pytest.mark.parametrize("flow", flow_params((OIDC_BEARER, OIDC_INTROSPECTION)))
 def test_accepts_several_spaces_between_scheme_and_token(
-    flow: Flow, proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_profile: ProfileHandles
+    flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.9; RFC 6750 2.1 (``1*SP``); kong-plugins.md 1.2 (rest after the first whitespace)."""
-    token = _token(flow, tokens, proxy, kf_profile)
-    assert_proxied(proxy.request(flow.route, headers={"Authorization": f"Bearer   {token}"}), upstream)
+    token = _token(flow, tokens, judge.proxy, judge.handles)
+    judge.proxied(judge.proxy.request(flow.route, headers={"Authorization": f"Bearer   {token}"}))
 
 
 # ------------------------------------------------------------------------------------------- A.10
@@ -311,24 +271,19 @@ def test_accepts_several_spaces_between_scheme_and_token(
 )
 @pytest.mark.parametrize("flow", ALL)
 def test_an_invalid_token_error_is_well_formed_and_never_echoes_the_token(
-    flow: Flow,
-    proxy: Proxy,
-    upstream: Upstream,
-    tokens: TokenFactory,
-    kf_profile: ProfileHandles,
-    deviations: DeviationCheck,
+    flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.10; RFC 6750 3, 3.1 (US-ASCII error_description); RFC 6749 7.2."""
-    token = _token(flow, tokens, proxy, kf_profile)
+    token = _token(flow, tokens, judge.proxy, judge.handles)
     bad = jose.flip_signature_bit(token) if token.count(".") == 2 else token[::-1]
-    result = proxy.request(flow.route, token=bad)
-    ch = expect_refusal(flow, result, upstream, kf_profile)
+    result = judge.proxy.request(flow.route, token=bad)
+    ch = judge.refusal(flow, result)
     assert ch.error == "invalid_token"
     assert all(0x20 <= ord(c) < 0x7F for c in ch.params.get("error_description", ""))
     assert bad not in result.response.text
     assert all(bad not in v for v in result.response.headers.values())
     rfc_verdict(
-        deviations,
+        judge.deviations,
         "RFC6750-3-challenge-syntax",
         flow,
         strict_syntax_ok(result),
@@ -342,23 +297,21 @@ def test_an_invalid_token_error_is_well_formed_and_never_echoes_the_token(
 )
 @pytest.mark.parametrize("route", ["oidc-bearer-scopes", "oidc-introspection-scopes"])
 def test_refuses_a_valid_token_without_the_required_scope_with_403(
-    route: str, proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_profile: ProfileHandles
+    route: str, tokens: TokenFactory, judge: Judge
 ) -> None:
     """anchors 8 A.11; RFC 6750 3.1 insufficient_scope; kong-plugins.md 1.6 / 1.7 (positive twin: scope read)."""
-    expect_forbidden(
-        proxy.request(route, token=tokens.access_token("default", scope="write")), upstream, kf_profile
-    )
-    assert_proxied(proxy.request(route, token=tokens.access_token("default", scope="read")), upstream)
+    judge.forbidden(judge.proxy.request(route, token=tokens.access_token("default", scope="write")))
+    judge.proxied(judge.proxy.request(route, token=tokens.access_token("default", scope="read")))
 
 
 # ------------------------------------------------------------------------------------------- A.12
 @pytest.mark.requirement("RFC6585-5-oversized-header", "RS-no-5xx", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("size", [33 * 1024, 64 * 1024])
 @pytest.mark.parametrize("flow", ALL)
-def test_refuses_an_oversized_token_without_a_server_error(
-    flow: Flow, size: int, proxy: Proxy, upstream: Upstream
-) -> None:
+def test_refuses_an_oversized_token_without_a_server_error(flow: Flow, size: int, judge: Judge) -> None:
     """anchors 8 A.12; RFC 6585 5; RFC 9110 5.4: 400/401/431 (nginx's 494 under Kong), no upstream call."""
-    result = proxy.request(flow.route, token="a" * size)
+    result = judge.proxy.request(flow.route, token="a" * size)
+    # which layer refuses first depends on the header buffers in front of the plugin (nginx answers 400 or its
+    # own 494, another server 413/431, the plugin 401): any of these refusals, never a 2xx/5xx (recorded reason)
     assert result.status in (400, 401, 413, 431, 494), f"{result.status}: {result.response.text[:200]!r}"
-    upstream.assert_not_reached(result)
+    judge.upstream.assert_not_reached(result)

@@ -29,7 +29,7 @@ from kongformance import run_checks, run_facts
 from kongformance.clients import polite
 from kongformance.deviations import DeviationRegistry, load_registry
 from kongformance.report.redaction import redact
-from kongformance.requirements import Catalogue, Coverage, load_catalogue
+from kongformance.requirements import FLOWS, Catalogue, Coverage, load_catalogue
 from kongformance.run_signals import terminate_as_interrupt
 from kongformance.targets import TARGETS, Stack, TargetOptions, TargetUnavailable
 from kongformance.targets.setup import GuardFailure, RunSetup, RunState
@@ -236,11 +236,16 @@ class RunManager:
         if report.when == "setup":
             self.coverage.add_collected(report.nodeid, ids)
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            devs = [str(v) for k, v in report.user_properties if k == "deviation"]
-            self.coverage.add_outcome(report.nodeid, ids, report.outcome, devs)
+            props = report.user_properties
+            devs = [str(v) for k, v in props if k == "deviation"]
+            opens = {str(v).split(" ", 1)[0]: str(v) for k, v in props if k == "open"}
+            unchecked_ids = [str(v).split(" ", 1)[0] for k, v in props if k == "unchecked"]
+            self.coverage.add_outcome(
+                report.nodeid, ids, report.outcome, devs, open_=opens, unchecked=unchecked_ids
+            )
             reason = str(report.longrepr[2]) if report.skipped and isinstance(report.longrepr, tuple) else ""
             ran = "passed" if hasattr(report, "wasxfail") else report.outcome  # an xfail ran
-            unchecked = [str(v) for k, v in report.user_properties if k == "unchecked"]
+            unchecked = [str(v) for k, v in props if k == "unchecked"]
             self.checks.record(report.nodeid, ids, ran, reason, unchecked)
 
     def finish(self) -> None:
@@ -272,6 +277,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs(*capabilities): virtual_clock | issuer_control | upstream_log | db | owns_gateway"
     )
+    config.addinivalue_line("markers", "flow(name): the catalogue flow this suite test runs on")
     manager = RunManager(config)
     config.stash[RUN_KEY] = manager
     config.pluginmanager.register(manager, "kongformance-run")
@@ -340,6 +346,11 @@ def pytest_collection_modifyitems(
         if unknown:
             errors.append(f"{item.nodeid}: unknown requirement id(s) {', '.join(unknown)}")
             continue
+        flow = _flow_of(item)
+        off = manager.catalogue.off_flow(ids, flow) if flow else []
+        if off:
+            errors.append(f"{item.nodeid}: runs on flow {flow!r}, which the flows: of {', '.join(off)} omit")
+            continue
         if _carries_a_credential(item):
             errors.append(
                 f"{item.nodeid}: its id or a parameter looks like a credential and would reach the reports "
@@ -354,6 +365,21 @@ def pytest_collection_modifyitems(
             "kongformance: suite tests must name known requirements and keep credentials out of their ids:\n  "
             + "\n  ".join(errors)
         )
+
+
+def _flow_of(item: pytest.Item) -> str | None:
+    """The catalogue flow a suite test runs on: ``@pytest.mark.flow(name)``, else a parametrized flow object
+    (one with a ``name`` the catalogue knows), else the module's ``FLOW`` constant; None when it names none."""
+    mark = item.get_closest_marker("flow")
+    if mark is not None and mark.args:
+        return str(mark.args[0])
+    callspec = getattr(item, "callspec", None)
+    for value in callspec.params.values() if callspec is not None else ():
+        name = getattr(value, "name", None)
+        if isinstance(name, str) and name in FLOWS:
+            return name
+    flow = getattr(getattr(item, "module", None), "FLOW", None)
+    return flow if isinstance(flow, str) and flow in FLOWS else None
 
 
 def _carries_a_credential(item: pytest.Item) -> bool:
@@ -456,6 +482,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     devs = sorted({r["deviations"] for runs in cov.tests.values() for r in runs if r["deviations"]})
     if devs:
         tr.write_line("deviations observed (recorded in data/deviations.yaml): " + ", ".join(devs))
+    opens = sorted({r["observation"] for runs in cov.tests.values() for r in runs if r.get("observation")})
+    if opens:
+        tr.write_line("open (Kong's behaviour unknown; observed, not credited): " + "; ".join(opens))
     uncovered = cov.uncovered()
     if uncovered:
         tr.write_line(f"requirements no test covers ({len(uncovered)}): " + ", ".join(uncovered))

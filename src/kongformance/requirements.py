@@ -65,6 +65,10 @@ class Catalogue:
         """The IDs among ``ids`` that the catalogue does not define."""
         return [i for i in ids if i not in self.requirements]
 
+    def off_flow(self, ids: Iterable[str], flow: str) -> list[str]:
+        """The IDs among ``ids`` whose ``flows:`` neither list ``flow`` nor ``all`` (credited on the wrong flow)."""
+        return [i for i in ids if i in self.requirements and not {"all", flow} & set(self[i].flows)]
+
 
 def parse_catalogue(doc: Any) -> Catalogue:
     """Build a catalogue from the parsed YAML document, checking every entry."""
@@ -127,18 +131,45 @@ class Coverage:
             self.collected.setdefault(rid, []).append(nodeid)
 
     def add_outcome(
-        self, nodeid: str, ids: Iterable[str], outcome: str, deviations: Iterable[str] = ()
+        self,
+        nodeid: str,
+        ids: Iterable[str],
+        outcome: str,
+        deviations: Iterable[str] = (),
+        *,
+        open_: Mapping[str, str] | None = None,
+        unchecked: Iterable[str] = (),
     ) -> None:
+        """One test's outcome for each requirement it names.
+
+        ``open_`` maps a requirement to the observation the test recorded where Kong's behaviour is unknown
+        (verdict *open*); ``unchecked`` names requirements whose check could not run on this target. A passed
+        test credits neither: its outcome for them becomes ``open`` / ``unchecked``.
+        """
         devs = ",".join(deviations)
+        opens = dict(open_ or {})
+        skipped = set(unchecked)
         for rid in ids:
-            self.tests.setdefault(rid, []).append({"test": nodeid, "outcome": outcome, "deviations": devs})
+            out = outcome
+            if outcome == "passed" and rid in opens:
+                out = "open"
+            elif outcome == "passed" and rid in skipped:
+                out = "unchecked"
+            run = {"test": nodeid, "outcome": out, "deviations": devs}
+            if rid in opens:
+                run["observation"] = opens[rid]
+            self.tests.setdefault(rid, []).append(run)
 
     def uncovered(self) -> list[str]:
         """Requirements that no collected test names."""
         return [rid for rid in self.catalogue.requirements if rid not in self.collected]
 
     def status(self, rid: str) -> str:
-        """passed | failed | deviation | skipped | not-run | uncovered, for one requirement."""
+        """passed | failed | open | deviation | unchecked | skipped | not-run | uncovered, for one requirement.
+
+        Only a check that executed credits a requirement: *open* (Kong's behaviour unknown, observation
+        recorded) and *unchecked* (the check could not run on this target) are never counted as passed.
+        """
         if rid not in self.collected:
             return "uncovered"
         runs = self.tests.get(rid, [])
@@ -147,6 +178,8 @@ class Coverage:
         outcomes = {r["outcome"] for r in runs}
         if "failed" in outcomes:
             return "failed"
+        if "open" in outcomes:
+            return "open"
         # one definition with the HTML report (report/model.py verdict_of): a passing test's deviation
         # counts only against the requirement it departs from
         departs = self.departs if self.departs is not None else _shipped_departs()
@@ -155,6 +188,8 @@ class Coverage:
             return "deviation"
         if "passed" in outcomes:
             return "passed"
+        if "unchecked" in outcomes:
+            return "unchecked"
         return "skipped"
 
     def to_json(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import contextlib
 import socket
 import ssl
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,21 @@ class RunningServer:
         self._thread.join(timeout)
         with contextlib.suppress(OSError):
             self._sock.close()
+
+
+_loop_closers: dict[int, list[Callable[[], Awaitable[None]]]] = {}
+_closers_lock = threading.Lock()
+
+
+def at_loop_shutdown(closer: Callable[[], Awaitable[None]]) -> None:
+    """Await ``closer`` on the running loop when the server thread serving it stops (:func:`start_in_thread`).
+
+    For clients an app opens on its server's loop (the gateway's IdP and upstream pools): left open, their
+    sockets make the loop's close fail (EBUSY) and leak (ResourceWarning).
+    """
+    loop = asyncio.get_running_loop()
+    with _closers_lock:
+        _loop_closers.setdefault(id(loop), []).append(closer)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -133,6 +149,9 @@ def start_in_thread(
 ) -> RunningServer:
     """Serve ``app`` from a daemon thread; return once the socket accepts connections.
 
+    When the server stops, what the app registered with :func:`at_loop_shutdown` runs on the server's loop
+    before it closes.
+
     ``date_header=False`` leaves the Date header to the app (the gateway proxy passes the upstream's through,
     as Kong's nginx does).
     """
@@ -154,6 +173,11 @@ def start_in_thread(
             loop.run_until_complete(asyncio.sleep(0.002))
         ready.set()
         loop.run_until_complete(task)
+        with _closers_lock:
+            closers = _loop_closers.pop(id(loop), [])
+        for closer in closers:
+            loop.run_until_complete(closer())
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
     thread = threading.Thread(target=run, name=f"kongformance-server-{sock.getsockname()[1]}", daemon=True)

@@ -24,10 +24,10 @@ SERVE_IDENTITY = (
 
 def _first_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> str:
     assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    if not selector.select(timeout):
-        raise AssertionError("the server printed nothing")
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise AssertionError("the server printed nothing")
     return proc.stdout.readline().strip()
 
 
@@ -44,7 +44,11 @@ def test_serve_identity_prints_its_base_url_and_serves() -> None:
         "--defect",
         "aud_as_string",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _serves_identity(proc)
+
+
+def _serves_identity(proc: subprocess.Popen[str]) -> None:
     try:
         url = _first_line(proc)
         assert url.startswith("http://127.0.0.1:")

@@ -120,6 +120,8 @@ def test_serve_gateway_with_port_0_prints_the_ports_it_bound() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
+        if proc.stdout is not None:
+            proc.stdout.close()  # the pipe (else ResourceWarning)
 
 
 def test_sigterm_on_serve_stack_leaves_no_tls_key(tmp_path: Path) -> None:
@@ -136,6 +138,8 @@ def test_sigterm_on_serve_stack_leaves_no_tls_key(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(15)
+        if proc.stdout is not None:
+            proc.stdout.close()  # the pipe (else ResourceWarning)
     assert code == 128 + signal.SIGTERM
     assert not list(tmp_path.glob("kongformance-gateway-tls-*"))
 
@@ -228,3 +232,5 @@ def test_serve_upstream_prints_its_real_port() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
+        if proc.stdout is not None:
+            proc.stdout.close()  # the pipe (else ResourceWarning)

@@ -22,7 +22,12 @@ def _free_port() -> int:
 
 def test_serve_stack_prints_five_urls_that_answer_and_stops_on_interrupt() -> None:
     """issue 3 Deliver 4: `serve stack` starts issuer, gateway and upstream on loopback and prints their URLs."""
-    proc = subprocess.Popen([*CLI, "stack", "--random-ports"], stdout=subprocess.PIPE, text=True)
+    with subprocess.Popen([*CLI, "stack", "--random-ports"], stdout=subprocess.PIPE, text=True) as proc:
+        code = _urls_answer(proc)
+    assert code in (0, 130)
+
+
+def _urls_answer(proc: subprocess.Popen[str]) -> int:
     try:
         assert proc.stdout is not None
         urls = {}
@@ -40,7 +45,7 @@ def test_serve_stack_prints_five_urls_that_answer_and_stops_on_interrupt() -> No
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(15)
-    assert code in (0, 130)
+    return code
 
 
 def test_serve_stack_refuses_an_unknown_defect_with_a_message() -> None:
@@ -59,7 +64,11 @@ def test_serve_stack_refuses_an_unknown_defect_with_a_message() -> None:
 def test_serve_upstream_listens_on_the_given_port() -> None:
     """h8 Deliver 1: `kongformance serve upstream --port N`."""
     port = _free_port()
-    proc = subprocess.Popen([*CLI, "upstream", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    with subprocess.Popen([*CLI, "upstream", "--port", str(port)], stdout=subprocess.PIPE, text=True) as proc:
+        _answers_on(proc, port)
+
+
+def _answers_on(proc: subprocess.Popen[str], port: int) -> None:
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -28,6 +28,7 @@ _IMAGES = [
 _MISSING = [i for i in _IMAGES if _ENGINE_OK and not docker_target.image_present(i)]
 
 pytestmark = [
+    pytest.mark.oracle,
     pytest.mark.skipif(not _ENGINE_OK, reason=_ENGINE_WHY),
     pytest.mark.skipif(bool(_MISSING), reason=f"images not built ({', '.join(_MISSING)}): run make images"),
 ]

@@ -22,7 +22,8 @@ DOC = {
             "flows": ["oauth2"],
             "kong_versions": ">=3.0,<3.11",
             "summary": "spaces",
-            "source": "kong-plugins.md 4.3",
+            "source": "https://docs.konghq.com/hub/kong-inc/oauth2/",
+            "kong": "refused",
         }
     ]
 }
@@ -67,3 +68,14 @@ def test_rejects_malformed_version_bounds(bounds: str) -> None:
     doc = {"deviations": [{**DOC["deviations"][0], "kong_versions": bounds}]}
     with pytest.raises(RegistryError):
         parse_registry(doc)
+
+
+def test_each_deviation_states_kongs_behaviour_and_an_open_one_is_never_a_failure() -> None:
+    """issue 10 Deliver 1: kong is proxied | refused | open; open records either observation."""
+    assert all(d.kong in ("proxied", "refused", "open") for d in load_registry().deviations)
+    doc = {"deviations": [{**DOC["deviations"][0], "kong": "open"}]}
+    for conforms in (True, False):
+        dev = judge(parse_registry(doc), "R-syntax", "oauth2", (3, 9), conforms, "seen")
+        assert dev is not None and dev.open
+    with pytest.raises(RegistryError, match="kong must be one of"):
+        parse_registry({"deviations": [{**DOC["deviations"][0], "kong": "sometimes"}]})

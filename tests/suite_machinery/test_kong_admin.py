@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from typing import Any
 
 import pytest
@@ -66,11 +67,22 @@ def fake() -> Iterator[tuple[FakeAdmin, RunningServer]]:
     server.stop()
 
 
+def closing_admin(*args: Any, **kwargs: Any) -> closing[KongAdmin]:
+    return closing(KongAdmin(*args, **kwargs))
+
+
+@pytest.fixture
+def closer() -> Iterator[ExitStack]:
+    """Closes the Admin API clients a test made (their connection pools)."""
+    with ExitStack() as stack:
+        yield stack
+
+
 def test_crud_apply_creates_nested_entities_in_dependency_order(
-    fake: tuple[FakeAdmin, RunningServer],
+    fake: tuple[FakeAdmin, RunningServer], closer: ExitStack
 ) -> None:
     admin, server = fake
-    client = KongAdmin(server.url, mode="crud")
+    client = closer.enter_context(closing_admin(server.url, mode="crud"))
     client.apply(DOC)
     posts = [p for m, p, _ in admin.calls if m == "POST"]
     assert posts[0] == "/consumers"
@@ -83,9 +95,11 @@ def test_crud_apply_creates_nested_entities_in_dependency_order(
     assert "plugins" not in route_body
 
 
-def test_teardown_deletes_what_apply_created_in_reverse(fake: tuple[FakeAdmin, RunningServer]) -> None:
+def test_teardown_deletes_what_apply_created_in_reverse(
+    fake: tuple[FakeAdmin, RunningServer], closer: ExitStack
+) -> None:
     admin, server = fake
-    client = KongAdmin(server.url, mode="crud")
+    client = closer.enter_context(closing_admin(server.url, mode="crud"))
     client.apply(DOC)
     admin.calls.clear()
     client.teardown()
@@ -93,29 +107,37 @@ def test_teardown_deletes_what_apply_created_in_reverse(fake: tuple[FakeAdmin, R
     assert [d.split("/")[1] for d in deletes] == ["plugins", "plugins", "routes", "services", "consumers"]
 
 
-def test_db_less_apply_posts_the_whole_document_to_config(fake: tuple[FakeAdmin, RunningServer]) -> None:
+def test_db_less_apply_posts_the_whole_document_to_config(
+    fake: tuple[FakeAdmin, RunningServer], closer: ExitStack
+) -> None:
     admin, server = fake
-    client = KongAdmin(server.url, mode="dbless")
+    client = closer.enter_context(closing_admin(server.url, mode="dbless"))
     client.apply(DOC)
     assert admin.calls == [("POST", "/config", DOC)]
     client.teardown()
     assert admin.calls[-1] == ("POST", "/config", {"_format_version": "3.0"})
 
 
-def test_a_refused_call_raises_with_kongs_message(fake: tuple[FakeAdmin, RunningServer]) -> None:
+def test_a_refused_call_raises_with_kongs_message(
+    fake: tuple[FakeAdmin, RunningServer], closer: ExitStack
+) -> None:
     _, server = fake
     with pytest.raises(KongAdminError, match="schema violation"):
-        KongAdmin(server.url).call("POST", "/services", json={"name": "bad"}, expect=(201,))
+        closer.enter_context(closing_admin(server.url)).call(
+            "POST", "/services", json={"name": "bad"}, expect=(201,)
+        )
 
 
 def test_konnect_mode_uses_the_same_crud_paths_under_the_core_entities_base(
-    fake: tuple[FakeAdmin, RunningServer],
+    fake: tuple[FakeAdmin, RunningServer], closer: ExitStack
 ) -> None:
     admin, server = fake
-    client = KongAdmin(
-        server.url + "/v2/control-planes/cp/core-entities",
-        mode="konnect",
-        headers={"Authorization": "Bearer t"},
+    client = closer.enter_context(
+        closing_admin(
+            server.url + "/v2/control-planes/cp/core-entities",
+            mode="konnect",
+            headers={"Authorization": "Bearer t"},
+        )
     )
     client.apply({"_format_version": "3.0", "services": [{"name": "s", "url": "http://u", "routes": []}]})
     assert (

@@ -211,3 +211,32 @@ def test_collection_fails_on_a_credential_in_a_test_id_or_parameter(
     result = pytester.runpytest_subprocess("suites", "--kf-no-reports", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*looks like a credential and would reach the reports*"])
+
+
+OFF_FLOW = """
+import pytest
+
+FLOW = "oauth2"
+
+@pytest.mark.requirement("KONG-OIDC-1.5-kong-oauth2")
+def test_credits_another_flows_requirement():
+    pass
+
+@pytest.mark.flow("oidc-kong-oauth2")
+@pytest.mark.requirement("KONG-OIDC-1.5-kong-oauth2")
+def test_marked_with_its_own_flow():
+    pass
+"""
+
+
+def test_collection_fails_on_a_requirement_whose_flows_omit_the_tests_flow(pytester: pytest.Pytester) -> None:
+    """issue 10 Deliver 3: a requirement's flows: is enforced (module FLOW, @pytest.mark.flow, a Flow param)."""
+    _suite(pytester, OFF_FLOW)
+    result = pytester.runpytest_subprocess("suites", "--kf-no-reports", "-p", "no:cacheprovider", "--co")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*test_credits_another_flows_requirement: runs on flow 'oauth2', which the flows: of KONG-OIDC-1.5-kong-oauth2 omit*"
+        ]
+    )
+    assert "test_marked_with_its_own_flow" not in result.stderr.str()

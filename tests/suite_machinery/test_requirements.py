@@ -51,3 +51,22 @@ def test_coverage_reports_status_per_requirement_and_uncovered_ones() -> None:
     assert cov.uncovered() == ["E"]
     doc = cov.to_json()
     assert doc["uncovered"] == ["E"] and doc["requirements"][3]["tests"][0]["deviations"] == "dev-1"
+
+
+def test_open_and_unchecked_outcomes_never_credit_a_requirement() -> None:
+    """issue 10 Deliver 1: only a check that executed credits a requirement."""
+    cat = parse_catalogue({"requirements": [_entry("A"), _entry("B"), _entry("C")]})
+    cov = Coverage(cat)
+    cov.add_collected("t1", ["A", "B", "C"])
+    cov.add_outcome("t1", ["A", "B", "C"], "passed", open_={"A": "A oidc: 200"}, unchecked=["B"])
+    assert (cov.status("A"), cov.status("B"), cov.status("C")) == ("open", "unchecked", "passed")
+    assert cov.tests["A"][0]["observation"] == "A oidc: 200"
+    cov.add_collected("t2", ["B"])
+    cov.add_outcome("t2", ["B"], "passed")
+    assert cov.status("B") == "passed"  # credited by the test whose check ran
+
+
+def test_off_flow_names_requirements_whose_flows_omit_the_flow() -> None:
+    cat = parse_catalogue({"requirements": [_entry("A", flows=["oauth2"]), _entry("B", flows=["all"])]})
+    assert cat.off_flow(["A", "B"], "jwt") == ["A"]
+    assert cat.off_flow(["A", "B"], "oauth2") == []

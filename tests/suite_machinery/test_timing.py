@@ -70,6 +70,7 @@ def test_advance_moves_a_shared_clock_once(servers: list[RunningServer]) -> None
     ]
     control = ClockControl(_stack(servers[0].url, servers[1].url))
     control.advance(61)
+    control.close()
     assert clock.now() == 1061.0
 
 
@@ -81,7 +82,9 @@ def test_advance_moves_separate_clocks_to_the_same_time(servers: list[RunningSer
         start_in_thread(_clock_app(a, action_in_path=True)),
         start_in_thread(_clock_app(b, action_in_path=False)),
     ]
-    ClockControl(_stack(servers[0].url, servers[1].url)).advance(30)
+    control = ClockControl(_stack(servers[0].url, servers[1].url))
+    control.advance(30)
+    control.close()
     assert a.now() == b.now() == 1030.0
 
 

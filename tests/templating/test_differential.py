@@ -19,6 +19,8 @@ from templating_strategies import NOW_VALUES, contexts, templates, url_texts
 from kongformance.identity.templating import TemplateFailure, render_text
 from kongformance.identity.templating.oracle import GoTemplateOracle, OracleResult
 
+pytestmark = pytest.mark.oracle
+
 CORPUS = Path(__file__).with_name("go_corpus.txt")
 FIXED_NOW = 1_767_323_045.25
 CORPUS_CONTEXT: dict[str, Any] = {
@@ -60,18 +62,24 @@ def _ours(template: str, context: dict[str, Any], now: float) -> tuple[bool, str
 _NEWER_GO_RANGE_OVER_INT = re.compile(r"range can't iterate over -?\d+$")
 
 
-def _known_version_difference(template: str, go: OracleResult) -> bool:
-    return bool(_NEWER_GO_RANGE_OVER_INT.search(go.error)) or "camelcase" in template
+def _known_version_difference(go: OracleResult) -> bool:
+    """Go 1.19 refuses ``range`` over an integer, which Go >= 1.22 (our engine) iterates: nothing to compare."""
+    return bool(_NEWER_GO_RANGE_OVER_INT.search(go.error))
 
 
 def _assert_agree(oracle: GoTemplateOracle, template: str, context: dict[str, Any], now: float) -> None:
     go = oracle.render(template, context, now=now)
-    if _known_version_difference(template, go):
+    if _known_version_difference(go):
         return
     ok, ours = _ours(template, context, now)
     assert ok == go.ok, f"{template!r}: ours ok={ok} ({ours!r}); Go ok={go.ok} ({go.error or go.output!r})"
-    if ok:
-        assert ours == go.output, f"{template!r}: ours {ours!r} != Go {go.output!r}"
+    if not ok or ours == go.output:
+        return
+    # xstrings 1.3.3 (the oracle) lowercases capitals inside a word in `camelcase`, xstrings >= 1.4 (our engine)
+    # keeps them: with camelcase the two may differ in letter case only, never in anything else
+    assert "camelcase" in template and ours.lower() == go.output.lower(), (
+        f"{template!r}: ours {ours!r} != Go {go.output!r}"
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -34,6 +34,7 @@ from kongformance.gateway.plugins.oauth2_store import Oauth2Store
 from kongformance.gateway.router import Router
 from kongformance.gateway.schemas import LEGACY_DEFAULTS
 from kongformance.gateway.store import EntityStore
+from kongformance.serving import at_loop_shutdown
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,8 @@ class Runtime:
             upstream = httpx.AsyncClient(verify=False, limits=limits, follow_redirects=False, trust_env=False)
             entry = (loop, idp, upstream)
             self._clients[id(loop)] = entry
+        if loop is not None:
+            at_loop_shutdown(self.aclose)  # closed on this loop when its server stops
         return entry
 
     async def aclose(self) -> None:

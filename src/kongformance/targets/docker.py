@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,8 +136,13 @@ def engine_reachable() -> tuple[bool, str]:
     """Whether a Docker engine answers at DOCKER_HOST (or the default socket), and why not."""
     import os
 
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if host.startswith("unix://") and not os.path.exists(host[len("unix://") :]):
+        # the docker SDK leaks the socket of a failed unix connect: do not make one that cannot succeed
+        return False, f"no Docker engine reachable ({host} does not exist)"
     try:
-        docker_client().ping()
+        with closing(docker_client()) as client:
+            client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
         return False, f"no Docker engine reachable ({os.environ.get('DOCKER_HOST', 'default socket')}): {exc}"
     return True, "ok"
@@ -144,7 +150,8 @@ def engine_reachable() -> tuple[bool, str]:
 
 def image_present(image: str) -> bool:
     try:
-        docker_client().images.get(image)
+        with closing(docker_client()) as client:
+            client.images.get(image)
     except Exception:  # noqa: BLE001 - ImageNotFound or engine error
         return False
     return True

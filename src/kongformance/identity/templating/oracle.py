@@ -120,6 +120,9 @@ class GoTemplateOracle:
         if self._process is not None:
             self._process.kill()
             self._process.wait()
+            for pipe in (self._process.stdin, self._process.stdout):
+                if pipe is not None:
+                    pipe.close()
             self._process = None
 
     def close(self) -> None:
