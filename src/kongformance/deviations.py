@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from kongformance.sources import Source, SourceError, parse_sources
+
 _BOUND = re.compile(r"^\s*(>=|<=|>|<|==)\s*(\d+)(?:\.(\d+))?\s*$")
 
 
@@ -62,7 +64,7 @@ class Deviation:
     flows: tuple[str, ...]
     kong_versions: str
     summary: str
-    source: str
+    source: tuple[Source, ...]
 
     def applies(self, requirement: str, flow: str, version: tuple[int, int]) -> bool:
         return (
@@ -102,9 +104,9 @@ def parse_registry(doc: Any) -> DeviationRegistry:
                 flows=tuple(str(f) for f in raw["flows"]),
                 kong_versions=str(raw.get("kong_versions", "")),
                 summary=str(raw["summary"]),
-                source=str(raw["source"]),
+                source=parse_sources(raw["source"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, SourceError) as exc:
             raise RegistryError(f"bad deviation entry {raw!r}: {exc}") from exc
         _bounds(dev.kong_versions)  # validates the bounds
         out.append(dev)

@@ -65,7 +65,7 @@ def _deviation_note(note: DeviationNote, kong_version: str | None) -> str:
     run = f"; this run: Kong {text(kong_version)}" if kong_version else ""
     return (
         f'<div class="note"><code>{text(note.id)}</code> (recorded for Kong {versions}{run}): '
-        f'{text(note.summary)} <span class="muted">[{text(note.source)}]</span></div>'
+        f'{text(note.summary)} <span class="muted">[{source_html(note.source)}]</span></div>'
     )
 
 
