@@ -13,6 +13,7 @@ import html
 from collections import Counter
 
 from kongformance.report import flows
+from kongformance.report.history import history_html
 from kongformance.report.html_text import flow_label, source_html, test_item, text
 from kongformance.report.model import (
     VERDICT_LABELS,
@@ -106,6 +107,7 @@ def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, s
         f'<div class="id">{text(req.id)}</div>'
         f'<span class="badge {html.escape(req.level)}">{html.escape(req.level)}</span> '
         f'<span class="badge {row.severity}">{html.escape(label)}</span>'
+        f"{history_html(report.history.get(req.id, []))}"
         f'<div class="statement">{text(req.statement)}</div>'
         f'<div class="note">Source: {source_html(req.source)}; flows: '
         f"{text(', '.join(flow_label(f) for f in req.flows))}</div>"

@@ -141,6 +141,7 @@ class ComplianceReport:
     departs: dict[str, str] = field(
         default_factory=dict
     )  # recorded deviation id -> requirement it departs from
+    history: dict[str, list[str]] = field(default_factory=dict)  # requirement -> last verdicts (history.py)
 
     def test_counts(self) -> dict[str, int]:
         """passed / failed / error / skipped / xfailed / xpassed / deviations (tests that recorded one)."""
