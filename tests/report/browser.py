@@ -7,6 +7,7 @@ report and writes the screenshot the README shows.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import sys
 import tempfile
@@ -78,22 +79,28 @@ class PageCheck:
 
 
 def check_pages(
-    page: Path, queries: tuple[str, ...] = ("",), width: int = 1280, screenshot: Path | None = None
+    page: Path,
+    queries: tuple[str, ...] = ("",),
+    width: int = 1280,
+    screenshot: Path | None = None,
+    height: int = 900,
 ) -> list[PageCheck]:
-    """Load ``page`` (with each query string) at ``width`` px; the first load's viewport goes to
-    ``screenshot``."""
+    """Load ``page`` (with each query string) in a ``width`` x ``height`` px window; the first load's
+    viewport goes to ``screenshot``."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = Path(tempfile.mkdtemp(prefix="kf-chromium-"))
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},900"):
+    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
     try:
-        driver.set_window_size(width, 900)
+        driver.set_window_size(width, height)
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # headless caps the window
         out = []
         for n, query in enumerate(queries):
             url = page.resolve().as_uri() + query
@@ -115,7 +122,11 @@ def check_pages(
             out.append(check)
             if n == 0 and screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
-                screenshot.write_bytes(driver.get_screenshot_as_png())
+                clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+                shot = driver.execute_cdp_cmd(
+                    "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+                )
+                screenshot.write_bytes(base64.b64decode(shot["data"]))
         return out
     finally:
         driver.quit()
@@ -130,9 +141,8 @@ def main(argv: list[str]) -> int:
     if why:
         print(f"browser check: {why}", file=sys.stderr)
         return 2
-    checks = check_pages(
-        Path(argv[0]), ("", "?verdict=fails", "?flow=oauth2-introspection"), screenshot=Path(argv[1])
-    )
+    queries = ("", "?verdict=fails", "?flow=oauth2-introspection")
+    checks = check_pages(Path(argv[0]), queries, screenshot=Path(argv[1]), height=1500)
     problems = [p for c in checks for p in c.problems()]
     for c in checks:
         print(f"{c.url}: {c.rows} rows, {c.height}px tall, {c.scroll_width}px wide at {c.client_width}px")
