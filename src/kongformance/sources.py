@@ -1,8 +1,8 @@
 """A requirement's (or deviation's) sources: links a reader can open.
 
 The catalogue stores each source as ``{title, url}``. A URL must be one a reader can follow: an RFC section on
-rfc-editor.org, an OpenID specification, a page of Kong's documentation (developer.konghq.com) or a file of
-Kong's public source at a tag (github.com/Kong/...). Results written by older versions carried a plain text
+rfc-editor.org, an OpenID specification, a page of Kong's documentation (developer.konghq.com), a file of
+Kong's public source at a tag (github.com/Kong/...), or the sprig template functions Kong Identity documents. Results written by older versions carried a plain text
 source (``"RFC 6750 3.1; ..."``); :func:`parse_sources` reads those leniently when asked.
 """
 
@@ -18,6 +18,9 @@ PUBLIC_PREFIXES = (
     "https://openid.net/specs/",
     "https://developer.konghq.com/",
     "https://github.com/Kong/",
+    # the template functions Kong Identity documents for dynamic claims (sprig, and Go's library under it)
+    "https://masterminds.github.io/sprig/",
+    "https://pkg.go.dev/",
 )
 _RFC = re.compile(r"^RFC\s*(\d+)(?:\s+(?:section\s+|§\s*)?(\d+(?:\.\d+)*))?", re.IGNORECASE)
 

@@ -13,7 +13,9 @@ from kongformance.requirements import CatalogueError, load_catalogue, parse_cata
 from kongformance.sources import Source, SourceError, is_public_url, legacy_sources, parse_sources
 
 RFC_URL = re.compile(r"^https://www\.rfc-editor\.org/rfc/rfc\d+(#section-\d+(\.\d+)*)?$")
-KONG_SOURCE_AT_TAG = re.compile(r"^https://github\.com/Kong/kong/blob/\d+\.\d+\.\d+/\S+$")
+KONG_SOURCE_AT_TAG = re.compile(
+    r"^https://github\.com/Kong/kong/blob/\d+\.\d+\.\d+/[\w./-]+(#L\d+(-L\d+)?)?$"
+)
 
 
 def _shipped(name: str) -> dict:
@@ -38,7 +40,7 @@ def test_rfc_and_kong_source_links_are_well_formed() -> None:
         if "rfc-editor.org" in src.url:
             assert RFC_URL.match(src.url), (rid, src.url)
             assert src.title.startswith("RFC "), (rid, src.title)
-        if src.url.startswith("https://github.com/Kong/kong/"):
+        if src.url.startswith("https://github.com/Kong/kong/blob/"):
             assert KONG_SOURCE_AT_TAG.match(src.url), (rid, src.url)
 
 
