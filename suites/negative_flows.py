@@ -1,7 +1,7 @@
-"""Shared oracle of the cross-flow negative catalogue (anchors-and-negative-catalogue.md section 8).
+"""Shared oracle of the cross-flow negative catalogue (the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) section 8).
 
 One :class:`Flow` per bearer flow: its route variant, where its valid tokens come from, and the exact refusal
-Kong documents for its plugin (kong-plugins.md 1.7 openid-connect, 3.4 oauth2-introspection, 4.3 oauth2).
+Kong documents for its plugin (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow openid-connect, 3.4 oauth2-introspection, 4.3 oauth2).
 ``expect_refusal`` checks status, body, the parsed WWW-Authenticate and that the upstream saw nothing;
 ``rfc_verdict`` turns an RFC observation into a deviation verdict (data/deviations.yaml).
 """
@@ -67,12 +67,12 @@ def flow_params(flows: tuple[Flow, ...]) -> list[Any]:
 
 
 def oidc_realm(handles: ProfileHandles) -> str:
-    """kong-plugins.md 1.7: the host part of the issuer URL (no port, no scheme), else "kong"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: the host part of the issuer URL (no port, no scheme), else "kong"."""
     return urlparse(handles.auth_server.issuer).hostname or "kong"
 
 
 def oauth2_token(proxy: Proxy, handles: ProfileHandles, scope: str = "read") -> str:
-    """A token of the OSS oauth2 plugin: client_credentials at <route>/oauth2/token over HTTPS (kong-plugins.md 4.2)."""
+    """A token of the OSS oauth2 plugin: client_credentials at <route>/oauth2/token over HTTPS (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
     if "oauth2" not in handles.routes or handles.oauth2 is None:
         pytest.skip(
             lacks_reason(["db"], "the oauth2 route needs a database (not part of this run's profile)")
@@ -97,18 +97,24 @@ def valid_token(flow: Flow, tokens: TokenFactory, proxy: Proxy, handles: Profile
 def expected_body(flow: Flow, kind: Kind) -> dict[str, str]:
     """The JSON body Kong documents for a 401 of this flow's plugin."""
     if flow.oidc:
-        return {"message": "Unauthorized"}  # kong-plugins.md 1.7
-    if kind == "missing":  # kong-plugins.md 3.4, 4.3
+        return {
+            "message": "Unauthorized"
+        }  # https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow
+    if (
+        kind == "missing"
+    ):  # https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua
         return {"error": "invalid_request", "error_description": MISSING_DESCRIPTION}
     return {"error": "invalid_token", "error_description": INVALID_DESCRIPTION}
 
 
 def expected_challenge(flow: Flow, kind: Kind, handles: ProfileHandles) -> dict[str, str]:
     """The auth-params of the Bearer challenge Kong documents for a 401 of this flow's plugin."""
-    if flow.oidc:  # kong-plugins.md 1.7: error="invalid_token" even without a token
+    if flow.oidc:  # https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: error="invalid_token" even without a token
         return {"realm": oidc_realm(handles), "error": "invalid_token"}
     params: dict[str, str] = {"realm": "service"} if flow.plugin == "oauth2-introspection" else {}
-    if kind == "invalid":  # kong-plugins.md 3.4 / 4.3
+    if (
+        kind == "invalid"
+    ):  # https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua
         params.update(error="invalid_token", error_description=INVALID_DESCRIPTION)
     return params
 
@@ -144,7 +150,7 @@ def expect_refusal(
 
 
 def expect_forbidden(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
-    """kong-plugins.md 1.7: openid-connect 403 {"message":"Forbidden"}, error="insufficient_scope"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect 403 {"message":"Forbidden"}, error="insufficient_scope"."""
     assert result.status == 403, f"expected 403, got {result.status}: {result.response.text[:200]!r}"
     assert_not_forwarded(result, upstream)
     assert json_body(result) == {"message": "Forbidden"}

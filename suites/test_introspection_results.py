@@ -2,9 +2,9 @@
 
 The same token situations are driven through openid-connect (auth_methods [introspection]) and
 oauth2-introspection: the issuer decides (RFC 7662 2.2) and each plugin must turn the answer into its own
-documented response (kong-plugins.md 1.5/1.7 and 3.4). Revocation goes through Kong Identity's token records
-(kong-identity.md A.8) and RFC 7009; "foreign" tokens come from a second auth server created for this module.
-anchors-and-negative-catalogue.md 8 E (59-65).
+documented response (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and 3.4). Revocation goes through Kong Identity's token records
+(https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens) and RFC 7009; "foreign" tokens come from a second auth server created for this module.
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) E (59-65).
 """
 
 from __future__ import annotations
@@ -43,14 +43,14 @@ class Flow:
 
 
 def oidc_refused(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
-    """kong-plugins.md 1.7: 401 {"message":"Unauthorized"}, Bearer realm=<issuer host>, error="invalid_token"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: 401 {"message":"Unauthorized"}, Bearer realm=<issuer host>, error="invalid_token"."""
     ch = assert_refused(result, upstream, status=401, error="invalid_token")
     assert result.json() == {"message": "Unauthorized"}
     assert ch is not None and ch.params.get("realm") == urlparse(handles.auth_server.issuer).hostname
 
 
 def introspection_refused(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
-    """kong-plugins.md 3.4: 401 invalid_token JSON, Bearer realm="service" error="invalid_token"."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: 401 invalid_token JSON, Bearer realm="service" error="invalid_token"."""
     ch = assert_refused(result, upstream, status=401, error="invalid_token")
     assert result.json() == INTROSPECTION_INVALID
     assert ch is not None and ch.params.get("realm") == "service"
@@ -59,10 +59,10 @@ def introspection_refused(result: ProxyResult, upstream: Upstream, handles: Prof
 FLOWS = {
     "oidc-introspection": Flow(
         "oidc-introspection-nocache", "oidc-introspection", TOKEN_LIFETIME, oidc_refused
-    ),  # cache TTL = the token's remaining lifetime (kong-plugins.md 1.5)
+    ),  # cache TTL = the token's remaining lifetime (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)
     "oauth2-introspection": Flow(
         "oauth2-introspection-ttl1", "oauth2-introspection", 30, introspection_refused
-    ),  # cache TTL = config.ttl (kong-plugins.md 3.6)
+    ),  # cache TTL = config.ttl (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl)
 }
 
 
@@ -72,7 +72,7 @@ def flow(request: pytest.FixtureRequest) -> Flow:
 
 
 def revoke_record(api: IdentityApi, handles: ProfileHandles, token: str) -> None:
-    """kong-identity.md A.8: deleting the token record (id == jti) revokes the token."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens: deleting the token record (id == jti) revokes the token."""
     api.revoke_token(handles.auth_server.id, handles.clients["default"].id, jose.payload_of(token)["jti"])
 
 
@@ -99,7 +99,7 @@ def foreign_token_source(
 # ------------------------------------------------------------------------------------------- active / inactive
 @pytest.mark.requirement("RFC7662-2.2-active", "KONG-OIDC-1.9-upstream-token", "KONG-INTRO-3.5-headers")
 def test_an_active_token_is_proxied(proxy: Proxy, upstream: Upstream, flow: Flow, token: str) -> None:
-    """RFC 7662 2.2; kong-plugins.md 1.5, 3.4 (positive twin of anchors 8 E.59)."""
+    """RFC 7662 2.2; https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works (positive twin of anchors 8 E.59)."""
     assert_proxied(proxy.request(flow.route, token=token), upstream)
 
 
@@ -123,7 +123,7 @@ def test_a_token_revoked_through_its_token_record_is_refused(
     flow: Flow,
     token: str,
 ) -> None:
-    """kong-identity.md A.8, B.7 (revoked tokens fail introspection); anchors 8 E.64 (uncached route)."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens and https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/ (revoked tokens fail introspection); anchors 8 E.64 (uncached route)."""
     revoke_record(identity_api, kf_profile, token)
     flow.refused(proxy.request(flow.route, token=token), upstream, kf_profile)
 
@@ -159,7 +159,7 @@ def prepare_revoked_while_cached(env: ExpiryEnv, flow: str) -> Prepared:
 def test_a_revoked_token_is_refused_once_the_introspection_cache_expires(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, expiring: Expiring, flow: Flow
 ) -> None:
-    """kong-plugins.md 1.5 / 3.6: a cached active result outlives revocation until the cache TTL ends
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: a cached active result outlives revocation until the cache TTL ends
     (openid-connect: the token's remaining lifetime; oauth2-introspection: ttl); anchors 8 E.64. The revoked
     token still passing 20 s before the TTL ends is checked where time can stop there (virtual clocks)."""
     token, cached_at = expiring.state
@@ -196,7 +196,7 @@ def test_a_token_of_another_auth_server_is_refused(
     foreign_token_source: Callable[[], str],
     flow: Flow,
 ) -> None:
-    """RFC 7662 2.2; kong-identity.md B.1 (one issuer per auth server); anchors 8 E.61 (token not for this RS)."""
+    """RFC 7662 2.2; https://developer.konghq.com/identity/auth-servers/ (one issuer per auth server); anchors 8 E.61 (token not for this RS)."""
     foreign = foreign_token_source()
     assert jose.payload_of(foreign)["iss"] != kf_profile.auth_server.issuer
     flow.refused(proxy.request(flow.route, token=foreign), upstream, kf_profile)
@@ -221,7 +221,7 @@ def test_an_idp_failure_never_lets_the_request_through(
     token: str,
     rule: dict[str, Any],
 ) -> None:
-    """RFC 7662 4; anchors 8 E.63: never 2xx; oauth2-introspection answers 401 (kong-plugins.md 3.4)."""
+    """RFC 7662 4; anchors 8 E.63: never 2xx; oauth2-introspection answers 401 (https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works)."""
     with issuer_control.fault("introspect", times=1, **rule):
         result = proxy.request(flow.route, token=token)
     allowed = (401,) if flow.route.startswith("oauth2-") else (401, 500)

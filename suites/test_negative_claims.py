@@ -1,8 +1,8 @@
 """Negative catalogue D (registered claims, token type, scopes) for the flows that take Kong Identity JWTs.
 
-anchors-and-negative-catalogue.md 8 D.41-D.57. Tokens are minted by the issuer emulator with its real key and edited
-claims, so only the claim under test is wrong. openid-connect bearer checks them itself (kong-plugins.md 1.4, 1.6);
-the introspection flows get the issuer's verdict (kong-identity.md B.7, kong-plugins.md 1.5, 3.4).
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-D.57. Tokens are minted by the issuer emulator with its real key and edited
+claims, so only the claim under test is wrong. openid-connect bearer checks them itself (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization);
+the introspection flows get the issuer's verdict (https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/, https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _without(mint: Minter, claim: str) -> str:
 def test_refuses_a_token_whose_exp_has_passed(
     flow: Flow, ago: int, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
 ) -> None:
-    """anchors 8 D.41, D.42 (now - 1 refused); RFC 7519 4.1.4; kong-plugins.md 1.4 (leeway 0)."""
+    """anchors 8 D.41, D.42 (now - 1 refused); RFC 7519 4.1.4; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (leeway 0)."""
     now = mint.now()
     token = mint.token(mint.claims(iat=now - ago - 60, nbf=now - ago - 60, exp=now - ago))
     expect_refusal(flow, proxy.request(flow.route, token=token), upstream, kf_profile)
@@ -76,7 +76,7 @@ def test_a_token_without_exp_or_iss_is_refused_or_a_recorded_deviation(
     kf_profile: ProfileHandles,
     deviations: DeviationCheck,
 ) -> None:
-    """anchors 8 D.43, D.49; RFC 9068 2.2. kong-plugins.md 1.4: openid-connect checks them only when present."""
+    """anchors 8 D.43, D.49; RFC 9068 2.2. https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect checks them only when present."""
     result = proxy.request(flow.route, token=_without(mint, claim))
     rfc_verdict(
         deviations, "RFC9068-2.2-required-claims", flow, result.status == 401, f"no {claim}: {result.status}"
@@ -121,7 +121,7 @@ def test_refuses_time_claims_that_are_not_numericdate_values(
 def test_refuses_a_token_that_is_not_yet_valid(
     flow: Flow, ahead: int, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
 ) -> None:
-    """anchors 8 D.45; RFC 7519 4.1.5; kong-plugins.md 1.4 (fails when now + leeway < nbf)."""
+    """anchors 8 D.45; RFC 7519 4.1.5; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (fails when now + leeway < nbf)."""
     now = mint.now()
     token = mint.token(mint.claims(nbf=now + ahead, exp=now + ahead + 60))
     expect_refusal(flow, proxy.request(flow.route, token=token), upstream, kf_profile)
@@ -132,9 +132,9 @@ def test_refuses_a_token_that_is_not_yet_valid(
 def test_refuses_a_token_issued_in_the_future(
     ahead: int | str, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
 ) -> None:
-    """anchors 8 D.46, D.44 (a string iat); RFC 7519 4.1.6; kong-plugins.md 1.4 (openid-connect: future iat rejected).
+    """anchors 8 D.46, D.44 (a string iat); RFC 7519 4.1.6; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (openid-connect: future iat rejected).
 
-    Only openid-connect reads iat; the issuer's introspection does not (kong-identity.md B.7).
+    Only openid-connect reads iat; the issuer's introspection does not (https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/).
     """
     now = mint.now()
     if isinstance(ahead, str):
@@ -192,7 +192,7 @@ def test_refuses_a_correctly_signed_token_whose_iss_is_a_near_miss(
 def test_refuses_with_403_a_token_whose_aud_misses_the_required_audience(
     aud: Any, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
 ) -> None:
-    """anchors 8 D.51, D.52; RFC 7519 4.1.3; kong-plugins.md 1.6 (audience_required unmet gives 403)."""
+    """anchors 8 D.51, D.52; RFC 7519 4.1.3; https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (audience_required unmet gives 403)."""
     result = proxy.request("oidc-bearer-audience", token=mint.token(mint.claims(aud=aud)))
     expect_forbidden(result, upstream, kf_profile)
 
@@ -216,7 +216,7 @@ def test_accepts_a_token_whose_aud_contains_the_required_audience(
 def test_refuses_a_token_whose_typ_is_not_an_access_token_type(
     typ: str, proxy: Proxy, upstream: Upstream, mint: Minter, kf_profile: ProfileHandles
 ) -> None:
-    """anchors 8 D.54, D.55 (logout/ID token replayed); RFC 9068 2.1, 4; RFC 8725 3.11; kong-plugins.md 1.4."""
+    """anchors 8 D.54, D.55 (logout/ID token replayed); RFC 9068 2.1, 4; RFC 8725 3.11; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow."""
     token = mint.token(mint.claims(), header={"typ": typ})
     expect_refusal(OIDC_BEARER, proxy.request(OIDC_BEARER.route, token=token), upstream, kf_profile)
 
@@ -226,7 +226,7 @@ def test_refuses_a_token_whose_typ_is_not_an_access_token_type(
 def test_accepts_the_access_token_types_kong_documents(
     typ: str | None, proxy: Proxy, upstream: Upstream, mint: Minter
 ) -> None:
-    """anchors 8 D.54 (positive twin); kong-plugins.md 1.4: typ absent, JWT or at+jwt (case-insensitive)."""
+    """anchors 8 D.54 (positive twin); https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: typ absent, JWT or at+jwt (case-insensitive)."""
     token = mint.token(mint.claims(), header={"typ": typ})
     assert_proxied(proxy.request(OIDC_BEARER.route, token=token), upstream)
 
@@ -255,7 +255,7 @@ def test_grants_scopes_only_on_an_exact_case_sensitive_match(
     mint: Minter,
     kf_profile: ProfileHandles,
 ) -> None:
-    """anchors 8 D.57; RFC 6749 3.3; RFC 9068 2.2.3; kong-plugins.md 1.6 (403 when scopes_required is unmet)."""
+    """anchors 8 D.57; RFC 6749 3.3; RFC 9068 2.2.3; https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (403 when scopes_required is unmet)."""
     result = proxy.request(SCOPE_ROUTES[flow.name], token=mint.token(mint.claims(**claims)))
     expect_forbidden(result, upstream, kf_profile)
 
@@ -268,7 +268,7 @@ def test_grants_scopes_only_on_an_exact_case_sensitive_match(
 def test_grants_the_exact_scope_as_a_string_or_an_array(
     flow: Flow, scope: Any, proxy: Proxy, upstream: Upstream, mint: Minter
 ) -> None:
-    """anchors 8 D.57 (positive twin); kong-plugins.md 1.6: a space-delimited string or an array."""
+    """anchors 8 D.57 (positive twin); https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: a space-delimited string or an array."""
     result = proxy.request(SCOPE_ROUTES[flow.name], token=mint.token(mint.claims(scope=scope)))
     assert_proxied(result, upstream)
 
@@ -286,7 +286,7 @@ def test_a_token_without_sub_client_id_or_jti_is_refused_or_a_departure(
     kf_profile: ProfileHandles,
     deviations: DeviationCheck,
 ) -> None:
-    """anchors 8 D.53; RFC 9068 2.2. kong-plugins.md 1.4: openid-connect checks only iss, exp, nbf and iat."""
+    """anchors 8 D.53; RFC 9068 2.2. https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect checks only iss, exp, nbf and iat."""
     result = proxy.request(flow.route, token=_without(mint, claim))
     assert result.status < 500
     rfc_verdict(

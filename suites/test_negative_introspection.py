@@ -1,6 +1,6 @@
 """Negative catalogue E (introspection) for openid-connect introspection and oauth2-introspection.
 
-anchors-and-negative-catalogue.md 8 E.59-E.65. The issuer's introspection answers are scripted through its fault
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-E.65. The issuer's introspection answers are scripted through its fault
 injection (``/_emulator/faults``); such tests hold the ``clock`` fixture, which runs them alone in the run, because a
 fault applies to every caller of the endpoint. Time moves on the virtual clock, never by sleeping.
 """
@@ -69,7 +69,7 @@ def test_refuses_a_token_the_issuer_reports_inactive(
     issuer: IssuerClient,
     kf_profile: ProfileHandles,
 ) -> None:
-    """anchors 8 E.59; RFC 7662 2.2; RFC 7009 2 (revoked before first use); kong-plugins.md 1.5, 3.4."""
+    """anchors 8 E.59; RFC 7662 2.2; RFC 7009 2 (revoked before first use); https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works."""
     creds = kf_profile.clients["default"]
     token = tokens.access_token("default", scope="read")
     assert issuer.revoke(token, creds.id, creds.secret).status == 200
@@ -90,7 +90,7 @@ def test_an_active_answer_past_its_exp_is_refused_or_a_recorded_deviation(
     clock: ClockControl,
     deviations: DeviationCheck,
 ) -> None:
-    """anchors 8 E.60; RFC 7662 2.2, 4. kong-plugins.md 1.7: openid-connect 401 "The access token expired";
+    """anchors 8 E.60; RFC 7662 2.2, 4. https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect 401 "The access token expired";
     3.4: oauth2-introspection reads only active (a departure)."""
     now = clock.now()
     with issuer_control.fault(
@@ -128,7 +128,7 @@ def test_refuses_with_403_an_active_answer_without_the_required_scope(
     kf_profile: ProfileHandles,
     clock: ClockControl,
 ) -> None:
-    """anchors 8 E.61; RFC 7662 4 (the RS checks scope); kong-plugins.md 1.6 (introspection result first)."""
+    """anchors 8 E.61; RFC 7662 4 (the RS checks scope); https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (introspection result first)."""
     answer = _active_answer(kf_profile, clock.now(), scope=scope)
     if scope is None:
         answer.pop("scope", None)
@@ -167,7 +167,7 @@ def test_refuses_when_the_answer_lacks_a_boolean_true_active(
     clock: ClockControl,
     deviations: DeviationCheck,
 ) -> None:
-    """anchors 8 E.62; RFC 7662 2.2 (active is a REQUIRED boolean); kong-plugins.md 1.5, 3.3 (truthy active)."""
+    """anchors 8 E.62; RFC 7662 2.2 (active is a REQUIRED boolean); https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url (truthy active)."""
     with issuer_control.fault("introspect", status=200, body=ACTIVE_ANSWERS[answer]):
         result = proxy.request(flow.route, token=tokens.access_token("default", scope="read"))
     if flow is OAUTH2_INTROSPECTION and answer in LUA_TRUTHY:  # a departure Kong's code implies
@@ -208,12 +208,14 @@ def test_never_admits_a_request_when_the_introspection_endpoint_fails(
     issuer_control: IssuerControl,
     clock: ClockControl,
 ) -> None:
-    """anchors 8 E.63; RFC 7662 2.3, 4. kong-plugins.md 3.4: oauth2-introspection answers 401 with the IdP's body."""
+    """anchors 8 E.63; RFC 7662 2.3, 4. https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: oauth2-introspection answers 401 with the IdP's body."""
     with issuer_control.fault("introspect", **failure):
         result = proxy.request(flow.route, token=tokens.access_token("default", scope="read"))
     assert result.status >= 400, f"an introspection failure was admitted: {result.status}"
     upstream.assert_not_reached(result)
-    if flow is OAUTH2_INTROSPECTION:  # kong-plugins.md 3.4: 401; a non-JSON 200 is a Lua error in the handler
+    if (
+        flow is OAUTH2_INTROSPECTION
+    ):  # https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: 401; a non-JSON 200 is a Lua error in the handler
         expected = 500 if failure.get("status") == 200 else 401
         assert result.status == expected, f"kong-plugins.md 3.4: {expected}, got {result.status}"
 
@@ -245,7 +247,7 @@ def test_a_revoked_token_stops_working_when_the_cache_entry_expires(
     kf_profile: ProfileHandles,
     clock: ClockControl,
 ) -> None:
-    """anchors 8 E.64; RFC 7662 4; RFC 7009 2; kong-plugins.md 1.5 (cache until exp), 3.6 (ttl)."""
+    """anchors 8 E.64; RFC 7662 4; RFC 7009 2; https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (cache until exp), 3.6 (ttl)."""
     creds = kf_profile.clients["default"]
     token = tokens.access_token("default", scope="read")
     assert_proxied(proxy.request(route, token=token), upstream)
@@ -270,7 +272,7 @@ def test_a_cached_introspection_result_outliving_the_tokens_exp_is_a_recorded_de
     clock: ClockControl,
     deviations: DeviationCheck,
 ) -> None:
-    """anchors 8 E.64 ("never survives its exp"); kong-plugins.md 3.6: the entry lives config.ttl (30 s) whatever exp says."""
+    """anchors 8 E.64 ("never survives its exp"); https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the entry lives config.ttl (30 s) whatever exp says."""
     token = tokens.access_token("default", scope="read")
     clock.advance(TOKEN_LIFETIME - 15)
     assert_proxied(proxy.request("oauth2-introspection", token=token), upstream)  # cached for 30 s from here
@@ -283,7 +285,9 @@ def test_a_cached_introspection_result_outliving_the_tokens_exp_is_a_recorded_de
         result.status == 401,
         f"{result.status}",
     )
-    assert_proxied(result, upstream)  # kong-plugins.md 3.6: served from the cache
+    assert_proxied(
+        result, upstream
+    )  # https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: served from the cache
 
 
 # ------------------------------------------------------------------------------------------- E.65
@@ -300,7 +304,7 @@ def test_authenticates_to_the_introspection_endpoint_and_posts_the_token_as_a_fo
     issuer_control: IssuerControl,
     kf_profile: ProfileHandles,
 ) -> None:
-    """anchors 8 E.65; RFC 7662 2.1; kong-plugins.md 1.5 (token_type_hint=access_token, Basic), 3.3 (no hint)."""
+    """anchors 8 E.65; RFC 7662 2.1; https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (token_type_hint=access_token, Basic), 3.3 (no hint)."""
     token = tokens.access_token("default", scope="read")
     assert_proxied(proxy.request(flow.route, token=token), upstream)
     calls = [c for c in issuer_control.requests("introspect") if c["form"].get("token") == redacted(token)]

@@ -1,8 +1,8 @@
 """Negative catalogue F (the gateway as an OAuth client: upstream-oauth).
 
-anchors-and-negative-catalogue.md 8 F.66-F.69. The token endpoint's answers are scripted through the issuer's fault
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-F.69. The token endpoint's answers are scripted through the issuer's fault
 injection; tests hold the ``clock`` fixture (alone in the run) and move the virtual clock past the cached token's
-lifetime (expires_in - eagerly_expire, kong-plugins.md 2.5) so the next request fetches a new one.
+lifetime (expires_in - eagerly_expire, https://developer.konghq.com/plugins/upstream-oauth/#caching) so the next request fetches a new one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ IDP_ERROR_BODY = {"code": "502", "message": "Failed to authenticate request to u
 
 
 def expect_idp_error(result: ProxyResult, upstream: Upstream) -> None:
-    """kong-plugins.md 2.4: 502, the default template body (code a string), JSON content type; no upstream call."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: 502, the default template body (code a string), JSON content type; no upstream call."""
     assert result.status == 502, f"expected 502, got {result.status}: {result.response.text[:200]!r}"
     assert result.response.headers.get("content-type", "").startswith("application/json")
     assert result.json() == IDP_ERROR_BODY
@@ -38,7 +38,7 @@ def _expire_cached_token(clock: ClockControl) -> None:
 def test_answers_502_and_skips_the_upstream_when_the_idp_refuses_the_gateways_credentials(
     proxy: Proxy, upstream: Upstream
 ) -> None:
-    """anchors 8 F.66; RFC 6749 5.2 (invalid_client); kong-plugins.md 2.4 (idp_error_response_status_code 502)."""
+    """anchors 8 F.66; RFC 6749 5.2 (invalid_client); https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code (idp_error_response_status_code 502)."""
     expect_idp_error(proxy.request("upstream-oauth-idp-error"), upstream)
 
 
@@ -64,7 +64,7 @@ def test_answers_502_when_the_token_endpoint_fails(
     issuer_control: IssuerControl,
     clock: ClockControl,
 ) -> None:
-    """anchors 8 F.66; RFC 6749 5.2; kong-plugins.md 2.3 (status >= 400 or no connection is an IdP failure), 2.4."""
+    """anchors 8 F.66; RFC 6749 5.2; https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods (status >= 400 or no connection is an IdP failure), 2.4."""
     _expire_cached_token(clock)
     with issuer_control.fault("token", **answer) as fault:
         result = proxy.request(ROUTE)
@@ -92,7 +92,7 @@ def test_answers_502_when_the_token_response_has_no_usable_access_token(
     issuer_control: IssuerControl,
     clock: ClockControl,
 ) -> None:
-    """anchors 8 F.67; RFC 6749 5.1 (access_token REQUIRED, JSON); kong-plugins.md 2.3 (a non-empty access_token)."""
+    """anchors 8 F.67; RFC 6749 5.1 (access_token REQUIRED, JSON); https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods (a non-empty access_token)."""
     _expire_cached_token(clock)
     with issuer_control.fault("token", status=200, body=UNUSABLE_TOKEN_RESPONSES[kind]):
         result = proxy.request(ROUTE)
@@ -105,7 +105,7 @@ def test_answers_502_when_the_token_response_has_no_usable_access_token(
 def test_an_upstream_401_purges_the_token_and_the_next_request_fetches_exactly_one(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
-    """anchors 8 F.68; RFC 6750 3.1; kong-plugins.md 2.5 (purge in header_filter, no retry, next request fetches)."""
+    """anchors 8 F.68; RFC 6750 3.1; https://developer.konghq.com/plugins/upstream-oauth/#caching (purge in header_filter, no retry, next request fetches)."""
     first = proxy.request("upstream-oauth-purge")
     assert first.status == 401, "the client gets the upstream's own answer"
     assert len(upstream.seen(first.probe)) == 1, "no retry towards the upstream"
@@ -122,7 +122,7 @@ def test_an_upstream_401_purges_the_token_and_the_next_request_fetches_exactly_o
 def test_reuses_the_cached_token_instead_of_fetching_per_request(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
-    """anchors 8 F.68 ("no fetch per request otherwise"); kong-plugins.md 2.5."""
+    """anchors 8 F.68 ("no fetch per request otherwise"); https://developer.konghq.com/plugins/upstream-oauth/#caching."""
     _expire_cached_token(clock)
     before = len(issuer_control.token_calls("negative"))
     for _ in range(3):
@@ -136,7 +136,7 @@ def test_reuses_the_cached_token_instead_of_fetching_per_request(
 def test_the_clients_authorization_header_reaches_neither_the_token_endpoint_nor_the_upstream(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
-    """anchors 8 F.69; RFC 6749 10.3; RFC 6750 5.3; kong-plugins.md 2.3 (client_secret_post), 2.5 (header replaced)."""
+    """anchors 8 F.69; RFC 6749 10.3; RFC 6750 5.3; https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods (client_secret_post), 2.5 (header replaced)."""
     _expire_cached_token(clock)
     client_token = "kf-client-own-credential-0123456789"
     before = len(issuer_control.token_calls("negative"))

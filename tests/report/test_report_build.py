@@ -1,6 +1,6 @@
 """The HTML compliance report built from a real run's results, and the ``kongformance report`` command.
 
-Spec: anchors-and-negative-catalogue.md 7.6 (requirement-traceability matrix rendered as HTML, deviation
+Spec: the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) 7.6 (requirement-traceability matrix rendered as HTML, deviation
 registry tied to Kong version) and 7.9 (redacted evidence); issue 4 Deliver 7 (the report builds on JUnit XML
 and allure results); reports/README.md (compliance.html); h11 brief (summary, verdicts, filters, uncovered
 list, failure messages, exit code 2 on bad input).
