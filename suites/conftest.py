@@ -54,7 +54,7 @@ def _kf_capabilities_and_lock(request: pytest.FixtureRequest, kf_state: RunState
 
 @pytest.fixture(scope="session")
 def realm(kf_profile: ProfileHandles) -> str:
-    """kong-plugins.md 1.7: openid-connect's realm, the host part of the issuer URL (no port, no scheme)."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect's realm, the host part of the issuer URL (no port, no scheme)."""
     return oidc_realm(kf_profile)
 
 

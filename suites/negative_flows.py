@@ -1,7 +1,7 @@
-"""Shared oracle of the cross-flow negative catalogue (anchors-and-negative-catalogue.md section 8).
+"""Shared oracle of the cross-flow negative catalogue (the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) section 8).
 
 One :class:`Flow` per bearer flow: its route variant, where its valid tokens come from, and the exact refusal
-Kong documents for its plugin (kong-plugins.md 1.7 openid-connect, 3.4 oauth2-introspection, 4.3 oauth2).
+Kong documents for its plugin (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow openid-connect, 3.4 oauth2-introspection, 4.3 oauth2).
 ``expect_refusal`` checks status, body, the parsed WWW-Authenticate and that the upstream saw nothing;
 ``rfc_verdict`` / ``expect_refusal_or_recorded`` turn an RFC observation into one of four verdicts (conforms,
 recorded deviation with Kong's behaviour asserted exactly, open, fails; docs/requirements.md).
@@ -86,7 +86,7 @@ def int_flow_params(oidc: str, intro: str) -> list[Any]:
 
 
 def oidc_realm(handles: ProfileHandles) -> str:
-    """kong-plugins.md 1.7: the host part of the issuer URL (no port, no scheme), else "kong"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: the host part of the issuer URL (no port, no scheme), else "kong"."""
     return urlparse(handles.auth_server.issuer).hostname or "kong"
 
 
@@ -108,10 +108,12 @@ def expected_body(flow: Flow, kind: Kind) -> dict[str, str]:
 
 def expected_challenge(flow: Flow, kind: Kind, handles: ProfileHandles) -> dict[str, str]:
     """The auth-params of the Bearer challenge Kong documents for a 401 of this flow's plugin."""
-    if flow.oidc:  # kong-plugins.md 1.7: error="invalid_token" even without a token
+    if flow.oidc:  # https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: error="invalid_token" even without a token
         return {"realm": oidc_realm(handles), "error": "invalid_token"}
     params: dict[str, str] = {"realm": "service"} if flow.plugin == "oauth2-introspection" else {}
-    if kind == "invalid":  # kong-plugins.md 3.4 / 4.3
+    if (
+        kind == "invalid"
+    ):  # https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua
         params.update(error="invalid_token", error_description=INVALID_DESCRIPTION)
     return params
 
@@ -147,7 +149,7 @@ def expect_refusal(
 
 
 def expect_forbidden(result: ProxyResult, upstream: Upstream, handles: ProfileHandles) -> None:
-    """kong-plugins.md 1.7: openid-connect 403 {"message":"Forbidden"}, error="insufficient_scope"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect 403 {"message":"Forbidden"}, error="insufficient_scope"."""
     assert result.status == 403, f"expected 403, got {result.status}: {result.response.text[:200]!r}"
     assert_not_forwarded(result, upstream)
     assert json_body(result) == OIDC_FORBIDDEN

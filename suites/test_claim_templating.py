@@ -1,7 +1,7 @@
 """Claim templating properties (hypothesis): test-claim, real token issuance, and claim to upstream header.
 
-kong-identity.md C (templating: C.2 syntax, C.5 JSON typing, C.6 missing data, C.8 examples, C.9 property ideas) and
-A.9 (test-claim); kong-plugins.md 1.9 (openid-connect claim headers) and 3.5 (oauth2-introspection
+https://developer.konghq.com/identity/auth-servers/ (templating: C.2 syntax, C.5 JSON typing, C.6 missing data, C.8 examples, C.9 property ideas) and
+A.9 (test-claim); https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header (openid-connect claim headers) and 3.5 (oauth2-introspection
 custom_claims_forward). Claims are created per example with unique names, tied to a scope this module creates, so
 only tokens that request that scope carry them (other tests never see them), and deleted afterwards. Example counts
 come from the active hypothesis profile (dev / ci / nightly).
@@ -49,7 +49,7 @@ class Templating:
     client_secret: str
 
     def test_claim(self, templates: Mapping[str, str]) -> dict[str, Any]:
-        """kong-identity.md A.9 / C.7: the rendered, typed values (failing entries omitted)."""
+        """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/testClaimForClient: the rendered, typed values (failing entries omitted)."""
         return self.api.test_claim(self.server_id, self.client_id, templates)
 
     def issue(self, templates: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
@@ -111,7 +111,7 @@ def claim_name() -> str:
 
 
 def typed(text: str) -> Any:
-    """kong-identity.md C.5: text that is valid JSON becomes that JSON value, anything else stays a string."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: text that is valid JSON becomes that JSON value, anything else stays a string."""
     try:
         return json.loads(text, parse_constant=_not_json)
     except ValueError:
@@ -161,7 +161,7 @@ LABEL_KEY = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True).filter(lambda
 def test_static_text_round_trips_through_test_claim_and_token_issuance(
     templating: Templating, text: str
 ) -> None:
-    """kong-identity.md C.9 / C.5: text without actions renders verbatim, then JSON-typed."""
+    """https://developer.konghq.com/identity/auth-servers/ and https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: text without actions renders verbatim, then JSON-typed."""
     name = claim_name()
     assert templating.test_claim({name: text}) == {name: typed(text)}
     _, claims = templating.issue({name: text})
@@ -173,7 +173,7 @@ def test_static_text_round_trips_through_test_claim_and_token_issuance(
 def test_json_text_becomes_the_json_value_in_test_claim_and_in_the_token(
     templating: Templating, value: Any
 ) -> None:
-    """kong-identity.md C.5: numbers, booleans, objects and arrays are typed from the rendered text."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: numbers, booleans, objects and arrays are typed from the rendered text."""
     name = claim_name()
     text = json.dumps(value)
     assert templating.test_claim({name: text}) == {name: value}
@@ -184,7 +184,7 @@ def test_json_text_becomes_the_json_value_in_test_claim_and_in_the_token(
 @pytest.mark.requirement("KI-C.5-json-typing", "KI-C.8-functions")
 @given(value=TYPED_VALUE)
 def test_to_json_output_of_a_template_is_typed_like_static_json(templating: Templating, value: Any) -> None:
-    """kong-identity.md C.5, C.8 (``fromJson``/``toJson`` round trip gives the same JSON value)."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (``fromJson``/``toJson`` round trip gives the same JSON value)."""
     name = claim_name()
     literal = json.dumps(json.dumps(value))  # a Go string literal is a JSON string literal here
     assert templating.test_claim({name: f"${{ {literal} | fromJson | toJson }}"}) == {name: value}
@@ -196,7 +196,7 @@ def test_to_json_output_of_a_template_is_typed_like_static_json(templating: Temp
 def test_concatenated_actions_render_as_the_concatenation_of_their_parts(
     templating: Templating, x: str, y: str
 ) -> None:
-    """kong-identity.md C.2, C.9: ``${ X }-${ Y }`` == render(X) + "-" + render(Y), in test-claim and token."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates and https://developer.konghq.com/identity/auth-servers/: ``${ X }-${ Y }`` == render(X) + "-" + render(Y), in test-claim and token."""
     name = claim_name()
     template = f'${{ "{x}" }}-${{ upper "{y}" }}:${{ .Client.Labels.tier }}'
     expected = f"{x}-{y.upper()}:{LABELS['tier']}"
@@ -209,7 +209,7 @@ def test_concatenated_actions_render_as_the_concatenation_of_their_parts(
 def test_the_documented_audience_client_concatenation_renders_from_the_context(
     templating: Templating, kf_profile: ProfileHandles
 ) -> None:
-    """kong-identity.md C.8: ``${ .AuthServer.Audience }-${ .Client.ID }``."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: ``${ .AuthServer.Audience }-${ .Client.ID }``."""
     name = claim_name()
     _, claims = templating.issue({name: "${ .AuthServer.Audience }-${ .Client.ID }"})
     assert claims.get(name) == f"{kf_profile.auth_server.audience}-{templating.client_id}"
@@ -218,7 +218,7 @@ def test_the_documented_audience_client_concatenation_renders_from_the_context(
 # ------------------------------------------------------------------------------------------- uuidv4 / randAlphaNum
 @pytest.mark.requirement("KI-C.8-functions")
 def test_uuidv4_renders_a_fresh_version_4_uuid_per_token(templating: Templating) -> None:
-    """kong-identity.md C.8, C.9: a v4 UUID, different in every token."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates and https://developer.konghq.com/identity/auth-servers/: a v4 UUID, different in every token."""
     name = claim_name()
     first = templating.test_claim({name: "${ uuidv4 }"})[name]
     _, a = templating.issue({name: "${ uuidv4 }"})
@@ -231,7 +231,7 @@ def test_uuidv4_renders_a_fresh_version_4_uuid_per_token(templating: Templating)
 @pytest.mark.requirement("KI-C.8-functions")
 @given(n=st.integers(min_value=1, max_value=64))
 def test_rand_alpha_num_n_renders_n_alphanumerics_in_the_token(templating: Templating, n: int) -> None:
-    """kong-identity.md C.8, C.9: length n; an all-digit result is JSON-typed as a number (C.5)."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates and https://developer.konghq.com/identity/auth-servers/: length n; an all-digit result is JSON-typed as a number (C.5)."""
     name = claim_name()
     _, claims = templating.issue({name: f"${{ randAlphaNum {n} }}"})
     value = claims.get(name)
@@ -247,7 +247,7 @@ def test_rand_alpha_num_n_renders_n_alphanumerics_in_the_token(templating: Templ
 def test_a_missing_label_leaves_the_claim_out_even_with_default(
     templating: Templating, key: str, fallback: str
 ) -> None:
-    """kong-identity.md C.6: missingkey=error omits the claim; ``default`` does not rescue a missing key."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: missingkey=error omits the claim; ``default`` does not rescue a missing key."""
     missing, defaulted, present = claim_name(), claim_name(), claim_name()
     templates = {
         missing: f"${{ .Client.Labels.{key} }}",
@@ -292,7 +292,7 @@ def _b64_json(value: str) -> Any:
 def test_openid_connect_forwards_a_templated_claim_as_an_upstream_header(
     forwarded_claims: None, templating: Templating, proxy: Proxy, upstream: Upstream, value: Any
 ) -> None:
-    """kong-plugins.md 1.9: strings as-is, numbers and booleans as strings, tables base64-encoded JSON."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: strings as-is, numbers and booleans as strings, tables base64-encoded JSON."""
     text = value if isinstance(value, str) else json.dumps(value)
     token, claims = templating.issue({FORWARDED: text})
     assert claims.get(FORWARDED) == value
@@ -313,7 +313,7 @@ def test_openid_connect_forwards_a_templated_claim_as_an_upstream_header(
 def test_openid_connect_follows_nested_claim_paths_and_skips_missing_claims(
     forwarded_claims: None, templating: Templating, proxy: Proxy, upstream: Upstream, inner: str, key: str
 ) -> None:
-    """kong-plugins.md 1.9 (``upstream_headers`` paths, 3.14+; a missing claim gives no header); C.6."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header (``upstream_headers`` paths, 3.14+; a missing claim gives no header); C.6."""
     token, claims = templating.issue(
         {FORWARDED_OBJECT: json.dumps({"inner": inner}), FORWARDED: f"${{ .Client.Labels.{key} }}"}
     )
@@ -328,7 +328,7 @@ def test_openid_connect_follows_nested_claim_paths_and_skips_missing_claims(
 def test_oauth2_introspection_forwards_a_templated_claim_as_x_credential(
     forwarded_claims: None, templating: Templating, proxy: Proxy, upstream: Upstream, x: str, y: str
 ) -> None:
-    """kong-plugins.md 3.5: custom_claims_forward [kf_prop] gives X-Credential-Kf-Prop with the claim's value."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: custom_claims_forward [kf_prop] gives X-Credential-Kf-Prop with the claim's value."""
     template = f'${{ upper "{x}" }} {y}'
     token, claims = templating.issue({FORWARDED: template})
     expected = f"{x.upper()} {y}"

@@ -5,8 +5,8 @@ lets time reach the prepared instant and asserts. Locally the virtual clocks mov
 was prepared at the run's start and all share one real wait (fixtures.timing), so a run waits out the token
 lifetime once. Kong Identity tokens of the profile live 60 s, the shortest ``access_token_duration`` Kong
 Identity allows (kong-identity-v1.yaml: minimum 60; profile TOKEN_LIFETIME); oauth2 tokens live
-token_expiration = 7200 s (kong-plugins.md 4.1), so those checks need a virtual clock. Caches must not outlive
-the token: openid-connect introspection (kong-plugins.md 1.5), oauth2-introspection ttl (3.6), upstream-oauth
+token_expiration = 7200 s (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua), so those checks need a virtual clock. Caches must not outlive
+the token: openid-connect introspection (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow), oauth2-introspection ttl (3.6), upstream-oauth
 token cache (2.5).
 """
 
@@ -24,19 +24,19 @@ from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
 from kongformance.run_checks import lacks_reason
 from negative_flows import oidc_realm
 
-OAUTH2_LIFETIME = 7200  # oauth2 token_expiration default (kong-plugins.md 4.1)
+OAUTH2_LIFETIME = 7200  # oauth2 token_expiration default (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua)
 OAUTH2_INVALID = {"error": "invalid_token", "error_description": "The access token is invalid or has expired"}
 INTROSPECTION_TTL = {"oauth2-introspection": 30, "oauth2-introspection-ttl1": 1}  # route config.ttl (profile)
 
 
 def assert_invalid_token_json(result: ProxyResult, upstream: Upstream) -> None:
-    """kong-plugins.md 3.4 / 4.3: 401 with the invalid_token JSON body and challenge."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 401 with the invalid_token JSON body and challenge."""
     assert_refused(result, upstream, status=401, error="invalid_token")
     assert result.json() == OAUTH2_INVALID
 
 
 def oauth2_token(proxy: Proxy, handles: ProfileHandles) -> str:
-    """A client_credentials token from the oauth2 plugin's token endpoint (kong-plugins.md 4.2)."""
+    """A client_credentials token from the oauth2 plugin's token endpoint (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
     if handles.oauth2 is None:
         pytest.skip(lacks_reason(["db"], "the oauth2 plugin's credentials need a database"))
     cred = handles.oauth2
@@ -64,7 +64,7 @@ def prepare_bearer(env: ExpiryEnv, route: str) -> Prepared:
 def test_openid_connect_bearer_refuses_a_token_after_its_lifetime(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, expiring: Expiring, route: str
 ) -> None:
-    """RFC 7519 4.1.4; kong-plugins.md 1.4 (exp checked locally, leeway 0) on every bearer route."""
+    """RFC 7519 4.1.4; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (exp checked locally, leeway 0) on every bearer route."""
     expiring.wait()
     assert_oidc_401(proxy.request(route, token=expiring.state), upstream, oidc_realm(kf_profile))
 
@@ -82,7 +82,7 @@ def prepare_oidc_introspection(env: ExpiryEnv, route: str) -> Prepared:
 def test_openid_connect_introspection_refuses_a_token_after_its_lifetime(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, expiring: Expiring, route: str
 ) -> None:
-    """kong-plugins.md 1.5: the cached introspection result lives only for the token's remaining lifetime
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: the cached introspection result lives only for the token's remaining lifetime
     (still served 10 s before exp where time can stop there: virtual clocks)."""
     token = expiring.state
     if expiring.at(exp_of(token) - 10):
@@ -106,7 +106,7 @@ def prepare_oauth2_introspection(env: ExpiryEnv, route: str) -> Prepared:
 def test_oauth2_introspection_refuses_a_token_after_its_lifetime_once_the_ttl_passed(
     proxy: Proxy, upstream: Upstream, expiring: Expiring, route: str
 ) -> None:
-    """kong-plugins.md 3.6 (ttl 30 / 1), 3.4 (inactive -> 401): never served past exp + ttl."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl (ttl 30 / 1), 3.4 (inactive -> 401): never served past exp + ttl."""
     expiring.wait()
     assert_invalid_token_json(proxy.request(route, token=expiring.state), upstream)
 
@@ -116,7 +116,7 @@ def test_oauth2_introspection_refuses_a_token_after_its_lifetime_once_the_ttl_pa
 def test_oauth2_introspection_keeps_a_fresh_result_at_most_ttl_seconds(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, clock: ClockControl
 ) -> None:
-    """kong-plugins.md 3.6: a result cached just before exp is not served past exp + ttl (ttl 30)."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: a result cached just before exp is not served past exp + ttl (ttl 30)."""
     token = tokens.access_token("default", scope="read")
     clock.advance(TOKEN_LIFETIME - 5)
     assert_proxied(proxy.request("oauth2-introspection", token=token), upstream)  # cached at exp - 5
@@ -130,7 +130,7 @@ def test_oauth2_introspection_keeps_a_fresh_result_at_most_ttl_seconds(
 def test_oauth2_refuses_its_token_after_token_expiration(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, clock: ClockControl
 ) -> None:
-    """kong-plugins.md 4.3: expired when now - created_at > expires_in (7200 s)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: expired when now - created_at > expires_in (7200 s)."""
     token = oauth2_token(proxy, kf_profile)
     clock.advance(OAUTH2_LIFETIME - 10)
     assert_proxied(proxy.request("oauth2", token=token), upstream)
@@ -143,7 +143,7 @@ def test_oauth2_refuses_its_token_after_token_expiration(
 def test_kong_oauth2_refuses_an_oauth2_token_after_token_expiration(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, clock: ClockControl
 ) -> None:
-    """kong-plugins.md 1.5: kong_oauth2 rejects expired tokens (now - created_at > expires_in)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: kong_oauth2 rejects expired tokens (now - created_at > expires_in)."""
     token = oauth2_token(proxy, kf_profile)
     clock.advance(OAUTH2_LIFETIME - 10)
     assert_proxied(proxy.request("oidc-kong-oauth2", token=token), upstream)
@@ -171,7 +171,7 @@ def test_upstream_oauth_never_injects_an_expired_token(
     expiring: Expiring,
     variant: str,
 ) -> None:
-    """kong-plugins.md 2.5: the cached token is dropped by expires_in - eagerly_expire; what reaches the
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: the cached token is dropped by expires_in - eagerly_expire; what reaches the
     upstream after the first token's lifetime is a new, live token."""
     expiring.wait()
     later = proxy.request(variant)

@@ -1,5 +1,5 @@
 """Gateway core behaviour the auth flows rely on: routes (strip_path, protocols, the 3.14 https-only default),
-plugin precedence and priority, and the 3.14 plugin defaults (kong-plugins.md 0 and 7).
+plugin precedence and priority, and the 3.14 plugin defaults (https://developer.konghq.com/gateway/authentication/ and 7).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_strips_the_matched_prefix_before_proxying(proxy: Proxy, upstream: Upstr
 @pytest.mark.requirement("KONG-ROUTE-protocols")
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_serves_a_route_declared_for_http_and_https_on_both_listeners(proxy: Proxy, scheme: str) -> None:
-    """kong-plugins.md 0: the profile declares protocols [http, https] on every route."""
+    """https://developer.konghq.com/gateway/authentication/: the profile declares protocols [http, https] on every route."""
     assert proxy.request("sentinel", scheme=scheme).status == 200
 
 
@@ -83,7 +83,7 @@ def test_serves_a_route_declared_for_http_and_https_on_both_listeners(proxy: Pro
 def test_a_route_without_protocols_is_https_only_on_3_14_and_later(
     kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, unique_name: str
 ) -> None:
-    """kong-plugins.md 0 (3.14 breaking change); Kong answers plain HTTP with 426 on an https-only route."""
+    """https://developer.konghq.com/gateway/authentication/ (3.14 breaking change); Kong answers plain HTTP with 426 on an https-only route."""
     if kf_stack.version < (3, 14):
         pytest.skip(lacks_reason(["kong_version"], "routes default to http and https before 3.14"))
     path = f"/kf-tmp/{unique_name}"
@@ -99,7 +99,7 @@ def test_a_route_without_protocols_is_https_only_on_3_14_and_later(
 
 @pytest.mark.requirement("KONG-PLUGIN-priority", "RS-no-upstream-on-reject")
 def test_authentication_runs_before_upstream_oauth_injects_a_token(proxy: Proxy, upstream: Upstream) -> None:
-    """kong-plugins.md 0: openid-connect (1050) runs before upstream-oauth (760), so the client is still refused."""
+    """https://developer.konghq.com/gateway/authentication/: openid-connect (1050) runs before upstream-oauth (760), so the client is still refused."""
     assert_refused(proxy.request("oidc-bearer-upstream-oauth"), upstream, status=401, error=None)
 
 
@@ -107,7 +107,7 @@ def test_authentication_runs_before_upstream_oauth_injects_a_token(proxy: Proxy,
 def test_upstream_oauth_replaces_the_authenticated_clients_token(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory
 ) -> None:
-    """kong-plugins.md 0, 2.5: after openid-connect accepted the client, upstream-oauth sets Authorization."""
+    """https://developer.konghq.com/gateway/authentication/ and https://developer.konghq.com/plugins/upstream-oauth/#caching: after openid-connect accepted the client, upstream-oauth sets Authorization."""
     client_token = tokens.access_token("default")
     result = proxy.request("oidc-bearer-upstream-oauth", token=client_token)
     assert result.status == 200, result.response.text[:200]
@@ -174,7 +174,7 @@ def test_a_route_plugin_takes_precedence_over_the_same_global_plugin(
 def test_new_plugin_entities_get_the_3_14_defaults(
     kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, plugin: str, field: str
 ) -> None:
-    """kong-plugins.md 0: hide_credentials and ssl_verify default to true on 3.14+ (false before)."""
+    """https://developer.konghq.com/gateway/authentication/: hide_credentials and ssl_verify default to true on 3.14+ (false before)."""
     mine = run_tag(kf_profile.run_id)
     entities = [p for p in kong_admin.list_all("/plugins", tags=mine) if p["name"] == plugin]
     assert entities, f"the profile has no {plugin} plugin"
@@ -186,7 +186,7 @@ def test_new_plugin_entities_get_the_3_14_defaults(
 def test_oauth2_introspection_hides_the_clients_credential_by_default(
     proxy: Proxy, kf_stack: Stack, tokens: TokenFactory
 ) -> None:
-    """kong-plugins.md 3.5 + 0: with hide_credentials (3.14+ default) the Authorization header is removed."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers + 0: with hide_credentials (3.14+ default) the Authorization header is removed."""
     result = proxy.request("oauth2-introspection", token=tokens.access_token("default"))
     assert result.status == 200, result.response.text[:200]
     assert (result.upstream_header("authorization") is None) is (kf_stack.version >= (3, 14))

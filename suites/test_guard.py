@@ -1,4 +1,4 @@
-"""The guard: every protected route refuses a request without credentials (kong-plugins.md 6).
+"""The guard: every protected route refuses a request without credentials (https://developer.konghq.com/support/after-adding-a-ee-plugin-the-plugin-is-not-working-fails-to-execute/).
 
 The run set-up already aborts when this fails (an unlicensed Kong skips Enterprise plugins silently);
 these tests report it per route in the results.
@@ -19,7 +19,7 @@ PROTECTED = [v for v, spec in profile_gateway.ROUTE_VARIANTS.items() if spec.pro
 def test_protected_route_rejects_a_request_without_credentials(
     proxy: Proxy, upstream: Upstream, variant: str
 ) -> None:
-    """kong-plugins.md 6: a green run must never hide skipped Enterprise plugins."""
+    """https://developer.konghq.com/support/after-adding-a-ee-plugin-the-plugin-is-not-working-fails-to-execute/: a green run must never hide skipped Enterprise plugins."""
     result = proxy.request(variant)
     # the guard proves only that a plugin runs; each flow's exact refusal is checked by its own suite file
     assert 400 <= result.status < 500, f"{variant} answered {result.status} without credentials"

@@ -2,9 +2,9 @@
 
 The same token situations are driven through openid-connect (auth_methods [introspection]) and
 oauth2-introspection: the issuer decides (RFC 7662 2.2) and each plugin must turn the answer into its own
-documented response (kong-plugins.md 1.5/1.7 and 3.4). Revocation goes through Kong Identity's token records
-(kong-identity.md A.8) and RFC 7009; "foreign" tokens come from a second auth server created for this module.
-anchors-and-negative-catalogue.md 8 E (59-65).
+documented response (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and 3.4). Revocation goes through Kong Identity's token records
+(https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens) and RFC 7009; "foreign" tokens come from a second auth server created for this module.
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) E (59-65).
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ class Routes:
 FLOWS = {
     "oidc-introspection": Routes(
         negative_flows.OIDC_INTROSPECTION, "oidc-introspection-nocache", "oidc-introspection", TOKEN_LIFETIME
-    ),  # cache TTL = the token's remaining lifetime (kong-plugins.md 1.5)
+    ),  # cache TTL = the token's remaining lifetime (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)
     "oauth2-introspection": Routes(
         negative_flows.OAUTH2_INTROSPECTION, "oauth2-introspection-ttl1", "oauth2-introspection", 30
-    ),  # cache TTL = config.ttl (kong-plugins.md 3.6)
+    ),  # cache TTL = config.ttl (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl)
 }
 
 
@@ -56,7 +56,7 @@ def flow(request: pytest.FixtureRequest) -> Routes:
 
 
 def revoke_record(api: IdentityApi, handles: ProfileHandles, token: str) -> None:
-    """kong-identity.md A.8: deleting the token record (id == jti) revokes the token."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens: deleting the token record (id == jti) revokes the token."""
     api.revoke_token(handles.auth_server.id, handles.clients["default"].id, jose.payload_of(token)["jti"])
 
 
@@ -85,7 +85,7 @@ def foreign_token_source(
 # ------------------------------------------------------------------------------------------- active / inactive
 @pytest.mark.requirement("RFC7662-2.2-active")
 def test_an_active_token_is_proxied(proxy: Proxy, upstream: Upstream, flow: Routes, token: str) -> None:
-    """RFC 7662 2.2; kong-plugins.md 1.5, 3.4 (positive twin of anchors 8 E.59)."""
+    """RFC 7662 2.2; https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works (positive twin of anchors 8 E.59)."""
     assert_proxied(proxy.request(flow.route, token=token), upstream)
 
 
@@ -109,7 +109,7 @@ def test_a_token_revoked_through_its_token_record_is_refused(
     flow: Routes,
     token: str,
 ) -> None:
-    """kong-identity.md A.8, B.7 (revoked tokens fail introspection); anchors 8 E.64 (uncached route)."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens and https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/ (revoked tokens fail introspection); anchors 8 E.64 (uncached route)."""
     revoke_record(identity_api, kf_profile, token)
     flow.refused(proxy.request(flow.route, token=token), upstream, kf_profile)
 
@@ -129,7 +129,7 @@ def prepare_revoked_while_cached(env: ExpiryEnv, flow: str) -> Prepared:
 def test_a_revoked_token_is_refused_once_the_introspection_cache_expires(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, expiring: Expiring, flow: Routes
 ) -> None:
-    """kong-plugins.md 1.5 / 3.6: a cached active result outlives revocation until the cache TTL ends
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: a cached active result outlives revocation until the cache TTL ends
     (openid-connect: the token's remaining lifetime; oauth2-introspection: ttl); anchors 8 E.64. The revoked
     token still passing 20 s before the TTL ends is checked where time can stop there (virtual clocks)."""
     token, cached_at = expiring.state
@@ -166,7 +166,7 @@ def test_a_token_of_another_auth_server_is_refused(
     foreign_token_source: Callable[[], str],
     flow: Routes,
 ) -> None:
-    """RFC 7662 2.2; kong-identity.md B.1 (one issuer per auth server); anchors 8 E.61 (token not for this RS)."""
+    """RFC 7662 2.2; https://developer.konghq.com/identity/auth-servers/ (one issuer per auth server); anchors 8 E.61 (token not for this RS)."""
     foreign = foreign_token_source()
     assert jose.payload_of(foreign)["iss"] != kf_profile.auth_server.issuer
     flow.refused(proxy.request(flow.route, token=foreign), upstream, kf_profile)

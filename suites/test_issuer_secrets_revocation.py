@@ -1,5 +1,5 @@
 """Kong Identity after issuance: client secret rotation, token records, introspection and revocation
-(kong-identity.md A.7, A.8; RFC 7662, RFC 7009).
+(https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret and https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens; RFC 7662, RFC 7009).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_rotates_client_secrets_with_at_most_two_active(
     rotation_client: dict[str, Any],
     unique_name: str,
 ) -> None:
-    """kong-identity.md A.7 (rotation recipe S5): create second, both work, disable/delete old, third refused."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret (rotation recipe S5): create second, both work, disable/delete old, third refused."""
     sid, cid, old = kf_profile.auth_server.id, rotation_client["id"], rotation_client["client_secret"]
     created = identity_api.create_secret(sid, cid)
     assert created.status_code == 201, created.text
@@ -63,7 +63,7 @@ def test_rotates_client_secrets_with_at_most_two_active(
 def test_lists_each_issued_token_under_its_client_by_jti(
     identity_api: IdentityApi, tokens: TokenFactory, kf_profile: ProfileHandles
 ) -> None:
-    """kong-identity.md A.8: token id is the jti; granted_scope_names recorded."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens: token id is the jti; granted_scope_names recorded."""
     claims = jose.claims_of(tokens.access_token("labelled", scope="read"))
     records = identity_api.list_tokens(kf_profile.auth_server.id, kf_profile.clients["labelled"].id)
     mine = [r for r in records if r["id"] == claims["jti"]]
@@ -75,7 +75,7 @@ def test_lists_each_issued_token_under_its_client_by_jti(
 def test_introspection_reports_a_valid_token_active_with_its_claims(
     issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles
 ) -> None:
-    """RFC 7662 2.2; kong-identity.md B.7 (client_id and custom claims in the answer)."""
+    """RFC 7662 2.2; https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/ (client_id and custom claims in the answer)."""
     gw = kf_profile.clients["gateway"]
     resp = issuer.introspect(tokens.access_token(scope="read"), gw.id, gw.secret)
     assert resp.status == 200
@@ -158,7 +158,7 @@ def test_introspection_requires_client_authentication(
 def test_deleting_a_token_record_revokes_it(
     identity_api: IdentityApi, issuer: IssuerClient, tokens: TokenFactory, kf_profile: ProfileHandles
 ) -> None:
-    """kong-identity.md A.8: DELETE of a token = revoke; introspection then says inactive (B.7)."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens: DELETE of a token = revoke; introspection then says inactive (B.7)."""
     gw = kf_profile.clients["gateway"]
     token = tokens.access_token("labelled")
     identity_api.revoke_token(

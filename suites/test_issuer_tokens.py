@@ -1,4 +1,4 @@
-"""Issuance at Kong Identity: the token endpoint, the token's format and discovery (kong-identity.md A, B.2-B.4;
+"""Issuance at Kong Identity: the token endpoint, the token's format and discovery (https://developer.konghq.com/api/konnect/kong-identity/v1/, B.2-B.4;
 RFC 6749 2.3.1, 4.4, 5; RFC 9068). Scopes and claims are in test_issuer_scopes_claims.py, secrets rotation, token
 records, introspection and revocation in test_issuer_secrets_revocation.py.
 """
@@ -25,7 +25,7 @@ NO_TIME_CHECKS: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat
     "RFC6749-4.4.2-client-credentials", "RFC6749-2.3.1-client-secret-post", "RFC6749-5.1-token-response"
 )
 def test_issues_a_bearer_token_to_a_client_authenticated_in_the_body(tokens: TokenFactory) -> None:
-    """RFC 6749 4.4.2 / 5.1; kong-identity.md B.3."""
+    """RFC 6749 4.4.2 / 5.1; https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow."""
     resp = tokens.response("default", auth="post")
     assert resp.status == 200, resp.text
     assert resp.body["token_type"].lower() == "bearer"
@@ -35,7 +35,7 @@ def test_issues_a_bearer_token_to_a_client_authenticated_in_the_body(tokens: Tok
 
 @pytest.mark.requirement("RFC6749-2.3.1-client-secret-basic", "RFC6749-4.4.2-client-credentials")
 def test_issues_a_token_to_a_client_authenticated_with_http_basic(tokens: TokenFactory) -> None:
-    """RFC 6749 2.3.1: client_secret_basic, advertised in discovery (kong-identity.md B.2)."""
+    """RFC 6749 2.3.1: client_secret_basic, advertised in discovery (https://developer.konghq.com/how-to/configure-kong-identity-oidc/)."""
     resp = tokens.response("default", auth="basic")
     assert resp.status == 200, resp.text
     assert resp.access_token
@@ -50,13 +50,13 @@ def test_token_response_forbids_caching(tokens: TokenFactory) -> None:
 
 @pytest.mark.requirement("KI-B.3-expires-in")
 def test_expires_in_reflects_the_clients_token_duration(tokens: TokenFactory) -> None:
-    """kong-identity.md B.3: expires_in observed as duration or duration minus one."""
+    """https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow: expires_in observed as duration or duration minus one."""
     assert tokens.response("default").body["expires_in"] in (TOKEN_LIFETIME - 1, TOKEN_LIFETIME)
 
 
 @pytest.mark.requirement("KI-B.3-scope-omitted-when-none")
 def test_token_response_has_no_scope_member_when_nothing_was_granted(tokens: TokenFactory) -> None:
-    """kong-identity.md B.3 (S10: no scope key when none requested)."""
+    """https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow (S10: no scope key when none requested)."""
     assert "scope" not in tokens.response("default").body
 
 
@@ -87,7 +87,7 @@ def test_refuses_a_client_that_fails_authentication(
 def test_refuses_an_unsupported_grant_type(
     issuer: IssuerClient, kf_profile: ProfileHandles, grant: str
 ) -> None:
-    """RFC 6749 5.2: unsupported_grant_type (client grants are client_credentials only, kong-identity.md A.6)."""
+    """RFC 6749 5.2: unsupported_grant_type (client grants are client_credentials only, https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient)."""
     creds = kf_profile.clients["default"]
     resp = issuer.token(creds.id, creds.secret, grant_type=grant)
     assert resp.status == 400, resp.text
@@ -106,7 +106,7 @@ def test_refuses_a_token_request_without_grant_type(issuer: IssuerClient, kf_pro
 # ------------------------------------------------------------------------------------------- token format
 @pytest.mark.requirement("KI-B.4-jws-header")
 def test_token_header_names_the_signing_algorithm_and_a_uuid_kid(tokens: TokenFactory) -> None:
-    """kong-identity.md B.4: alg = signing_algorithm (RS256 default), typ JWT, UUID kid."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: alg = signing_algorithm (RS256 default), typ JWT, UUID kid."""
     header = jwt.get_unverified_header(tokens.access_token())
     assert header["alg"] == "RS256"
     assert header["typ"] == "JWT"
@@ -117,7 +117,7 @@ def test_token_header_names_the_signing_algorithm_and_a_uuid_kid(tokens: TokenFa
 def test_token_carries_the_registered_claims_of_kong_identity(
     tokens: TokenFactory, kf_profile: ProfileHandles
 ) -> None:
-    """kong-identity.md B.4: iss, sub = client_id, aud array, iat = nbf, exp = iat + duration, UUID jti."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: iss, sub = client_id, aud array, iat = nbf, exp = iat + duration, UUID jti."""
     claims = jose.claims_of(tokens.access_token())
     client = kf_profile.clients["default"].id
     assert claims["iss"] == kf_profile.auth_server.issuer
@@ -130,7 +130,7 @@ def test_token_carries_the_registered_claims_of_kong_identity(
 
 @pytest.mark.requirement("KI-B.4-scope-claim")
 def test_scope_claim_is_empty_when_nothing_was_granted(tokens: TokenFactory) -> None:
-    """kong-identity.md B.4: scope "" when nothing granted."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: scope "" when nothing granted."""
     assert jose.claims_of(tokens.access_token())["scope"] == ""
 
 
@@ -138,7 +138,7 @@ def test_scope_claim_is_empty_when_nothing_was_granted(tokens: TokenFactory) -> 
 def test_token_signature_verifies_with_the_published_jwks(
     tokens: TokenFactory, issuer: IssuerClient, kf_profile: ProfileHandles
 ) -> None:
-    """kong-identity.md B.4; RFC 7517 4.5: the kid selects the verifying key."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/; RFC 7517 4.5: the kid selects the verifying key."""
     token = tokens.access_token()
     kid = jwt.get_unverified_header(token)["kid"]
     keys = [k for k in issuer.jwks()["keys"] if k.get("kid") == kid]
@@ -158,7 +158,7 @@ def test_token_signature_verifies_with_the_published_jwks(
 def test_discovery_names_the_endpoints_under_the_issuer(
     issuer: IssuerClient, kf_profile: ProfileHandles
 ) -> None:
-    """kong-identity.md B.2."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/."""
     doc = issuer.discovery(fresh=True)
     iss = kf_profile.auth_server.issuer
     assert doc["issuer"] == iss
@@ -173,7 +173,7 @@ def test_discovery_names_the_endpoints_under_the_issuer(
 
 @pytest.mark.requirement("KI-B.2-scopes-supported")
 def test_discovery_lists_only_scopes_marked_for_metadata(issuer: IssuerClient) -> None:
-    """kong-identity.md B.2, A.4: openid plus include_in_metadata scopes."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/ and https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope: openid plus include_in_metadata scopes."""
     supported = set(issuer.discovery(fresh=True)["scopes_supported"])
     assert {"openid", "read", "profile"} <= supported
     assert not supported & {"write", "admin", "disabled"}

@@ -1,4 +1,4 @@
-"""The OSS jwt plugin (kong-plugins.md 5): RS256 tokens verified against a consumer's jwt credential.
+"""The OSS jwt plugin (https://developer.konghq.com/plugins/jwt/): RS256 tokens verified against a consumer's jwt credential.
 
 The profile gives the jwt route a consumer whose credential ``key`` is the token's ``iss`` and whose
 ``rsa_public_key`` belongs to a key pair the profile generated (handles.jwt), with claims_to_verify exp, nbf.
@@ -67,7 +67,7 @@ def assert_jwt_401(result: ProxyResult, upstream: Upstream, body: dict[str, str]
 def test_accepts_a_token_signed_by_the_credentials_key(
     proxy: Proxy, upstream: Upstream, sign: Any, now: int
 ) -> None:
-    """kong-plugins.md 5: iss selects the credential; the RS256 signature verifies with its public key."""
+    """https://developer.konghq.com/plugins/jwt/: iss selects the credential; the RS256 signature verifies with its public key."""
     result = proxy.request(ROUTE, token=sign(now))
     assert result.status == 200, result.response.text[:200]
     upstream.assert_reached_once(result)
@@ -79,7 +79,7 @@ def test_accepts_a_token_signed_by_the_credentials_key(
 def test_refuses_a_request_without_a_token_with_a_bare_challenge(
     proxy: Proxy, upstream: Upstream, deviations: DeviationCheck
 ) -> None:
-    """kong-plugins.md 5: 401 {"message":"Unauthorized"} with WWW-Authenticate: Bearer; RFC 6750 3.1 (no error)."""
+    """https://developer.konghq.com/plugins/jwt/: 401 {"message":"Unauthorized"} with WWW-Authenticate: Bearer; RFC 6750 3.1 (no error)."""
     result = proxy.request(ROUTE)
     ch = assert_refused(result, upstream, status=401, error=None)
     assert result.json() == OIDC_UNAUTHORIZED
@@ -92,7 +92,7 @@ def test_refuses_a_request_without_a_token_with_a_bare_challenge(
 def test_refuses_a_tampered_or_unsigned_token(
     proxy: Proxy, upstream: Upstream, sign: Any, now: int, case: str
 ) -> None:
-    """kong-plugins.md 5 ("Invalid signature", "Invalid algorithm"); RFC 7515 5.2; RFC 8725 3.2."""
+    """https://developer.konghq.com/plugins/jwt/ ("Invalid signature", "Invalid algorithm"); RFC 7515 5.2; RFC 8725 3.2."""
     token = sign(now)
     forged = {
         "flipped-signature": jose.flip_signature_bit(token),
@@ -132,7 +132,7 @@ def test_refuses_an_expired_or_not_yet_valid_token(
 def test_treats_a_token_as_expired_at_the_exact_second_of_its_exp(
     proxy: Proxy, upstream: Upstream, sign: Any, clock: ClockControl
 ) -> None:
-    """kong-plugins.md 5: for the jwt plugin exp <= now counts as expired (unlike openid-connect)."""
+    """https://developer.konghq.com/plugins/jwt/: for the jwt plugin exp <= now counts as expired (unlike openid-connect)."""
     exp = int(clock.now()) + 30
     token = sign(exp - 60, exp=exp)
     clock.freeze(float(exp - 1))
@@ -145,7 +145,7 @@ def test_treats_a_token_as_expired_at_the_exact_second_of_its_exp(
 def test_challenge_follows_the_rfc6750_grammar(
     proxy: Proxy, sign: Any, now: int, deviations: DeviationCheck
 ) -> None:
-    """RFC 6750 3; kong-plugins.md 5: comma-separated since 3.11 (space-separated before: recorded deviation).
+    """RFC 6750 3; https://developer.konghq.com/plugins/jwt/: comma-separated since 3.11 (space-separated before: recorded deviation).
 
     The profile sets realm so the challenge has two auth-params (realm, error)."""
     result = proxy.request(ROUTE, token=jose.flip_signature_bit(sign(now)))

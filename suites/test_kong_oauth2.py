@@ -1,6 +1,6 @@
 """Kong's OSS oauth2 plugin issuing client_credentials tokens, and openid-connect verifying them (kong_oauth2).
 
-Expected behaviour from kong-plugins.md 4.1-4.3 (token endpoint at ``<route>/oauth2/token`` over HTTPS,
+Expected behaviour from https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua-4.3 (token endpoint at ``<route>/oauth2/token`` over HTTPS,
 resource requests) and 1.5 (openid-connect ``auth_methods: [kong_oauth2]``). The profile's oauth2 consumer
 holds one oauth2 credential (``kf_profile.oauth2``); route ``oauth2`` has global_credentials, routes
 ``oauth2-service`` and ``oauth2-service-other`` bind tokens to their Service. Needs a database (the plugin
@@ -31,7 +31,7 @@ from kongformance.targets import Stack
 FLOW = "oauth2"
 ROUTE = "oauth2"
 KONG_OAUTH2 = "oidc-kong-oauth2"
-TOKEN_EXPIRATION = 7200  # oauth2 token_expiration default (kong-plugins.md 4.1)
+TOKEN_EXPIRATION = 7200  # oauth2 token_expiration default (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua)
 MISSING, INVALID = OAUTH2_MISSING, OAUTH2_INVALID
 GLOBAL_ON_BOUND = (
     "The access token is global, but the current plugin is configured without 'global_credentials'"
@@ -41,7 +41,7 @@ GLOBAL_ON_BOUND = (
 def assert_token_error(
     result: ProxyResult, upstream: Upstream, status: int, error: str, description: str
 ) -> None:
-    """kong-plugins.md 4.2: {"error": ..., "error_description": ...}; answered by Kong, never proxied."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: {"error": ..., "error_description": ...}; answered by Kong, never proxied."""
     assert result.status == status, f"{result.status}: {result.response.text[:200]!r}"
     assert result.json() == {"error": error, "error_description": description}
     upstream.assert_not_reached(result)
@@ -50,7 +50,7 @@ def assert_token_error(
 def assert_invalid(
     result: ProxyResult, upstream: Upstream, description: str = INVALID["error_description"]
 ) -> None:
-    """kong-plugins.md 4.3: 401 invalid_token with the description in body and challenge."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 401 invalid_token with the description in body and challenge."""
     ch = assert_refused(result, upstream, status=401, error="invalid_token")
     assert result.json() == {"error": "invalid_token", "error_description": description}
     assert ch is not None and ch.params.get("error_description") == description
@@ -62,7 +62,7 @@ def assert_invalid(
 def test_issues_a_bearer_token_for_client_credentials_over_https(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, auth: str
 ) -> None:
-    """kong-plugins.md 4.2: 200 {access_token (32 chars), token_type bearer, expires_in 7200}, no refresh_token,
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 200 {access_token (32 chars), token_type bearer, expires_in 7200}, no refresh_token,
     Cache-Control no-store and Pragma no-cache; answered by the plugin, never proxied."""
     result = token_request(proxy, kf_profile, auth=auth)
     assert result.status == 200, result.response.text[:200]
@@ -80,7 +80,7 @@ def test_issues_a_bearer_token_for_client_credentials_over_https(
 def test_refuses_the_token_endpoint_over_plain_http(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 4.2: 400 access_denied "You must use HTTPS"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 400 access_denied "You must use HTTPS"."""
     result = token_request(proxy, kf_profile, scheme="http")
     assert_token_error(result, upstream, 400, "access_denied", "You must use HTTPS")
 
@@ -89,7 +89,7 @@ def test_refuses_the_token_endpoint_over_plain_http(
 def test_refuses_a_get_to_the_token_endpoint_as_invalid_method(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 4.2: 405 invalid_method with WWW-Authenticate Bearer error="invalid_method"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 405 invalid_method with WWW-Authenticate Bearer error="invalid_method"."""
     result = token_request(proxy, kf_profile, method="GET")
     description = "The HTTP method GET is invalid for the token endpoint"
     assert_token_error(result, upstream, 405, "invalid_method", description)
@@ -135,7 +135,7 @@ def test_refuses_an_unsupported_grant_type_from_an_unknown_client(proxy: Proxy, 
 def test_refuses_bad_client_credentials_in_the_body_with_400(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, case: str
 ) -> None:
-    """kong-plugins.md 4.2 and open question 6: invalid_client from body credentials is a 400 without challenge."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua and open question 6: invalid_client from body credentials is a 400 without challenge."""
     if case == "wrong-secret":
         result = token_request(proxy, kf_profile, secret="not-the-secret")
     else:
@@ -154,7 +154,7 @@ def test_refuses_bad_client_credentials_in_the_body_with_400(
 def test_refuses_bad_basic_credentials_with_401_and_a_basic_challenge(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 4.2: invalid_client is 401 with WWW-Authenticate Basic realm="OAuth2.0" for a Basic header."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: invalid_client is 401 with WWW-Authenticate Basic realm="OAuth2.0" for a Basic header."""
     result = token_request(proxy, kf_profile, auth="basic", secret="not-the-secret")
     assert_token_error(result, upstream, 401, "invalid_client", "Invalid client authentication")
     (challenge,) = parse_www_authenticate(result.response.headers.get("www-authenticate", ""))
@@ -166,7 +166,7 @@ def test_refuses_bad_basic_credentials_with_401_and_a_basic_challenge(
 def test_refuses_a_scope_outside_the_configured_scopes(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, scope: str
 ) -> None:
-    """kong-plugins.md 4.2: each requested scope must be in config.scopes, else 400 invalid_scope."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: each requested scope must be in config.scopes, else 400 invalid_scope."""
     result = token_request(proxy, kf_profile, scope=scope)
     assert_token_error(result, upstream, 400, "invalid_scope", '"admin" is an invalid scope')
 
@@ -179,7 +179,7 @@ def test_refuses_a_scope_outside_the_configured_scopes(
 def test_identifies_the_consumer_and_credential_to_the_upstream(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, kong_admin: KongAdmin, header: str
 ) -> None:
-    """kong-plugins.md 4.3: X-Consumer-* of the credential's consumer, X-Credential-Identifier = client_id."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: X-Consumer-* of the credential's consumer, X-Credential-Identifier = client_id."""
     token = issue(proxy, kf_profile)
     result = proxy.request(ROUTE, token=token, headers={header: "forged"})
     assert_proxied(result, upstream)
@@ -205,7 +205,7 @@ def test_identifies_the_consumer_and_credential_to_the_upstream(
 def test_forwards_the_granted_scope_as_x_authenticated_scope(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, scope: str
 ) -> None:
-    """kong-plugins.md 4.2 (stored scope is the space-joined list), 4.3 (X-Authenticated-Scope, spaces)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (stored scope is the space-joined list), 4.3 (X-Authenticated-Scope, spaces)."""
     token = issue(proxy, kf_profile, scope=scope)
     result = proxy.request(ROUTE, token=token)
     assert_proxied(result, upstream)
@@ -216,7 +216,7 @@ def test_forwards_the_granted_scope_as_x_authenticated_scope(
 def test_accepts_the_token_as_an_access_token_query_parameter(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 4.3: without an Authorization header the access_token query parameter is read."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: without an Authorization header the access_token query parameter is read."""
     result = proxy.request(ROUTE, params={"access_token": issue(proxy, kf_profile)})
     assert_proxied(result, upstream)
     assert result.upstream_header("X-Credential-Identifier") == credential(kf_profile).id
@@ -227,7 +227,7 @@ def test_accepts_the_token_as_an_access_token_query_parameter(
 def test_refuses_a_token_the_plugin_did_not_issue(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, tokens: TokenFactory, kind: str
 ) -> None:
-    """kong-plugins.md 4.3: unknown token -> 401 invalid_token "The access token is invalid or has expired"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: unknown token -> 401 invalid_token "The access token is invalid or has expired"."""
     bad = {
         "random": "kfUnknownToken0123456789abcdefgh",
         "issuer-jwt": tokens.access_token("default"),
@@ -240,7 +240,7 @@ def test_refuses_a_token_the_plugin_did_not_issue(
 def test_invalid_token_challenge_follows_the_rfc6750_grammar_or_a_recorded_deviation(
     proxy: Proxy, deviations: DeviationCheck
 ) -> None:
-    """RFC 6750 3; kong-plugins.md 4.3: space-separated auth-params before 3.11 (recorded deviation)."""
+    """RFC 6750 3; https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: space-separated auth-params before 3.11 (recorded deviation)."""
     result = proxy.request(ROUTE, token="kf-not-a-token")
     deviations.check_challenge_syntax(result, flow=FLOW)
 
@@ -250,7 +250,7 @@ def test_invalid_token_challenge_follows_the_rfc6750_grammar_or_a_recorded_devia
 def test_accepts_a_service_bound_token_on_its_own_service(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 4.2: global_credentials false ties the token to the Service that issued it."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: global_credentials false ties the token to the Service that issued it."""
     token = issue(proxy, kf_profile, route="oauth2-service")
     assert_proxied(proxy.request("oauth2-service", token=token), upstream)
 
@@ -259,7 +259,7 @@ def test_accepts_a_service_bound_token_on_its_own_service(
 def test_refuses_a_token_bound_to_another_service(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 4.2/4.3: a token from another Service fails as invalid."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: a token from another Service fails as invalid."""
     token = issue(proxy, kf_profile, route="oauth2-service")
     assert_invalid(proxy.request("oauth2-service-other", token=token), upstream)
 
@@ -288,7 +288,7 @@ def test_refuses_a_global_token_on_a_plugin_without_global_credentials(
 def test_kong_oauth2_accepts_an_oauth2_token_and_forwards_it(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
 ) -> None:
-    """kong-plugins.md 1.5 (oauth2_tokens lookup), 1.9 (Authorization: Bearer <token> upstream)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (oauth2_tokens lookup), 1.9 (Authorization: Bearer <token> upstream)."""
     token = issue(proxy, kf_profile)
     result = proxy.request(KONG_OAUTH2, token=token)
     assert_proxied(result, upstream)
@@ -301,7 +301,7 @@ def test_kong_oauth2_accepts_an_oauth2_token_and_forwards_it(
 def test_kong_oauth2_maps_the_tokens_consumer(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, header: str
 ) -> None:
-    """kong-plugins.md 1.5 (maps the consumer automatically), 1.8 (X-Consumer-* of the mapped consumer)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (maps the consumer automatically), 1.8 (X-Consumer-* of the mapped consumer)."""
     result = proxy.request(KONG_OAUTH2, token=issue(proxy, kf_profile), headers={header: "forged"})
     assert_proxied(result, upstream)
     expected = {
@@ -317,7 +317,7 @@ def test_kong_oauth2_maps_the_tokens_consumer(
 def test_kong_oauth2_refuses_a_token_kong_did_not_issue(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, realm: str, kind: str
 ) -> None:
-    """kong-plugins.md 1.5, 1.7: unknown opaque token or a Kong Identity JWT (bearer not enabled) -> 401."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: unknown opaque token or a Kong Identity JWT (bearer not enabled) -> 401."""
     bad = "kfUnknownToken0123456789abcdefgh" if kind == "random" else tokens.access_token("default")
     assert_oidc_401(proxy.request(KONG_OAUTH2, token=bad), upstream, realm)
 
@@ -327,6 +327,6 @@ def test_kong_oauth2_refuses_a_token_kong_did_not_issue(
 def test_kong_oauth2_refuses_a_token_bound_to_another_service(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, realm: str
 ) -> None:
-    """kong-plugins.md 1.5: "kong access token is for different service" -> 401."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: "kong access token is for different service" -> 401."""
     token = issue(proxy, kf_profile, route="oauth2-service")
     assert_oidc_401(proxy.request(KONG_OAUTH2, token=token), upstream, realm)

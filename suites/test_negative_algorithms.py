@@ -1,9 +1,9 @@
 """Negative catalogue C (algorithms and keys) for the flows that take Kong Identity JWTs.
 
-anchors-and-negative-catalogue.md 8 C.25-C.39. Attacker keys are generated in the test (cryptography + pyjwt), so
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-C.39. Attacker keys are generated in the test (cryptography + pyjwt), so
 embedded-key attacks (jwk, jku, x5u, x5c) are real: the token verifies under the key it carries or points at.
 Key rotation and JWKS failures move the virtual clock past openid-connect's rediscovery_lifetime (30 s,
-kong-plugins.md 1.3) instead of sleeping.
+https://developer.konghq.com/plugins/openid-connect/#discovery-cache) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from negative_flows import (
 )
 
 FLOWS = flow_params(IDENTITY_FLOWS)
-REDISCOVERY_LIFETIME = 30  # kong-plugins.md 1.3 / 1.10
+REDISCOVERY_LIFETIME = 30  # https://developer.konghq.com/plugins/openid-connect/#discovery-cache and https://developer.konghq.com/plugins/openid-connect/reference/
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_refuses_an_unsecured_token_whatever_the_case_of_none(
 def test_refuses_an_hmac_token_keyed_with_the_issuers_public_key(
     flow: Flow, alg: str, forge: Forger, judge: Judge
 ) -> None:
-    """anchors 8 C.26, C.27; RFC 8725 3.1; kong-plugins.md 1.4 (HS* refused unless enable_hs_signatures)."""
+    """anchors 8 C.26, C.27; RFC 8725 3.1; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (HS* refused unless enable_hs_signatures)."""
     forged = forge.hmac_with_public_key(alg)
     assert jose.header_of(forged)["alg"] == alg
     judge.refusal(flow, judge.proxy.request(flow.route, token=forged))
@@ -175,7 +175,7 @@ def test_refuses_a_token_with_an_unknown_or_injected_kid(
 def test_refuses_a_token_signed_by_a_key_removed_from_the_jwks_once_caches_refresh(
     mint: Minter, tokens: TokenFactory, issuer_control: IssuerControl, clock: ClockControl, judge: Judge
 ) -> None:
-    """anchors 8 C.37; OIDC Core 10.1.1; RFC 7517 5; kong-plugins.md 1.3 (positive twin: the new kid is accepted)."""
+    """anchors 8 C.37; OIDC Core 10.1.1; RFC 7517 5; https://developer.konghq.com/plugins/openid-connect/#discovery-cache (positive twin: the new kid is accepted)."""
     old = mint.token(mint.claims(lifetime=600))
     judge.proxied(judge.proxy.request(OIDC_BEARER.route, token=old))
     issuer_control.rotate_keys(keep_previous=False)
@@ -224,7 +224,7 @@ def test_fails_closed_when_the_jwks_endpoint_fails(
     clock: ClockControl,
     judge: Judge,
 ) -> None:
-    """anchors 8 C.39; RFC 6749 7; kong-plugins.md 1.3 (keeps cached keys when rediscovery fails)."""
+    """anchors 8 C.39; RFC 6749 7; https://developer.konghq.com/plugins/openid-connect/#discovery-cache (keeps cached keys when rediscovery fails)."""
     with issuer_control.fault("jwks", **failure):
         clock.advance(REDISCOVERY_LIFETIME + 1)
         unknown = mint.token(mint.claims(), header={"kid": "kf-new-key"}, key="unknown")

@@ -1,8 +1,8 @@
 """Negative catalogue D (registered claims, token type, scopes) for the flows that take Kong Identity JWTs.
 
-anchors-and-negative-catalogue.md 8 D.41-D.57. Tokens are minted by the issuer emulator with its real key and edited
-claims, so only the claim under test is wrong. openid-connect bearer checks them itself (kong-plugins.md 1.4, 1.6);
-the introspection flows get the issuer's verdict (kong-identity.md B.7, kong-plugins.md 1.5, 3.4).
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-D.57. Tokens are minted by the issuer emulator with its real key and edited
+claims, so only the claim under test is wrong. openid-connect bearer checks them itself (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization);
+the introspection flows get the issuer's verdict (https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/, https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _without(mint: Minter, claim: str) -> str:
 @pytest.mark.parametrize("ago", [1, 61, 86_400])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_a_token_whose_exp_has_passed(flow: Flow, ago: int, mint: Minter, judge: Judge) -> None:
-    """anchors 8 D.41, D.42 (now - 1 refused); RFC 7519 4.1.4; kong-plugins.md 1.4 (leeway 0)."""
+    """anchors 8 D.41, D.42 (now - 1 refused); RFC 7519 4.1.4; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (leeway 0)."""
     now = mint.now()
     token = mint.token(mint.claims(iat=now - ago - 60, nbf=now - ago - 60, exp=now - ago))
     judge.refusal(flow, judge.proxy.request(flow.route, token=token))
@@ -61,7 +61,7 @@ def test_accepts_a_token_that_expires_shortly(flow: Flow, mint: Minter, judge: J
 def test_a_token_without_exp_or_iss_is_refused_or_a_recorded_deviation(
     flow: Flow, claim: str, mint: Minter, judge: Judge
 ) -> None:
-    """anchors 8 D.43, D.49; RFC 9068 2.2. kong-plugins.md 1.4: openid-connect checks them only when present."""
+    """anchors 8 D.43, D.49; RFC 9068 2.2. https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect checks them only when present."""
     result = judge.proxy.request(flow.route, token=_without(mint, claim))
     judge.refusal_or_recorded("RFC9068-2.2-required-claims", flow, result, detail=f"no {claim}")
 
@@ -93,7 +93,7 @@ def test_refuses_time_claims_that_are_not_numericdate_values(
 @pytest.mark.parametrize("ahead", [5, 120, 86_400])
 @pytest.mark.parametrize("flow", FLOWS)
 def test_refuses_a_token_that_is_not_yet_valid(flow: Flow, ahead: int, mint: Minter, judge: Judge) -> None:
-    """anchors 8 D.45; RFC 7519 4.1.5; kong-plugins.md 1.4 (fails when now + leeway < nbf)."""
+    """anchors 8 D.45; RFC 7519 4.1.5; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (fails when now + leeway < nbf)."""
     now = mint.now()
     token = mint.token(mint.claims(nbf=now + ahead, exp=now + ahead + 60))
     judge.refusal(flow, judge.proxy.request(flow.route, token=token))
@@ -102,9 +102,9 @@ def test_refuses_a_token_that_is_not_yet_valid(flow: Flow, ahead: int, mint: Min
 @pytest.mark.requirement("RFC7519-4.1.6-iat-future", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("ahead", [60, 86_400, "now"])
 def test_refuses_a_token_issued_in_the_future(ahead: int | str, mint: Minter, judge: Judge) -> None:
-    """anchors 8 D.46, D.44 (a string iat); RFC 7519 4.1.6; kong-plugins.md 1.4 (openid-connect: future iat rejected).
+    """anchors 8 D.46, D.44 (a string iat); RFC 7519 4.1.6; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (openid-connect: future iat rejected).
 
-    Only openid-connect reads iat; the issuer's introspection does not (kong-identity.md B.7).
+    Only openid-connect reads iat; the issuer's introspection does not (https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/).
     """
     now = mint.now()
     if isinstance(ahead, str):
@@ -160,7 +160,7 @@ def test_refuses_a_correctly_signed_token_whose_iss_is_a_near_miss(
 def test_refuses_with_403_a_token_whose_aud_misses_the_required_audience(
     aud: Any, mint: Minter, judge: Judge
 ) -> None:
-    """anchors 8 D.51, D.52; RFC 7519 4.1.3; kong-plugins.md 1.6 (audience_required unmet gives 403)."""
+    """anchors 8 D.51, D.52; RFC 7519 4.1.3; https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (audience_required unmet gives 403)."""
     result = judge.proxy.request("oidc-bearer-audience", token=mint.token(mint.claims(aud=aud)))
     judge.forbidden(result)
 
@@ -182,7 +182,7 @@ def test_accepts_a_token_whose_aud_contains_the_required_audience(
 @pytest.mark.requirement("RFC9068-2.1-typ", "RFC6750-3.1-invalid-token", "RS-no-upstream-on-reject")
 @pytest.mark.parametrize("typ", ["logout+jwt", "secevent+jwt", "id_token+jwt", "JOSE", "application/jose"])
 def test_refuses_a_token_whose_typ_is_not_an_access_token_type(typ: str, mint: Minter, judge: Judge) -> None:
-    """anchors 8 D.54, D.55 (logout/ID token replayed); RFC 9068 2.1, 4; RFC 8725 3.11; kong-plugins.md 1.4."""
+    """anchors 8 D.54, D.55 (logout/ID token replayed); RFC 9068 2.1, 4; RFC 8725 3.11; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow."""
     token = mint.token(mint.claims(), header={"typ": typ})
     judge.refusal(OIDC_BEARER, judge.proxy.request(OIDC_BEARER.route, token=token))
 
@@ -190,7 +190,7 @@ def test_refuses_a_token_whose_typ_is_not_an_access_token_type(typ: str, mint: M
 @pytest.mark.requirement("RFC9068-2.1-typ")
 @pytest.mark.parametrize("typ", ["JWT", "jwt", "at+jwt", "AT+JWT", None])
 def test_accepts_the_access_token_types_kong_documents(typ: str | None, mint: Minter, judge: Judge) -> None:
-    """anchors 8 D.54 (positive twin); kong-plugins.md 1.4: typ absent, JWT or at+jwt (case-insensitive)."""
+    """anchors 8 D.54 (positive twin); https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: typ absent, JWT or at+jwt (case-insensitive)."""
     token = mint.token(mint.claims(), header={"typ": typ})
     judge.proxied(judge.proxy.request(OIDC_BEARER.route, token=token))
 
@@ -214,7 +214,7 @@ def test_accepts_the_access_token_types_kong_documents(typ: str | None, mint: Mi
 def test_grants_scopes_only_on_an_exact_case_sensitive_match(
     flow: Flow, claims: dict[str, Any], mint: Minter, judge: Judge
 ) -> None:
-    """anchors 8 D.57; RFC 6749 3.3; RFC 9068 2.2.3; kong-plugins.md 1.6 (403 when scopes_required is unmet)."""
+    """anchors 8 D.57; RFC 6749 3.3; RFC 9068 2.2.3; https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (403 when scopes_required is unmet)."""
     result = judge.proxy.request(SCOPE_ROUTES[flow.name], token=mint.token(mint.claims(**claims)))
     judge.forbidden(result)
 
@@ -227,7 +227,7 @@ def test_grants_scopes_only_on_an_exact_case_sensitive_match(
 def test_grants_the_exact_scope_as_a_string_or_an_array(
     flow: Flow, scope: Any, mint: Minter, judge: Judge
 ) -> None:
-    """anchors 8 D.57 (positive twin); kong-plugins.md 1.6: a space-delimited string or an array."""
+    """anchors 8 D.57 (positive twin); https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: a space-delimited string or an array."""
     result = judge.proxy.request(SCOPE_ROUTES[flow.name], token=mint.token(mint.claims(scope=scope)))
     judge.proxied(result)
 
@@ -239,6 +239,6 @@ def test_grants_the_exact_scope_as_a_string_or_an_array(
 def test_a_token_without_sub_client_id_or_jti_is_refused_or_a_departure(
     flow: Flow, claim: str, mint: Minter, judge: Judge
 ) -> None:
-    """anchors 8 D.53; RFC 9068 2.2. kong-plugins.md 1.4: openid-connect checks only iss, exp, nbf and iat."""
+    """anchors 8 D.53; RFC 9068 2.2. https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect checks only iss, exp, nbf and iat."""
     result = judge.proxy.request(flow.route, token=_without(mint, claim))
     judge.refusal_or_recorded("RFC9068-2.2-sub-client-id-jti", flow, result, detail=f"no {claim}")

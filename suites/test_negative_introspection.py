@@ -1,6 +1,6 @@
 """Negative catalogue E (introspection) for openid-connect introspection and oauth2-introspection.
 
-anchors-and-negative-catalogue.md 8 E.59-E.65. The issuer's introspection answers are scripted through its fault
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-E.65. The issuer's introspection answers are scripted through its fault
 injection (``/_emulator/faults``); such tests hold the ``clock`` fixture, which runs them alone in the run, because a
 fault applies to every caller of the endpoint. Time moves on the virtual clock, never by sleeping.
 """
@@ -62,7 +62,7 @@ def _active_answer(kf_profile: ProfileHandles, now: float, **changes: Any) -> di
 def test_refuses_a_token_the_issuer_reports_inactive(
     flow: Flow, tokens: TokenFactory, issuer: IssuerClient, judge: Judge
 ) -> None:
-    """anchors 8 E.59; RFC 7662 2.2; RFC 7009 2 (revoked before first use); kong-plugins.md 1.5, 3.4."""
+    """anchors 8 E.59; RFC 7662 2.2; RFC 7009 2 (revoked before first use); https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works."""
     creds = judge.handles.clients["default"]
     token = tokens.access_token("default", scope="read")
     assert issuer.revoke(token, creds.id, creds.secret).status == 200
@@ -78,7 +78,7 @@ def test_refuses_a_token_the_issuer_reports_inactive(
 def test_an_active_answer_past_its_exp_is_refused_or_a_recorded_deviation(
     flow: Flow, tokens: TokenFactory, issuer_control: IssuerControl, clock: ClockControl, judge: Judge
 ) -> None:
-    """anchors 8 E.60; RFC 7662 2.2, 4. kong-plugins.md 1.7: openid-connect 401 "The access token expired";
+    """anchors 8 E.60; RFC 7662 2.2, 4. https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: openid-connect 401 "The access token expired";
     3.4: oauth2-introspection reads only active (a departure)."""
     now = clock.now()
     with issuer_control.fault(
@@ -110,7 +110,7 @@ def test_an_active_answer_past_its_exp_is_refused_or_a_recorded_deviation(
 def test_refuses_with_403_an_active_answer_without_the_required_scope(
     scope: str | None, tokens: TokenFactory, issuer_control: IssuerControl, clock: ClockControl, judge: Judge
 ) -> None:
-    """anchors 8 E.61; RFC 7662 4 (the RS checks scope); kong-plugins.md 1.6 (introspection result first)."""
+    """anchors 8 E.61; RFC 7662 4 (the RS checks scope); https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (introspection result first)."""
     answer = _active_answer(judge.handles, clock.now(), scope=scope)
     if scope is None:
         answer.pop("scope", None)
@@ -150,7 +150,7 @@ def test_refuses_when_the_answer_lacks_a_boolean_true_active(
     clock: ClockControl,
     judge: Judge,
 ) -> None:
-    """anchors 8 E.62; RFC 7662 2.2 (active is a REQUIRED boolean); kong-plugins.md 1.5, 3.3 (truthy active)."""
+    """anchors 8 E.62; RFC 7662 2.2 (active is a REQUIRED boolean); https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url (truthy active)."""
     with issuer_control.fault("introspect", status=200, body=ACTIVE_ANSWERS[answer]):
         result = judge.proxy.request(flow.route, token=tokens.access_token("default", scope="read"))
     if flow is OAUTH2_INTROSPECTION and answer in LUA_TRUTHY:  # a departure Kong's code implies
@@ -267,7 +267,7 @@ def test_a_revoked_token_stops_working_when_the_cache_entry_expires(
     clock: ClockControl,
     judge: Judge,
 ) -> None:
-    """anchors 8 E.64; RFC 7662 4; RFC 7009 2; kong-plugins.md 1.5 (cache until exp), 3.6 (ttl)."""
+    """anchors 8 E.64; RFC 7662 4; RFC 7009 2; https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (cache until exp), 3.6 (ttl)."""
     creds = judge.handles.clients["default"]
     token = tokens.access_token("default", scope="read")
     judge.proxied(judge.proxy.request(route, token=token))
@@ -285,7 +285,7 @@ def test_a_revoked_token_stops_working_when_the_cache_entry_expires(
 def test_a_cached_introspection_result_outliving_the_tokens_exp_is_a_recorded_deviation(
     tokens: TokenFactory, clock: ClockControl, judge: Judge
 ) -> None:
-    """anchors 8 E.64 ("never survives its exp"); kong-plugins.md 3.6: the entry lives config.ttl (30 s) whatever exp says."""
+    """anchors 8 E.64 ("never survives its exp"); https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the entry lives config.ttl (30 s) whatever exp says."""
     token = tokens.access_token("default", scope="read")
     clock.advance(TOKEN_LIFETIME - 15)
     judge.proxied(judge.proxy.request("oauth2-introspection", token=token))  # cached for 30 s from here
@@ -305,7 +305,7 @@ def test_a_cached_introspection_result_outliving_the_tokens_exp_is_a_recorded_de
 def test_authenticates_to_the_introspection_endpoint_and_posts_the_token_as_a_form(
     flow: Flow, tokens: TokenFactory, issuer_control: IssuerControl, judge: Judge
 ) -> None:
-    """anchors 8 E.65; RFC 7662 2.1; kong-plugins.md 1.5 (token_type_hint=access_token, Basic), 3.3 (no hint,
+    """anchors 8 E.65; RFC 7662 2.1; https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (token_type_hint=access_token, Basic), 3.3 (no hint,
     Authorization = authorization_value); form POST with Accept JSON; the client's own Bearer never reaches the IdP."""
     token = tokens.access_token("default", scope="read")
     judge.proxied(judge.proxy.request(flow.route, token=token))

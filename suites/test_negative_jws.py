@@ -1,8 +1,8 @@
 """Negative catalogue B (JWS/JWT structure) for the flows that take Kong Identity JWTs.
 
-anchors-and-negative-catalogue.md 8 B.13-B.23. openid-connect bearer verifies the JWS itself (kong-plugins.md 1.4);
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-B.23. openid-connect bearer verifies the JWS itself (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow);
 the introspection flows hand it to the issuer, whose `active:false` Kong turns into its invalid-token refusal
-(kong-plugins.md 1.5, 3.4). Broken tokens are made without a key (fixtures.jose) or signed by the issuer's real
+(https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works). Broken tokens are made without a key (fixtures.jose) or signed by the issuer's real
 key with a damaged header (the emulator's mint endpoint).
 """
 

@@ -1,8 +1,8 @@
 """Negative catalogue A (transport and header syntax), across every bearer flow.
 
-anchors-and-negative-catalogue.md 8 A.1-A.12, parametrized over openid-connect bearer, openid-connect
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1)-A.12, parametrized over openid-connect bearer, openid-connect
 introspection, openid-connect kong_oauth2, oauth2-introspection and OSS oauth2. Each refusal is checked against
-the exact answer Kong documents for the plugin (kong-plugins.md 1.7, 3.4, 4.3): status, body, the parsed
+the exact answer Kong documents for the plugin (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua): status, body, the parsed
 WWW-Authenticate, and that the upstream saw nothing. Kong's departures from RFC 6750 go through the deviation
 registry.
 """
@@ -45,7 +45,7 @@ def _token(flow: Flow, tokens: TokenFactory, proxy: Proxy, kf_profile: ProfileHa
 def _unreadable_header_kind(flow: Flow) -> Kind:
     """What a plugin makes of an Authorization header it cannot split into ``bearer <token>``.
 
-    kong-plugins.md 1.2 (openid-connect finds no token), 3.2 (oauth2-introspection needs exactly two parts:
+    https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants (openid-connect finds no token), 3.2 (oauth2-introspection needs exactly two parts:
     no token), 4.3 (OSS oauth2 uses the whole raw header value as the token: an invalid token).
     """
     return "invalid" if flow is OAUTH2 else "missing"
@@ -59,7 +59,7 @@ def _unreadable_header_kind(flow: Flow) -> Kind:
 def test_refuses_a_request_without_credentials_with_the_plugins_bearer_challenge(
     flow: Flow, judge: Judge
 ) -> None:
-    """anchors 8 A.1; RFC 6750 3, 3.1; kong-plugins.md 1.7 / 3.4 / 4.3 (openid-connect adds error: deviation)."""
+    """anchors 8 A.1; RFC 6750 3, 3.1; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (openid-connect adds error: deviation)."""
     result = judge.proxy.request(flow.route)
     ch = judge.refusal(flow, result, kinds=("missing",))
     rfc_verdict(
@@ -74,7 +74,7 @@ def test_refuses_a_request_without_credentials_with_the_plugins_bearer_challenge
 def test_a_valid_token_under_another_scheme_is_refused_or_a_recorded_deviation(
     flow: Flow, scheme: str, tokens: TokenFactory, judge: Judge
 ) -> None:
-    """anchors 8 A.2; RFC 6750 2.1. kong-plugins.md 3.2 / 4.3: oauth2-introspection and oauth2 accept "token"."""
+    """anchors 8 A.2; RFC 6750 2.1. https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: oauth2-introspection and oauth2 accept "token"."""
     result = judge.proxy.request(
         flow.route, token=_token(flow, tokens, judge.proxy, judge.handles), auth_scheme=scheme
     )
@@ -113,13 +113,13 @@ B64TOKEN_VIOLATIONS = {
 @pytest.mark.parametrize("case", list(B64TOKEN_VIOLATIONS))
 @pytest.mark.parametrize("flow", ALL)
 def test_refuses_a_credential_outside_b64token_never_with_a_5xx(flow: Flow, case: str, judge: Judge) -> None:
-    """anchors 8 A.4; RFC 6750 2.1: 401 with the plugin's own refusal (kong-plugins.md 1.7, 3.4, 4.3)."""
+    """anchors 8 A.4; RFC 6750 2.1: 401 with the plugin's own refusal (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
     value = b"Bearer " + B64TOKEN_VIOLATIONS[case]
     result = judge.proxy.request(flow.route, headers=[("Authorization", value)])  # type: ignore[list-item]
     if result.status == 400:  # the HTTP layer refused an invalid field value before any plugin ran
         judge.upstream.assert_not_reached(result)
         return
-    # kong-plugins.md 3.2: oauth2-introspection needs exactly two whitespace-separated parts, else no token
+    # https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: oauth2-introspection needs exactly two whitespace-separated parts, else no token
     kind: Kind = "missing" if flow is OAUTH2_INTROSPECTION and case == "inner-space" else "invalid"
     judge.refusal(flow, result, kinds=(kind,))
 
@@ -168,7 +168,7 @@ def test_a_folded_or_crlf_injected_credential_never_reaches_the_upstream(
 
 # ------------------------------------------------------------------------------------------- A.5
 def _first_source(flow: Flow) -> str:
-    """The token source a plugin reads first (kong-plugins.md 1.2: header before query; 3.2: query first; 4.3)."""
+    """The token source a plugin reads first (https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: header before query; 3.2: query first; 4.3)."""
     return "query" if flow is OAUTH2_INTROSPECTION else "header"
 
 
@@ -189,7 +189,7 @@ def test_two_authorization_headers_are_refused_or_a_recorded_deviation(
 def test_refuses_two_tokens_in_one_authorization_header(
     flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
-    """anchors 8 A.5; RFC 6750 2.1 (one b64token); kong-plugins.md 1.2, 3.2 (two parts only), 4.3 (raw value)."""
+    """anchors 8 A.5; RFC 6750 2.1 (one b64token); https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials (two parts only), 4.3 (raw value)."""
     token = _token(flow, tokens, judge.proxy, judge.handles)
     result = judge.proxy.request(flow.route, headers={"Authorization": f"Bearer {token} {token}"})
     kind: Kind = "missing" if flow is OAUTH2_INTROSPECTION else "invalid"
@@ -203,7 +203,7 @@ def test_refuses_two_tokens_in_one_authorization_header(
 def test_a_token_in_the_header_and_another_in_the_query_is_refused_or_a_recorded_deviation(
     flow: Flow, valid_in: str, tokens: TokenFactory, judge: Judge
 ) -> None:
-    """anchors 8 A.6; RFC 6750 2. Kong reads one source first (kong-plugins.md 1.2, 3.2, 4.3) and ignores the other."""
+    """anchors 8 A.6; RFC 6750 2. Kong reads one source first (https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua) and ignores the other."""
     token = _token(flow, tokens, judge.proxy, judge.handles)
     other = "kf-not-a-token"
     header, query = (token, other) if valid_in == "header" else (other, token)
@@ -220,7 +220,7 @@ def test_a_token_in_the_header_and_another_in_the_query_is_refused_or_a_recorded
 def test_refuses_a_token_outside_the_header_where_only_the_header_is_searched(
     where: str, tokens: TokenFactory, judge: Judge
 ) -> None:
-    """anchors 8 A.7; RFC 6750 2.3; kong-plugins.md 1.2 (bearer_token_param_type [header])."""
+    """anchors 8 A.7; RFC 6750 2.3; https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants (bearer_token_param_type [header])."""
     token = tokens.access_token("default")
     if where == "query":
         result = judge.proxy.request(HEADER_ONLY.route, params={"access_token": token})
@@ -260,7 +260,7 @@ def test_accepts_the_bearer_scheme_in_any_case(
 def test_accepts_several_spaces_between_scheme_and_token(
     flow: Flow, tokens: TokenFactory, judge: Judge
 ) -> None:
-    """anchors 8 A.9; RFC 6750 2.1 (``1*SP``); kong-plugins.md 1.2 (rest after the first whitespace)."""
+    """anchors 8 A.9; RFC 6750 2.1 (``1*SP``); https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants (rest after the first whitespace)."""
     token = _token(flow, tokens, judge.proxy, judge.handles)
     judge.proxied(judge.proxy.request(flow.route, headers={"Authorization": f"Bearer   {token}"}))
 
@@ -299,7 +299,7 @@ def test_an_invalid_token_error_is_well_formed_and_never_echoes_the_token(
 def test_refuses_a_valid_token_without_the_required_scope_with_403(
     route: str, tokens: TokenFactory, judge: Judge
 ) -> None:
-    """anchors 8 A.11; RFC 6750 3.1 insufficient_scope; kong-plugins.md 1.6 / 1.7 (positive twin: scope read)."""
+    """anchors 8 A.11; RFC 6750 3.1 insufficient_scope; https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (positive twin: scope read)."""
     judge.forbidden(judge.proxy.request(route, token=tokens.access_token("default", scope="write")))
     judge.proxied(judge.proxy.request(route, token=tokens.access_token("default", scope="read")))
 

@@ -1,8 +1,8 @@
 """openid-connect with auth_methods [bearer]: presenting the token, authorization and upstream headers.
 
-Expected answers from kong-plugins.md 1.2 (where the token is found), 1.6 (scopes and audience), 1.7 (error
+Expected answers from https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants (where the token is found), 1.6 (scopes and audience), 1.7 (error
 matrix), 1.9 (upstream headers) and the RFCs they implement; negative cases follow
-anchors-and-negative-catalogue.md section 8 A (transport and header syntax). Verifying the token itself (B:
+the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) section 8 A (transport and header syntax). Verifying the token itself (B:
 structure, C: algorithms and keys, D: registered claims, key rotation) is in
 test_openid_connect_bearer_verification.py. Every refusal checks status, body, the parsed WWW-Authenticate and
 that the upstream saw nothing.
@@ -35,7 +35,7 @@ ROUTE = "oidc-bearer"
 # ------------------------------------------------------------------------------------------- positive
 @pytest.mark.requirement("KONG-OIDC-1.9-upstream-token")
 def test_accepts_a_valid_token_and_forwards_it_upstream(proxy: Proxy, upstream: Upstream, token: str) -> None:
-    """kong-plugins.md 1.9: the upstream gets Authorization: Bearer <access token>."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: the upstream gets Authorization: Bearer <access token>."""
     result = proxy.request(ROUTE, token=token)
     assert_proxied(result, upstream)
     assert result.upstream_header("authorization") == f"Bearer {token}"
@@ -46,7 +46,7 @@ def test_accepts_a_valid_token_and_forwards_it_upstream(proxy: Proxy, upstream: 
 def test_matches_the_bearer_scheme_case_insensitively(
     proxy: Proxy, upstream: Upstream, token: str, scheme: str
 ) -> None:
-    """RFC 9110 11.1; anchors 8 A.9 (positive control); kong-plugins.md 1.9: rewritten as "Bearer <token>"."""
+    """RFC 9110 11.1; anchors 8 A.9 (positive control); https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: rewritten as "Bearer <token>"."""
     result = proxy.request(ROUTE, token=token, auth_scheme=scheme)
     assert_proxied(result, upstream)
     assert result.upstream_header("authorization") == f"Bearer {token}"
@@ -57,7 +57,7 @@ def test_matches_the_bearer_scheme_case_insensitively(
 def test_finds_the_token_in_the_query_or_form_body(
     proxy: Proxy, upstream: Upstream, token: str, where: str
 ) -> None:
-    """kong-plugins.md 1.2: bearer_token_param_type defaults to body, header, query."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: bearer_token_param_type defaults to body, header, query."""
     if where == "query":
         result = proxy.request(ROUTE, params={"access_token": token})
     else:
@@ -69,7 +69,7 @@ def test_finds_the_token_in_the_query_or_form_body(
 def test_moves_a_query_token_into_the_authorization_header_and_hides_it(
     proxy: Proxy, upstream: Upstream, token: str, kf_stack: Any
 ) -> None:
-    """kong-plugins.md 1.9: the upstream gets Authorization: Bearer; hide_credentials (3.14+) drops the query arg."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: the upstream gets Authorization: Bearer; hide_credentials (3.14+) drops the query arg."""
     result = proxy.request(ROUTE, params={"access_token": token, "keep": "1"})
     assert_proxied(result, upstream)
     seen = result.upstream_saw()
@@ -82,7 +82,7 @@ def test_moves_a_query_token_into_the_authorization_header_and_hides_it(
 def test_ignores_a_query_token_when_only_the_header_is_searched(
     proxy: Proxy, upstream: Upstream, token: str, realm: str
 ) -> None:
-    """kong-plugins.md 1.2: bearer_token_param_type [header]; anchors 8 A.7."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: bearer_token_param_type [header]; anchors 8 A.7."""
     assert_oidc_401(proxy.request("oidc-bearer-header-only", params={"access_token": token}), upstream, realm)
 
 
@@ -99,7 +99,7 @@ def test_challenge_follows_the_rfc6750_grammar(proxy: Proxy, case: str, deviatio
 def test_refuses_a_valid_token_sent_with_another_scheme(
     proxy: Proxy, upstream: Upstream, token: str, realm: str, scheme: str
 ) -> None:
-    """RFC 6750 2.1; anchors 8 A.2 (DPoP is read only when proof_of_possession_dpop is on, kong-plugins.md 1.2)."""
+    """RFC 6750 2.1; anchors 8 A.2 (DPoP is read only when proof_of_possession_dpop is on, https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants)."""
     assert_oidc_401(proxy.request(ROUTE, token=token, auth_scheme=scheme), upstream, realm)
 
 
@@ -153,7 +153,7 @@ def test_enforces_required_scopes_with_403(
     scope: str | None,
     allowed: bool,
 ) -> None:
-    """kong-plugins.md 1.6 (alternatives OR, space-separated AND); RFC 6750 3.1 insufficient_scope."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (alternatives OR, space-separated AND); RFC 6750 3.1 insufficient_scope."""
     result = proxy.request(route, token=tokens.access_token("default", scope=scope))
     if allowed:
         assert_proxied(result, upstream)
@@ -178,7 +178,7 @@ def test_matches_scopes_exactly_and_case_sensitively(
 @pytest.mark.requirement("RFC6749-3.3-scope-exact", "KONG-OIDC-1.6-scopes-required")
 @pytest.mark.needs("issuer_control")
 def test_accepts_scopes_given_as_an_array_claim(proxy: Proxy, upstream: Upstream, mint: Minter) -> None:
-    """kong-plugins.md 1.6: a claim value may be a space-delimited string or an array."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: a claim value may be a space-delimited string or an array."""
     assert_proxied(
         proxy.request("oidc-bearer-scopes", token=mint.token(mint.claims(scope=["write", "read"]))), upstream
     )
@@ -191,7 +191,7 @@ def test_accepts_scopes_given_as_an_array_claim(proxy: Proxy, upstream: Upstream
 def test_enforces_the_required_audience_with_403(
     proxy: Proxy, upstream: Upstream, token: str, realm: str, route: str, allowed: bool
 ) -> None:
-    """kong-plugins.md 1.6: audience_required unmet gives 403."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: audience_required unmet gives 403."""
     result = proxy.request(route, token=token)
     if allowed:
         assert_proxied(result, upstream)
@@ -202,7 +202,7 @@ def test_enforces_the_required_audience_with_403(
 # ------------------------------------------------------------------------------------------- upstream headers (1.9)
 @pytest.mark.requirement("KONG-OIDC-1.9-upstream-headers")
 def test_forwards_claims_as_upstream_headers(proxy: Proxy, upstream: Upstream, tokens: TokenFactory) -> None:
-    """kong-plugins.md 1.9: strings as-is, numbers as strings, tables base64-encoded JSON."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: strings as-is, numbers as strings, tables base64-encoded JSON."""
     result = proxy.request("oidc-bearer-headers", token=tokens.access_token("labelled"))
     assert_proxied(result, upstream)
     assert result.upstream_header("x-kf-always") == "always-value"
@@ -217,11 +217,14 @@ def test_forwards_claims_as_upstream_headers(proxy: Proxy, upstream: Upstream, t
 def test_clears_a_client_sent_header_when_its_claim_is_missing(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, kf_stack: Any
 ) -> None:
-    """kong-plugins.md 1.9: cleared since 3.14 (and 3.10.0.10/3.11.0.9/3.12.0.5/3.13.0.3), passed through before
-    3.10; kong-identity.md C.6 (a missing label drops the claim)."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: cleared since 3.14 (and 3.10.0.10/3.11.0.9/3.12.0.5/3.13.0.3), passed through before
+    3.10; https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (a missing label drops the claim)."""
     if (3, 10) <= kf_stack.version < (3, 14):
         pytest.skip(
-            lacks_reason(["kong_version"], "depends on the patch release of 3.10-3.13 (kong-plugins.md 1.9)")
+            lacks_reason(
+                ["kong_version"],
+                "depends on the patch release of 3.10-3.13 (https://developer.konghq.com/plugins/openid-connect/)",
+            )
         )
     result = proxy.request(
         "oidc-bearer-headers", token=tokens.access_token("default"), headers={"X-KF-Tier": "forged"}

@@ -1,7 +1,7 @@
 """openid-connect with auth_methods [bearer]: how the gateway verifies a Kong Identity JWT access token.
 
-Expected answers from kong-plugins.md 1.3 (discovery, JWKS and rediscovery), 1.4 (signature and claims), 1.7
-(error matrix) and the RFCs they implement; negative cases follow anchors-and-negative-catalogue.md section 8
+Expected answers from https://developer.konghq.com/plugins/openid-connect/#discovery-cache (discovery, JWKS and rediscovery), 1.4 (signature and claims), 1.7
+(error matrix) and the RFCs they implement; negative cases follow the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) section 8
 (B: structure, C: algorithms and keys, D: registered claims). Presenting the token, scopes and upstream headers
 are in test_openid_connect_bearer.py. Every refusal checks status, body, the parsed WWW-Authenticate and that
 the upstream saw nothing.
@@ -65,7 +65,7 @@ def test_ignores_key_urls_embedded_in_the_token(
 def test_refuses_an_expired_token(
     proxy: Proxy, upstream: Upstream, mint: Minter, realm: str, ago: int
 ) -> None:
-    """RFC 7519 4.1.4; kong-plugins.md 1.4 (leeway 0); anchors 8 D.41."""
+    """RFC 7519 4.1.4; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (leeway 0); anchors 8 D.41."""
     now = mint.now()
     claims = mint.claims(iat=now - ago - 60, nbf=now - ago - 60, exp=now - ago)
     assert_oidc_401(proxy.request(ROUTE, token=mint.token(claims)), upstream, realm)
@@ -76,7 +76,7 @@ def test_refuses_an_expired_token(
 def test_refuses_a_token_issued_in_the_future(
     proxy: Proxy, upstream: Upstream, mint: Minter, realm: str
 ) -> None:
-    """RFC 7519 4.1.6; kong-plugins.md 1.4 (future iat rejected); anchors 8 D.46."""
+    """RFC 7519 4.1.6; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (future iat rejected); anchors 8 D.46."""
     now = mint.now()
     claims = mint.claims(iat=now + 3600, nbf=None, exp=now + 7200)
     assert_oidc_401(proxy.request(ROUTE, token=mint.token(claims)), upstream, realm)
@@ -139,7 +139,7 @@ def test_a_foreign_audience_is_refused_or_a_recorded_deviation(
 def test_accepts_a_token_until_its_exp_and_refuses_it_after(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, clock: ClockControl, realm: str
 ) -> None:
-    """RFC 7519 4.1.4; kong-plugins.md 1.4 (fails when now - leeway > exp; leeway 0)."""
+    """RFC 7519 4.1.4; https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow (fails when now - leeway > exp; leeway 0)."""
     token = tokens.access_token("default")
     clock.advance(55)
     assert_proxied(proxy.request(ROUTE, token=token), upstream)
@@ -156,7 +156,7 @@ def test_accepts_a_token_until_its_exp_and_refuses_it_after(
 def test_tolerates_expiry_within_the_configured_leeway_only(
     proxy: Proxy, upstream: Upstream, mint: Minter, realm: str, route: str, expired_for: int, allowed: bool
 ) -> None:
-    """kong-plugins.md 1.4: exp fails when now - leeway > exp (leeway 30 on the leeway route, 0 otherwise)."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: exp fails when now - leeway > exp (leeway 30 on the leeway route, 0 otherwise)."""
     now = mint.now()
     token = mint.token(mint.claims(iat=now - 120, nbf=now - 120, exp=now - expired_for))
     result = proxy.request(route, token=token)
@@ -171,7 +171,7 @@ def test_tolerates_expiry_within_the_configured_leeway_only(
 def test_accepts_a_token_at_the_exact_second_of_its_exp(
     proxy: Proxy, upstream: Upstream, mint: Minter, clock: ClockControl, realm: str
 ) -> None:
-    """kong-plugins.md 1.4: at exp == now the token is still accepted (fails only when now - leeway > exp)."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: at exp == now the token is still accepted (fails only when now - leeway > exp)."""
     exp = int(clock.now()) + 30
     token = mint.token(mint.claims(iat=exp - 60, nbf=exp - 60, exp=exp))
     clock.freeze(float(exp))
@@ -182,7 +182,7 @@ def test_accepts_a_token_at_the_exact_second_of_its_exp(
 
 @pytest.mark.requirement("KONG-OIDC-1.3-discovery-failure", "RS-no-upstream-on-reject")
 def test_answers_500_when_discovery_cannot_be_loaded(proxy: Proxy, upstream: Upstream, token: str) -> None:
-    """kong-plugins.md 1.3: 500 {"message":"An unexpected error occurred"} (display_errors off), nothing proxied."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: 500 {"message":"An unexpected error occurred"} (display_errors off), nothing proxied."""
     result = proxy.request("oidc-bearer-discovery-down", token=token)
     assert result.status == 500
     assert result.json() == KONG_UNEXPECTED_ERROR
@@ -195,7 +195,7 @@ def test_answers_500_when_discovery_cannot_be_loaded(proxy: Proxy, upstream: Ups
 def test_accepts_tokens_signed_by_a_rotated_key_after_rediscovery(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, issuer_control: IssuerControl, clock: ClockControl
 ) -> None:
-    """OIDC Core 10.1.1; kong-plugins.md 1.3: unknown kid triggers rediscovery (at most every rediscovery_lifetime);
+    """OIDC Core 10.1.1; https://developer.konghq.com/plugins/openid-connect/#discovery-cache: unknown kid triggers rediscovery (at most every rediscovery_lifetime);
     the previous key stays published, so tokens it signed keep working."""
     old = tokens.access_token()
     assert_proxied(proxy.request(ROUTE, token=old), upstream)  # keys cached
@@ -215,7 +215,7 @@ def test_throttles_jwks_refetches_for_unknown_kids(
     clock: ClockControl,
     realm: str,
 ) -> None:
-    """kong-plugins.md 1.3; anchors 8 C.35: many unknown kids cause at most one JWKS fetch per rediscovery_lifetime."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache; anchors 8 C.35: many unknown kids cause at most one JWKS fetch per rediscovery_lifetime."""
     clock.advance(31)
     before = issuer_control.count("jwks")
     for n in range(5):

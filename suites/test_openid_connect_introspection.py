@@ -1,7 +1,7 @@
 """openid-connect with auth_methods [introspection]: every token checked at Kong Identity's introspection endpoint.
 
-Expected behaviour from kong-plugins.md 1.5 (the introspection call and cache), 1.6 (scopes), 1.7 (error
-matrix) and anchors-and-negative-catalogue.md 8 E (59-65). The introspection requests Kong sends are read
+Expected behaviour from https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (the introspection call and cache), 1.6 (scopes), 1.7 (error
+matrix) and the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) E (59-65). The introspection requests Kong sends are read
 from the issuer emulator's request log (each test's token is fresh, so its fingerprint finds exactly its own
 calls); IdP answers are scripted with the issuer's fault injection under the ``clock`` fixture, which runs
 the test alone.
@@ -34,7 +34,7 @@ SCOPED = "oidc-introspection-scopes"
 def test_accepts_an_active_token_and_forwards_it_upstream(
     proxy: Proxy, upstream: Upstream, token: str, route: str
 ) -> None:
-    """kong-plugins.md 1.5 (active:true), 1.9 (upstream gets Authorization: Bearer <token>)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (active:true), 1.9 (upstream gets Authorization: Bearer <token>)."""
     result = proxy.request(route, token=token)
     assert_proxied(result, upstream)
     assert result.upstream_header("Authorization") == f"Bearer {token}"
@@ -48,7 +48,7 @@ def test_accepts_an_active_token_and_forwards_it_upstream(
 def test_refuses_a_token_the_issuer_reports_inactive(
     proxy: Proxy, upstream: Upstream, token: str, realm: str, kind: str, route: str
 ) -> None:
-    """kong-plugins.md 1.5 (active must be true), 1.7; anchors 8 E.59."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow (active must be true), 1.7; anchors 8 E.59."""
     bad = {
         "opaque": "kf-not-a-token-0123456789",
         "flipped-signature": jose.flip_signature_bit(token),
@@ -62,7 +62,7 @@ def test_refuses_a_token_the_issuer_reports_inactive(
 def test_refuses_a_token_signed_by_a_key_the_issuer_does_not_know(
     proxy: Proxy, upstream: Upstream, forge: Forger, realm: str
 ) -> None:
-    """kong-plugins.md 1.5; anchors 8 E.59: the issuer reports a token it cannot verify inactive."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow; anchors 8 E.59: the issuer reports a token it cannot verify inactive."""
     assert_oidc_401(proxy.request(ROUTE, token=forge.attacker_signed()), upstream, realm)
 
 
@@ -71,7 +71,7 @@ def test_refuses_a_token_signed_by_a_key_the_issuer_does_not_know(
 def test_refuses_a_valid_token_sent_with_another_scheme(
     proxy: Proxy, upstream: Upstream, token: str, realm: str, scheme: str
 ) -> None:
-    """RFC 6750 2.1; kong-plugins.md 1.2 (the bearer scheme only); anchors 8 A.2."""
+    """RFC 6750 2.1; https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants (the bearer scheme only); anchors 8 A.2."""
     assert_oidc_401(proxy.request(ROUTE, token=token, auth_scheme=scheme), upstream, realm)
 
 
@@ -83,7 +83,7 @@ def test_refuses_a_valid_token_sent_with_another_scheme(
 def test_enforces_required_scopes_from_the_introspection_result(
     proxy: Proxy, upstream: Upstream, tokens: TokenFactory, realm: str, scope: str | None, allowed: bool
 ) -> None:
-    """kong-plugins.md 1.6 (looked up in the introspection result first); anchors 8 E.61: 403 insufficient_scope."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization (looked up in the introspection result first); anchors 8 E.61: 403 insufficient_scope."""
     result = proxy.request(SCOPED, token=tokens.access_token("default", scope=scope))
     if allowed:
         assert_proxied(result, upstream)
@@ -97,7 +97,7 @@ def test_enforces_required_scopes_from_the_introspection_result(
 def test_introspects_once_with_cache_introspection_and_every_time_without(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, token: str, route: str, calls: int
 ) -> None:
-    """kong-plugins.md 1.5: cache_introspection caches for the token's remaining lifetime."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: cache_introspection caches for the token's remaining lifetime."""
     for _ in range(3):
         assert_proxied(proxy.request(route, token=token), upstream)
     assert len(issuer_control.carrying("introspect", token)) == calls
@@ -113,7 +113,7 @@ def test_reintrospects_an_answer_without_exp_after_cache_ttl(
     token: str,
     realm: str,
 ) -> None:
-    """kong-plugins.md 1.5: an answer without exp is cached for cache_ttl (3600 s), not longer; the issuer's
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an answer without exp is cached for cache_ttl (3600 s), not longer; the issuer's
     next answer (the token has expired by then) is what counts."""
     with issuer_control.fault("introspect", status=200, body={"active": True, "scope": "read"}, times=1):
         assert_proxied(proxy.request(CACHED, token=token), upstream)

@@ -1,6 +1,6 @@
 """upstream-oauth: the gateway as an OAuth client of Kong Identity, injecting a token into upstream requests.
 
-Expected behaviour from kong-plugins.md 2.2-2.5 and anchors-and-negative-catalogue.md 8 F (66-69). What reached
+Expected behaviour from https://developer.konghq.com/plugins/upstream-oauth/reference/-2.5 and the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) F (66-69). What reached
 the upstream is read from its log where the target has one, else from the echoed request (fixtures.http). What
 Kong sends to the IdP and how often is read from the issuer emulator's request log (``/_emulator/requests``;
 each profile variant sends a distinct ``X-KF-Variant`` token header, so its token requests can be told
@@ -24,8 +24,12 @@ from fixtures.timing import ClockControl
 from kongformance.clients.issuer import IssuerClient
 from kongformance.profile import TOKEN_LIFETIME, ProfileHandles
 
-EAGERLY_EXPIRE = 5  # cache.eagerly_expire default (kong-plugins.md 2.2)
-DEFAULT_TTL = 3600  # cache.default_ttl default (kong-plugins.md 2.2)
+EAGERLY_EXPIRE = (
+    5  # cache.eagerly_expire default (https://developer.konghq.com/plugins/upstream-oauth/reference/)
+)
+DEFAULT_TTL = (
+    3600  # cache.default_ttl default (https://developer.konghq.com/plugins/upstream-oauth/reference/)
+)
 PAST_ANY_CACHED_TOKEN = TOKEN_LIFETIME + 1  # advancing this far empties every upstream-oauth token cache
 DEFAULT_IDP_ERROR = {"code": "502", "message": "Failed to authenticate request to upstream"}
 AUTH_VARIANTS = {"upstream-oauth-post": "client_secret_post", "upstream-oauth-basic": "client_secret_basic"}
@@ -33,7 +37,7 @@ AUTH_VARIANTS = {"upstream-oauth-post": "client_secret_post", "upstream-oauth-ba
 
 @pytest.fixture
 def fresh(clock: ClockControl) -> ClockControl:
-    """Exclusive time control, with every cached upstream token expired (kong-plugins.md 2.5 TTL rule)."""
+    """Exclusive time control, with every cached upstream token expired (https://developer.konghq.com/plugins/upstream-oauth/#caching TTL rule)."""
     clock.advance(PAST_ANY_CACHED_TOKEN)
     return clock
 
@@ -64,7 +68,7 @@ def assert_issued_to_gateway(token: str, handles: ProfileHandles, issuer: Issuer
 
 
 def assert_idp_error(result: ProxyResult, upstream: Upstream) -> None:
-    """kong-plugins.md 2.4: default 502 with the templated JSON body (code is a string); upstream untouched."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: default 502 with the templated JSON body (code is a string); upstream untouched."""
     assert result.status == 502, f"{result.status}: {result.response.text[:200]!r}"
     assert result.response.headers.get("content-type") == "application/json; charset=utf-8"
     assert json.loads(result.response.text) == DEFAULT_IDP_ERROR
@@ -77,7 +81,7 @@ def assert_idp_error(result: ProxyResult, upstream: Upstream) -> None:
 def test_injects_a_token_of_the_gateway_client_into_the_upstream_authorization(
     proxy: Proxy, upstream: Upstream, issuer: IssuerClient, kf_profile: ProfileHandles, variant: str
 ) -> None:
-    """kong-plugins.md 2.5: Authorization: <token_type> <access_token>, a token from the configured IdP."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: Authorization: <token_type> <access_token>, a token from the configured IdP."""
     result = proxy.request(variant)
     assert result.status == 200, result.response.text[:200]
     token_type, token = injected_token(result, upstream)
@@ -90,7 +94,7 @@ def test_injects_a_token_of_the_gateway_client_into_the_upstream_authorization(
 def test_replaces_a_client_sent_authorization_header(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, issuer: IssuerClient, variant: str
 ) -> None:
-    """kong-plugins.md 2.5: set_header replaces the client's header; anchors 8 F.69 (not leaked upstream)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: set_header replaces the client's header; anchors 8 F.69 (not leaked upstream)."""
     result = proxy.request(variant, token="client-own-credential")
     assert result.status == 200
     values = upstream_headers(result, upstream, "Authorization")
@@ -103,7 +107,7 @@ def test_replaces_a_client_sent_authorization_header(
 def test_injects_into_the_configured_header_and_leaves_authorization_alone(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, issuer: IssuerClient
 ) -> None:
-    """kong-plugins.md 2.5: upstream_access_token_header_name; the client's Authorization passes (inferred)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: upstream_access_token_header_name; the client's Authorization passes (inferred)."""
     result = proxy.request("upstream-oauth-header", token="client-own-credential")
     assert result.status == 200
     _, token = injected_token(result, upstream, "X-Upstream-Token")
@@ -115,7 +119,7 @@ def test_injects_into_the_configured_header_and_leaves_authorization_alone(
 def test_replaces_a_client_sent_header_of_the_configured_name(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles, issuer: IssuerClient
 ) -> None:
-    """kong-plugins.md 2.5: kong.service.request.set_header replaces a client-sent header of the same name."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: kong.service.request.set_header replaces a client-sent header of the same name."""
     result = proxy.request("upstream-oauth-header", headers={"X-Upstream-Token": "Bearer forged"})
     assert result.status == 200
     values = upstream_headers(result, upstream, "X-Upstream-Token")
@@ -127,7 +131,7 @@ def test_replaces_a_client_sent_header_of_the_configured_name(
 def test_instances_with_different_oauth_records_do_not_share_a_token(
     proxy: Proxy, upstream: Upstream
 ) -> None:
-    """kong-plugins.md 2.5: the cache key hashes the whole oauth record (token_headers differ per variant)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: the cache key hashes the whole oauth record (token_headers differ per variant)."""
     post = injected_token(proxy.request("upstream-oauth-post"), upstream)[1]
     basic = injected_token(proxy.request("upstream-oauth-basic"), upstream)[1]
     assert jose.payload_of(post)["jti"] != jose.payload_of(basic)["jti"]
@@ -144,7 +148,7 @@ def test_authenticates_to_the_token_endpoint_with_the_configured_method(
     variant: str,
     auth_method: str,
 ) -> None:
-    """kong-plugins.md 2.3: client_secret_post puts id and secret in the body; client_secret_basic uses Basic."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: client_secret_post puts id and secret in the body; client_secret_basic uses Basic."""
     mark = issuer_control.mark("token")
     assert proxy.request(variant).status == 200
     sent = issuer_control.token_calls(variant, since=mark)
@@ -165,7 +169,7 @@ def test_authenticates_to_the_token_endpoint_with_the_configured_method(
 def test_requests_client_credentials_with_the_configured_scopes_and_token_headers(
     proxy: Proxy, issuer_control: IssuerControl, fresh: ClockControl, variant: str
 ) -> None:
-    """kong-plugins.md 2.3: form POST, grant_type, scope joined by spaces, no audience when empty, token_headers."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: form POST, grant_type, scope joined by spaces, no audience when empty, token_headers."""
     mark = issuer_control.mark("token")
     assert proxy.request(variant).status == 200
     (sent,) = issuer_control.token_calls(variant, since=mark)
@@ -201,7 +205,7 @@ def test_never_forwards_the_clients_credentials_to_the_token_endpoint(
 def test_reuses_the_cached_token_for_later_requests(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, clock: ClockControl, variant: str
 ) -> None:
-    """kong-plugins.md 2.5; anchors 8 F.68: no token request per proxied request. The cached token is let
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching; anchors 8 F.68: no token request per proxied request. The cached token is let
     expire first, so three requests make exactly one token request (the clock fixture keeps other tests away
     from the log meanwhile)."""
     header = "X-Upstream-Token" if variant == "upstream-oauth-header" else "Authorization"
@@ -216,7 +220,7 @@ def test_reuses_the_cached_token_for_later_requests(
 def test_refetches_the_token_eagerly_before_it_expires(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
-    """kong-plugins.md 2.5: cache TTL = expires_in - eagerly_expire (5 s)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: cache TTL = expires_in - eagerly_expire (5 s)."""
     variant = "upstream-oauth-post"
     mark = issuer_control.mark("token")
     first = injected_token(proxy.request(variant), upstream)[1]
@@ -234,7 +238,7 @@ def test_refetches_the_token_eagerly_before_it_expires(
 def test_passes_an_upstream_401_through_and_purges_the_cached_token(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
-    """kong-plugins.md 2.5: the client gets the upstream's 401 (no retry); the next request fetches anew."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: the client gets the upstream's 401 (no retry); the next request fetches anew."""
     variant = "upstream-oauth-purge"
     mark = issuer_control.mark("token")
     first = proxy.request(variant)
@@ -252,7 +256,7 @@ def test_passes_an_upstream_401_through_and_purges_the_cached_token(
 # ------------------------------------------------------------------------------------------- IdP failures (2.4)
 @pytest.mark.requirement("KONG-UPO-2.4-idp-error", "RS-no-upstream-on-reject")
 def test_answers_a_refused_token_request_with_the_default_idp_error(proxy: Proxy, upstream: Upstream) -> None:
-    """kong-plugins.md 2.4; anchors 8 F.66: the IdP answers invalid_client (wrong secret) -> 502, fixed body."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code; anchors 8 F.66: the IdP answers invalid_client (wrong secret) -> 502, fixed body."""
     assert_idp_error(proxy.request("upstream-oauth-idp-error"), upstream)
 
 
@@ -260,7 +264,7 @@ def test_answers_a_refused_token_request_with_the_default_idp_error(proxy: Proxy
 def test_answers_an_idp_failure_with_the_configured_status_type_and_template(
     proxy: Proxy, upstream: Upstream
 ) -> None:
-    """kong-plugins.md 2.4: {{status}} and {{message}} substituted into the configured template."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: {{status}} and {{message}} substituted into the configured template."""
     result = proxy.request("upstream-oauth-idp-custom")
     assert result.status == 503
     assert result.response.headers.get("content-type") == "application/problem+json"
@@ -290,7 +294,7 @@ IDP_FAILURES: dict[str, dict[str, Any]] = {
 def test_turns_any_idp_failure_into_the_configured_error_without_calling_upstream(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl, failure: str
 ) -> None:
-    """kong-plugins.md 2.3 (success = status < 400, JSON, non-empty access_token), 2.4; anchors 8 F.66, F.67.
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods (success = status < 400, JSON, non-empty access_token), 2.4; anchors 8 F.66, F.67.
 
     The IdP's own status and body never reach the client.
     """
@@ -308,7 +312,7 @@ def test_turns_any_idp_failure_into_the_configured_error_without_calling_upstrea
 def test_does_not_cache_a_failed_token_request(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
-    """kong-plugins.md 2.4/2.5: only a successful token answer is cached; the next request asks again."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code and https://developer.konghq.com/plugins/upstream-oauth/#caching: only a successful token answer is cached; the next request asks again."""
     with issuer_control.fault("token", status=500, body="down", times=1):
         assert_idp_error(proxy.request("upstream-oauth-scripted"), upstream)
     assert proxy.request("upstream-oauth-scripted").status == 200
@@ -327,7 +331,7 @@ def test_uses_the_idps_token_type_verbatim(
     token_type: str | None,
     expected: str,
 ) -> None:
-    """kong-plugins.md 2.5: '<token_type or "Bearer"> <access_token>'; lowercase bearer stays lowercase."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: '<token_type or "Bearer"> <access_token>'; lowercase bearer stays lowercase."""
     scripted = "kf-scripted-" + uuid.uuid4().hex
     body: dict[str, Any] = {"access_token": scripted, "expires_in": TOKEN_LIFETIME}
     if token_type is not None:
@@ -346,7 +350,7 @@ def test_uses_the_idps_token_type_verbatim(
 def test_caches_a_token_without_expires_in_for_the_default_ttl(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
-    """kong-plugins.md 2.5: without expires_in the TTL is cache.default_ttl (3600 s)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: without expires_in the TTL is cache.default_ttl (3600 s)."""
     scripted = "kf-scripted-" + uuid.uuid4().hex
     variant = "upstream-oauth-scripted"
     with issuer_control.fault(
@@ -364,7 +368,7 @@ def test_caches_a_token_without_expires_in_for_the_default_ttl(
 def test_does_not_reuse_a_token_whose_lifetime_is_within_eagerly_expire(
     proxy: Proxy, upstream: Upstream, issuer_control: IssuerControl, fresh: ClockControl
 ) -> None:
-    """kong-plugins.md 2.5: TTL = max(0.001, expires_in - eagerly_expire): expires_in 3 is effectively uncached."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: TTL = max(0.001, expires_in - eagerly_expire): expires_in 3 is effectively uncached."""
     variant = "upstream-oauth-scripted"
     body = {"access_token": "kf-short-lived", "token_type": "Bearer", "expires_in": 3}
     mark = issuer_control.mark("token")

@@ -20,9 +20,7 @@ class Defect:
     name: str
     component: str  # "gateway" or "issuer"
     summary: str  # what the broken component does instead
-    departs_from: (
-        str  # the document and section whose behaviour it breaks (kong-plugins.md 1.4, RFC 7662 2.2...)
-    )
+    departs_from: str  # the document and section whose behaviour it breaks (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow, RFC 7662 2.2...)
 
 
 class UnknownDefect(KeyError):

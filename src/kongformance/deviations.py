@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from kongformance.sources import Source, SourceError, parse_sources
+
 KONG_BEHAVIOURS = ("proxied", "refused", "open")
 _BOUND = re.compile(r"^\s*(>=|<=|>|<|==)\s*(\d+)(?:\.(\d+))?\s*$")
 
@@ -68,7 +70,7 @@ class Deviation:
     flows: tuple[str, ...]
     kong_versions: str
     summary: str
-    source: str
+    source: tuple[Source, ...]
     kong: str = ""  # one of KONG_BEHAVIOURS (required in the registry file)
 
     @property
@@ -114,10 +116,10 @@ def parse_registry(doc: Any) -> DeviationRegistry:
                 flows=tuple(str(f) for f in raw["flows"]),
                 kong_versions=str(raw.get("kong_versions", "")),
                 summary=str(raw["summary"]),
-                source=str(raw["source"]),
+                source=parse_sources(raw["source"]),
                 kong=str(raw["kong"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, SourceError) as exc:
             raise RegistryError(f"bad deviation entry {raw!r}: {exc}") from exc
         if dev.kong not in KONG_BEHAVIOURS:
             raise RegistryError(f"{dev.id}: kong must be one of {KONG_BEHAVIOURS}, got {dev.kong!r}")

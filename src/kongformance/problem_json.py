@@ -1,4 +1,4 @@
-"""Konnect-style ``application/problem+json`` errors of the management API (kong-identity.md A.10), also
+"""Konnect-style ``application/problem+json`` errors of the management API (https://developer.konghq.com/api/konnect/kong-identity/v1/), also
 used by the emulators' ``/_emulator`` control surfaces (:mod:`kongformance.emulator_control`).
 
 Handlers raise :class:`Problem` (or one of the helpers' results); :func:`problem_response` renders it with

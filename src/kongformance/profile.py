@@ -32,7 +32,7 @@ class ScopeSpec:
 
 @dataclass(frozen=True)
 class ClaimSpec:
-    """A claim and its inclusion mode: always | scopes | no-scope | never (kong-identity.md A.5)."""
+    """A claim and its inclusion mode: always | scopes | no-scope | never (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim)."""
 
     name: str
     value: str

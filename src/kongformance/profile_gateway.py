@@ -34,7 +34,7 @@ from kongformance.run_ledger import run_tag
 ROUTE_PREFIX = "/kf"
 UNREACHABLE_ISSUER = "http://127.0.0.1:9/kf-unreachable/auth"  # port 9 (discard): connection refused
 
-# upstream header name -> claim, for the openid-connect header variants (kong-plugins.md 1.9)
+# upstream header name -> claim, for the openid-connect header variants (https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header)
 UPSTREAM_CLAIM_HEADERS: dict[str, str] = {
     "X-KF-Always": "kf_always",
     "X-KF-Number": "kf_number",
@@ -184,7 +184,7 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     "oidc-bearer-leeway": RouteVariant((_oidc(leeway=30),)),
     # hide_credentials on every version (pre-3.14 defaults leave it false), for body tokens (issue 12)
     "oidc-bearer-hide": RouteVariant((_oidc(hide_credentials=True),)),
-    # discovery cannot load: 500 (kong-plugins.md 1.3); not guarded, it never answers 4xx
+    # discovery cannot load: 500 (https://developer.konghq.com/plugins/openid-connect/#discovery-cache); not guarded, it never answers 4xx
     "oidc-bearer-discovery-down": RouteVariant((_oidc_unreachable,), protected=False),
     "jwt": RouteVariant((_jwt,)),
     # secret_is_base64 never applies to RS256 public keys (16-jwt access spec @3.9.0, Kong #13710)
@@ -199,7 +199,7 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     "oauth2": RouteVariant((_oauth2,), needs_db=True),
     "oauth2-introspection": RouteVariant((_introspection_plugin(ttl=30),)),
     "oauth2-introspection-ttl1": RouteVariant((_introspection_plugin(ttl=1),)),
-    # openid-connect (1050) must run before upstream-oauth (760): kong-plugins.md 0
+    # openid-connect (1050) must run before upstream-oauth (760): https://developer.konghq.com/gateway/authentication/
     "oidc-bearer-upstream-oauth": RouteVariant((_oidc(), _upstream_oauth("chain", "client_secret_post"))),
     "upstream-oauth-post": RouteVariant((_upstream_oauth("post", "client_secret_post"),), protected=False),
     "upstream-oauth-basic": RouteVariant((_upstream_oauth("basic", "client_secret_basic"),), protected=False),
@@ -221,7 +221,7 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
             },
         )
     ),
-    # two Services with oauth2 bound to them (global_credentials false): tokens must not cross (kong-plugins.md 4.2)
+    # two Services with oauth2 bound to them (global_credentials false): tokens must not cross (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)
     "oauth2-service": RouteVariant(
         (lambda h: {"name": "oauth2", "config": {"enable_client_credentials": True, "scopes": ["read"]}},),
         needs_db=True,
@@ -260,11 +260,11 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
         ),
         needs_db=True,
     ),
-    # upstream-oauth whose token answers a test scripts through issuer faults (flow-suites; kong-plugins.md 2.3-2.5)
+    # upstream-oauth whose token answers a test scripts through issuer faults (flow-suites; https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods-2.5)
     "upstream-oauth-scripted": RouteVariant(
         (_upstream_oauth("scripted", "client_secret_post"),), protected=False
     ),
-    # upstream-oauth with a configured IdP error answer (flow-suites; kong-plugins.md 2.4)
+    # upstream-oauth with a configured IdP error answer (flow-suites; https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code)
     "upstream-oauth-idp-custom": RouteVariant(
         (
             lambda h: {
@@ -286,7 +286,7 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
     "upstream-oauth-negative": RouteVariant(
         (_upstream_oauth("negative", "client_secret_post"),), protected=False
     ),
-    # claim templating property suite (negative-suites): one claim name forwarded by openid-connect (kong-plugins.md 1.9)
+    # claim templating property suite (negative-suites): one claim name forwarded by openid-connect (https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header)
     "oidc-bearer-claim-headers": RouteVariant(
         (
             _oidc(
@@ -295,9 +295,12 @@ ROUTE_VARIANTS: dict[str, RouteVariant] = {
                 upstream_headers=[{"header": "X-KF-Prop-Inner", "path": ["kf_prop_obj", "inner"]}],
             ),
         ),
-        min_version=(3, 14),  # upstream_headers is a 3.14 field (kong-plugins.md 1.9)
+        min_version=(
+            3,
+            14,
+        ),  # upstream_headers is a 3.14 field (https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header)
     ),
-    # claim templating property suite (negative-suites): custom_claims_forward of one claim (kong-plugins.md 3.5)
+    # claim templating property suite (negative-suites): custom_claims_forward of one claim (https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers)
     "oauth2-introspection-claims": RouteVariant(
         (
             lambda h: {

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from kongformance.sources import Source, SourceError, parse_sources
+
 LEVELS = ("MUST", "SHOULD", "KONG")
 FLOWS = (
     "all",
@@ -41,7 +43,7 @@ class Requirement:
 
     id: str
     statement: str
-    source: str
+    source: tuple[Source, ...]  # links a reader can open (kongformance.sources)
     level: str
     flows: tuple[str, ...]
 
@@ -70,8 +72,10 @@ class Catalogue:
         return [i for i in ids if i in self.requirements and not {"all", flow} & set(self[i].flows)]
 
 
-def parse_catalogue(doc: Any) -> Catalogue:
-    """Build a catalogue from the parsed YAML document, checking every entry."""
+def parse_catalogue(doc: Any, *, strict_sources: bool = True) -> Catalogue:
+    """Build a catalogue from the parsed YAML document, checking every entry.
+
+    ``strict_sources=False`` accepts the plain-text sources of results written by older versions."""
     if not isinstance(doc, Mapping) or not isinstance(doc.get("requirements"), list):
         raise CatalogueError("the catalogue must be a mapping with a 'requirements' list")
     out: dict[str, Requirement] = {}
@@ -90,7 +94,11 @@ def parse_catalogue(doc: Any) -> Catalogue:
         bad = [f for f in flows if f not in FLOWS]
         if bad:
             raise CatalogueError(f"{rid}: unknown flows {bad}")
-        out[rid] = Requirement(rid, str(raw["statement"]), str(raw["source"]), str(raw["level"]), flows)
+        try:
+            sources = parse_sources(raw["source"], strict=strict_sources)
+        except SourceError as exc:
+            raise CatalogueError(f"{rid}: {exc}") from None
+        out[rid] = Requirement(rid, str(raw["statement"]), sources, str(raw["level"]), flows)
     return Catalogue(out)
 
 
@@ -199,7 +207,7 @@ class Coverage:
                 {
                     "id": rid,
                     "statement": req.statement,
-                    "source": req.source,
+                    "source": [s.to_json() for s in req.source],
                     "level": req.level,
                     "flows": list(req.flows),
                     "status": self.status(rid),

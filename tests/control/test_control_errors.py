@@ -1,4 +1,4 @@
-"""Error shapes of the shared control endpoints: Konnect's problem+json (kong-identity.md A.10), the same on
+"""Error shapes of the shared control endpoints: Konnect's problem+json (https://developer.konghq.com/api/konnect/kong-identity/v1/), the same on
 the issuer emulator and the gateway; unknown control paths and wrong methods too (common rules)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def bad_request_schema() -> dict[str, Any]:
 def test_bad_input_answers_konnects_bad_request_error(
     http: httpx.Client, surface: Surface, bad_request_schema: dict, method: str, path: str, body: Any
 ) -> None:
-    """kong-identity.md A.10: 400s carry status, title, instance, detail and schema-valid invalid_parameters."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/: 400s carry status, title, instance, detail and schema-valid invalid_parameters."""
     response = http.request(method, surface.control + path, json=body)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"

@@ -48,7 +48,7 @@ def test_put_calls_the_change_callback_after_switching(http: httpx.Client, bare:
 def test_gateway_rebuilds_its_plugins_when_defects_change(
     http: httpx.Client, surfaces: dict[str, Surface]
 ) -> None:
-    """kong-plugins.md 0 (defects as data): a switched defect takes effect at once (the runtime's compiled
+    """https://developer.konghq.com/gateway/authentication/ (defects as data): a switched defect takes effect at once (the runtime's compiled
     snapshot of routes and plugins is rebuilt), with no config change."""
     surface = surfaces["gateway"]
     assert surface.gateway is not None

@@ -1,4 +1,4 @@
-"""Admin API CRUD, defaults and errors of the reference gateway (kong-plugins.md 0 and 7; Kong's Admin API
+"""Admin API CRUD, defaults and errors of the reference gateway (https://developer.konghq.com/gateway/authentication/ and 7; Kong's Admin API
 entity shapes in control-planes-config-v2.yaml; error bodies of kong/db/errors.lua)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from kongformance.gateway.plugins.base import Plugin
 
 
 def test_root_reports_version_plugins_and_database_mode(make_gateway: Any) -> None:
-    """kong-plugins.md 7: GET / lists the plugins of the node and the database mode."""
+    """https://developer.konghq.com/gateway/db-less-mode/: GET / lists the plugins of the node and the database mode."""
     db = make_gateway(kong_version="3.15")
     body = db.admin.get("/").json()
     assert body["version"].startswith("3.15")
@@ -48,7 +48,7 @@ def test_service_url_shorthand_sets_protocol_host_port_and_path(gateway: Any) ->
 def test_route_protocols_default_depends_on_kong_version(
     make_gateway: Any, version: str, expected: list[str]
 ) -> None:
-    """kong-plugins.md 0: a new Route defaults to protocols [https] from 3.14, [http, https] before."""
+    """https://developer.konghq.com/gateway/authentication/: a new Route defaults to protocols [https] from 3.14, [http, https] before."""
     gw = make_gateway(kong_version=version)
     svc = gw.admin.post("/services", json={"url": "http://example.com"}).json()
     route = gw.admin.post(f"/services/{svc['id']}/routes", json={"paths": ["/x"]}).json()
@@ -64,7 +64,7 @@ def test_route_protocols_default_depends_on_kong_version(
 def test_plugin_hide_credentials_default_depends_on_kong_version(
     make_gateway: Any, version: str, expected: bool
 ) -> None:
-    """kong-plugins.md 0: hide_credentials defaults to true from 3.14 (false up to 3.13)."""
+    """https://developer.konghq.com/gateway/authentication/: hide_credentials defaults to true from 3.14 (false up to 3.13)."""
     gw = make_gateway(kong_version=version)
     r = gw.admin.post(
         "/plugins", json={"name": "openid-connect", "config": {"issuer": "https://idp.example/"}}
@@ -218,7 +218,7 @@ def test_plugin_config_patch_merges_fields(gateway: Any) -> None:
 
 
 def test_oauth2_credentials_generate_client_id_and_secret(gateway: Any) -> None:
-    """kong-plugins.md 4.1: ``client_id`` and ``client_secret`` are generated when omitted."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: ``client_id`` and ``client_secret`` are generated when omitted."""
     gateway.admin.post("/consumers", json={"username": "alice"})
     r = gateway.admin.post("/consumers/alice/oauth2", json={"name": "app"})
     assert r.status_code == 201
@@ -280,7 +280,7 @@ def test_route_checks_paths_and_match_criteria(gateway: Any) -> None:
 
 
 def test_crud_writes_answer_405_in_db_less_mode(make_gateway: Any) -> None:
-    """kong-plugins.md 7: in DB-less mode CRUD writes return 405; GETs work."""
+    """https://developer.konghq.com/gateway/db-less-mode/: in DB-less mode CRUD writes return 405; GETs work."""
     gw = make_gateway(db_less=True)
     refused = gw.admin.post("/services", json={"url": "http://x.example"})
     assert refused.status_code == 405

@@ -75,7 +75,7 @@ def declarative_docs(draw: Any) -> Any:
 
 
 def test_config_endpoint_answers_any_document_below_500(make_gateway: Any) -> None:
-    """kong-plugins.md 7: invalid declarative input is a 400 in Kong's shape, never a server error."""
+    """https://developer.konghq.com/gateway/db-less-mode/: invalid declarative input is a 400 in Kong's shape, never a server error."""
     gw = make_gateway(db_less=True)
 
     @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

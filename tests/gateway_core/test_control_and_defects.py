@@ -1,5 +1,5 @@
 """The gateway's ``/_emulator`` control surface and its core defects: each defect is a realistic departure
-from Kong that a conformance test can observe (layout contract; kong-plugins.md 0)."""
+from Kong that a conformance test can observe (layout contract; https://developer.konghq.com/gateway/authentication/)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_dropping_caches_rebuilds_plugin_objects(gateway: Any, upstream: Any) ->
 
 
 def test_defect_route_protocols_default_ignored(make_gateway: Any, upstream: Any) -> None:
-    """route_protocols_default_ignored breaks kong-plugins.md 0: a defaulted 3.14+ route answers plain HTTP."""
+    """route_protocols_default_ignored breaks https://developer.konghq.com/gateway/authentication/: a defaulted 3.14+ route answers plain HTTP."""
     gw = make_gateway()
     svc = gw.admin.post("/services", json={"url": upstream.url}).json()
     gw.admin.post(f"/services/{svc['id']}/routes", json={"paths": ["/x"]})
@@ -140,7 +140,7 @@ def test_defect_plugin_precedence_reversed(make_gateway: Any, upstream: Any, tag
 
 
 def test_defect_plugins_run_in_reverse_priority(make_gateway: Any, upstream: Any, tag_plugins: Any) -> None:
-    """plugins_run_in_reverse_priority runs the lower priority first (kong-plugins.md 0)."""
+    """plugins_run_in_reverse_priority runs the lower priority first (https://developer.konghq.com/gateway/authentication/)."""
     gw = make_gateway()
     _, route = gw.service_and_route(upstream.url, paths=["/o"])
     gw.admin.post(f"/routes/{route['id']}/plugins", json={"name": "test-tag", "config": {"tag": "low"}})

@@ -1,4 +1,4 @@
-"""DB-less ``POST /config`` and ``GET /config`` of the reference gateway (kong-plugins.md 7)."""
+"""DB-less ``POST /config`` and ``GET /config`` of the reference gateway (https://developer.konghq.com/gateway/db-less-mode/)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _config(upstream_url: str, path: str = "/dl") -> dict[str, Any]:
 
 
 def test_post_config_loads_nested_entities_and_proxies_at_once(dbless: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: POST /config loads the whole config (201 with the entities); the proxy uses it at once."""
+    """https://developer.konghq.com/gateway/db-less-mode/: POST /config loads the whole config (201 with the entities); the proxy uses it at once."""
     r = dbless.admin.post("/config", json=_config(upstream.url))
     assert r.status_code == 201, r.text
     body = r.json()
@@ -62,7 +62,7 @@ def test_post_config_loads_nested_entities_and_proxies_at_once(dbless: Any, upst
 
 
 def test_post_config_replaces_the_whole_config(dbless: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: a second POST /config replaces everything loaded before."""
+    """https://developer.konghq.com/gateway/db-less-mode/: a second POST /config replaces everything loaded before."""
     dbless.admin.post("/config", json=_config(upstream.url, "/first"))
     second = {
         "_format_version": "3.0",
@@ -102,13 +102,13 @@ plugins:
 
 
 def test_empty_config_is_refused(dbless: Any) -> None:
-    """kong-plugins.md 7: an empty body gets ``expected a declarative configuration``."""
+    """https://developer.konghq.com/gateway/db-less-mode/: an empty body gets ``expected a declarative configuration``."""
     r = dbless.admin.post("/config", content=b"")
     assert (r.status_code, r.json()) == (400, {"message": "expected a declarative configuration"})
 
 
 def test_invalid_config_names_the_fields_where_they_are(dbless: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: invalid input is 400 in Kong's declarative error shape, mirroring the nesting."""
+    """https://developer.konghq.com/gateway/db-less-mode/: invalid input is 400 in Kong's declarative error shape, mirroring the nesting."""
     doc = _config(upstream.url)
     doc["services"][0]["routes"][0]["paths"] = ["no-slash"]
     doc["services"][0]["plugins"][0]["config"] = {}
@@ -137,7 +137,7 @@ def test_format_version_is_required(dbless: Any) -> None:
 
 
 def test_get_config_returns_the_loaded_yaml(dbless: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: GET /config returns ``{"config": "<yaml>"}``."""
+    """https://developer.konghq.com/gateway/db-less-mode/: GET /config returns ``{"config": "<yaml>"}``."""
     dbless.admin.post("/config", json=_config(upstream.url))
     doc = yaml.safe_load(dbless.admin.get("/config").json()["config"])
     assert doc["_format_version"] == "3.0"
@@ -145,7 +145,7 @@ def test_get_config_returns_the_loaded_yaml(dbless: Any, upstream: Any) -> None:
 
 
 def test_config_endpoint_needs_db_less_mode(gateway: Any) -> None:
-    """kong-plugins.md 7: /config answers 400 when a database is configured."""
+    """https://developer.konghq.com/gateway/db-less-mode/: /config answers 400 when a database is configured."""
     assert gateway.admin.post("/config", json={"_format_version": "3.0"}).status_code == 400
     assert gateway.admin.get("/config").status_code == 400
 
@@ -158,7 +158,7 @@ def test_status_reports_a_configuration_hash(dbless: Any, upstream: Any) -> None
 
 
 def test_oauth2_tokens_cannot_be_written_without_a_database(dbless: Any) -> None:
-    """kong-plugins.md 4.1: the oauth2 plugin cannot issue tokens in DB-less mode (Kong/kong#6179: 500)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: the oauth2 plugin cannot issue tokens in DB-less mode (Kong/kong#6179: 500)."""
     store = dbless.gateway.runtime.oauth2_store()
     with pytest.raises(DbLessWriteError):
         store.issue(
@@ -178,7 +178,7 @@ def test_reload_keeps_plugin_objects_of_unchanged_plugins(dbless: Any, upstream:
 
 
 def test_check_hash_answers_304_for_the_loaded_config(dbless: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: ``?check_hash=1`` returns 304 when the config is unchanged."""
+    """https://developer.konghq.com/gateway/db-less-mode/: ``?check_hash=1`` returns 304 when the config is unchanged."""
     doc = _config(upstream.url)
     assert dbless.admin.post("/config", json=doc, params={"check_hash": 1}).status_code == 201
     loaded_hash = dbless.admin.get("/status").json()["configuration_hash"]

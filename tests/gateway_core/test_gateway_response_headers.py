@@ -4,7 +4,7 @@ Kong's runloop ``header_filter`` (Kong/kong ``kong/runloop/handler.lua``): a res
 ``Server: kong/<version>`` (unless ``Via: kong/<version>`` is set), ``X-Kong-Response-Latency`` and
 ``X-Kong-Request-Id``; a proxied one gets ``Server: kong/<version>`` only when the upstream sent none. nginx
 passes the upstream's ``Date`` (``proxy_pass_header Date`` in Kong's nginx template) and adds its own otherwise
-and on every generated response. kong-plugins.md 0; docs/fidelity/gateway-core.md.
+and on every generated response. https://developer.konghq.com/gateway/authentication/; docs/fidelity/gateway-core.md.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _assert_generated(r: httpx.Response) -> None:
 
 
 def test_no_route_404_carries_date_and_kong_server_headers(listeners: Listeners) -> None:
-    """kong-plugins.md 0: a Kong-generated 404 carries Server, X-Kong-Response-Latency, X-Kong-Request-Id, Date."""
+    """https://developer.konghq.com/gateway/authentication/: a Kong-generated 404 carries Server, X-Kong-Response-Latency, X-Kong-Request-Id, Date."""
     r = listeners.proxy.get("/nowhere", headers={"Accept": "application/json"})
     assert r.status_code == 404
     _assert_generated(r)

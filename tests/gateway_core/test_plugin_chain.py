@@ -1,5 +1,5 @@
 """The plugin chain of the reference gateway: Kong's priority order, precedence of the most specific
-plugin entity, Exit short-circuiting, header_filter, and plugin failures (kong-plugins.md 0; base.py contract)."""
+plugin entity, Exit short-circuiting, header_filter, and plugin failures (https://developer.konghq.com/gateway/authentication/; base.py contract)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_plugins() -> Iterator[None]:
 
 
 def test_plugins_run_in_descending_priority(gateway: Any, upstream: Any) -> None:
-    """kong-plugins.md 0: a higher priority runs earlier in the access phase, whatever the creation order."""
+    """https://developer.konghq.com/gateway/authentication/: a higher priority runs earlier in the access phase, whatever the creation order."""
     _, route = gateway.service_and_route(upstream.url, paths=["/chain"])
     for name in ("test-low", "test-high", "test-middle"):
         assert gateway.admin.post(f"/routes/{route['id']}/plugins", json={"name": name}).status_code == 201

@@ -1,5 +1,5 @@
 """Routing and proxying of the reference gateway: paths, hosts, methods, protocols (426), strip_path,
-preserve_host, upstream errors and Kong's headers (kong-plugins.md 0 and 7; Kong Route/Service entities)."""
+preserve_host, upstream errors and Kong's headers (https://developer.konghq.com/gateway/authentication/ and 7; Kong Route/Service entities)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_hosts_and_methods_restrict_a_route(gateway: Any, upstream: Any) -> None
 
 
 def test_http_request_on_https_only_route_gets_426(gateway: Any, upstream: Any) -> None:
-    """kong-plugins.md 0: 3.14+ routes are https-only by default; plain HTTP gets 426 with Kong's headers."""
+    """https://developer.konghq.com/gateway/authentication/: 3.14+ routes are https-only by default; plain HTTP gets 426 with Kong's headers."""
     svc = gateway.admin.post("/services", json={"url": upstream.url}).json()
     gateway.admin.post(f"/services/{svc['id']}/routes", json={"paths": ["/secure"]})
     r = gateway.proxy.get("/secure")
@@ -124,7 +124,7 @@ def test_preserve_host_controls_the_upstream_host_header(gateway: Any, upstream:
 
 
 def test_forwarded_headers_and_kong_response_headers(gateway: Any, upstream: Any) -> None:
-    """kong-plugins.md 0: X-Kong-Request-Id upstream; Via and latency headers on the response."""
+    """https://developer.konghq.com/gateway/authentication/: X-Kong-Request-Id upstream; Via and latency headers on the response."""
     gateway.service_and_route(upstream.url, paths=["/fwd"])
     r = gateway.proxy.get("/fwd/a", headers={"Host": "front.example", "X-Forwarded-For": "10.0.0.1"})
     assert upstream.header(0, "x-forwarded-for") == "10.0.0.1, 127.0.0.1"
@@ -184,7 +184,7 @@ def test_config_changes_take_effect_immediately(gateway: Any, upstream: Any) -> 
 
 
 def test_client_x_forwarded_proto_does_not_make_http_look_like_https(gateway: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: trusted_ips is empty by default, so X-Forwarded-Proto from a client is not believed."""
+    """https://developer.konghq.com/gateway/db-less-mode/: trusted_ips is empty by default, so X-Forwarded-Proto from a client is not believed."""
     svc = gateway.admin.post("/services", json={"url": upstream.url}).json()
     gateway.admin.post(f"/services/{svc['id']}/routes", json={"paths": ["/tls-only"]})
     r = gateway.proxy.get("/tls-only", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.9.9.9"})
@@ -201,7 +201,7 @@ def test_head_request_keeps_the_upstream_content_length(gateway: Any, upstream: 
 
 
 def test_trusted_client_keeps_its_forwarded_headers(make_gateway: Any, upstream: Any) -> None:
-    """kong-plugins.md 7: with the client in trusted_ips, its X-Forwarded-* values reach the upstream."""
+    """https://developer.konghq.com/gateway/db-less-mode/: with the client in trusted_ips, its X-Forwarded-* values reach the upstream."""
     gw = make_gateway(trusted_ips=["127.0.0.0/8"])
     gw.service_and_route(upstream.url, paths=["/t"])
     gw.proxy.get("/t", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "edge.example"})

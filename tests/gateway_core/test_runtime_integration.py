@@ -1,5 +1,5 @@
-"""The runtime seen from real plugins: the oauth2 plugin's token table behind the gateway (kong-plugins.md
-4.1-4.3), its refusal in DB-less mode, and version-dependent plugin schemas (kong-plugins.md 1.8)."""
+"""The runtime seen from real plugins: the oauth2 plugin's token table behind the gateway (https://developer.konghq.com/gateway/authentication/
+4.1-4.3), its refusal in DB-less mode, and version-dependent plugin schemas (https://developer.konghq.com/plugins/openid-connect/#consumer-authorization)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def oauth2_available() -> None:
 def test_oauth2_token_issued_through_the_gateway_authenticates_requests(
     make_gateway: Any, upstream: Any, oauth2_available: None
 ) -> None:
-    """kong-plugins.md 4.2/4.3: a client_credentials token from <route>/oauth2/token is accepted on that route."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: a client_credentials token from <route>/oauth2/token is accepted on that route."""
     gw = make_gateway(kong_version="3.9")
     gw.service_and_route(upstream.url, paths=["/api"], name="api")
     plugin = gw.admin.post(
@@ -44,7 +44,7 @@ def test_oauth2_token_issued_through_the_gateway_authenticates_requests(
 def test_oauth2_token_endpoint_fails_in_db_less_mode(
     make_gateway: Any, upstream: Any, oauth2_available: None
 ) -> None:
-    """kong-plugins.md 4.1: oauth2 is traditional-mode only; in DB-less the token insert fails (Kong/kong#6179: 500)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: oauth2 is traditional-mode only; in DB-less the token insert fails (Kong/kong#6179: 500)."""
     gw = make_gateway(kong_version="3.9", db_less=True)
     config = {
         "_format_version": "3.0",
@@ -75,7 +75,7 @@ def test_oauth2_token_endpoint_fails_in_db_less_mode(
 
 
 def test_oidc_schema_follows_kong_version(make_gateway: Any) -> None:
-    """kong-plugins.md 1.8: consumer_claim up to 3.13, consumer_claims from 3.14."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: consumer_claim up to 3.13, consumer_claims from 3.14."""
     old = make_gateway(kong_version="3.9")
     ok = old.admin.post(
         "/plugins",

@@ -1,4 +1,4 @@
-"""Fixtures of the OAuth plugins' unit tests (kong-plugins.md sections 2, 3, 4)."""
+"""Fixtures of the OAuth plugins' unit tests (https://developer.konghq.com/plugins/upstream-oauth/ and https://developer.konghq.com/plugins/oauth2-introspection/ and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
 
 from __future__ import annotations
 

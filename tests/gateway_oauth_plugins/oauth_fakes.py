@@ -2,7 +2,7 @@
 
 The runtime is a small implementation of ``GatewayRuntime`` with a real Clock, real DefectSwitches and a
 real httpx.AsyncClient; the IdP is a Starlette app on loopback that records every request it receives and
-answers what the test scripted (kong-plugins.md sections 2, 3, 4).
+answers what the test scripted (https://developer.konghq.com/plugins/upstream-oauth/ and https://developer.konghq.com/plugins/oauth2-introspection/ and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua).
 """
 
 from __future__ import annotations

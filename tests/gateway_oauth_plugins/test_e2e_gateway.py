@@ -1,4 +1,4 @@
-"""The three OAuth plugins end to end through the reference gateway's Admin API and proxy (kong-plugins.md 2, 3, 4).
+"""The three OAuth plugins end to end through the reference gateway's Admin API and proxy (https://developer.konghq.com/plugins/upstream-oauth/ and https://developer.konghq.com/plugins/oauth2-introspection/ and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua).
 
 The scripted IdP doubles as the upstream (paths under ``/up``), so a test sees both what Kong sent to the IdP
 and what reached the upstream.
@@ -69,7 +69,7 @@ def upstream_calls(idp: Idp) -> list[Any]:
 
 
 def test_oauth2_client_credentials_token_is_accepted_on_the_same_service(gw: Gateway, idp: Idp) -> None:
-    """kong-plugins.md 4.2/4.3: token at <route>/oauth2/token over HTTPS, then X-Consumer-*/X-Authenticated-* upstream."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: token at <route>/oauth2/token over HTTPS, then X-Consumer-*/X-Authenticated-* upstream."""
     idp.always("/up", body={"ok": True})
     path = gw.route(
         idp.url + "/up",
@@ -109,7 +109,7 @@ def test_oauth2_client_credentials_token_is_accepted_on_the_same_service(gw: Gat
 def test_oauth2_token_endpoint_ignores_x_forwarded_proto_when_termination_is_not_accepted(
     gw: Gateway, idp: Idp
 ) -> None:
-    """kong-plugins.md 4.2: without accept_http_if_already_terminated, plain HTTP is refused whatever the headers."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: without accept_http_if_already_terminated, plain HTTP is refused whatever the headers."""
     path = gw.route(idp.url + "/up", {"name": "oauth2", "config": {"enable_client_credentials": True}})
     consumer = gw.admin.post("/consumers", json={"username": "fwd"}).json()
     cred = gw.admin.post(f"/consumers/{consumer['id']}/oauth2", json={"name": "app"}).json()
@@ -124,7 +124,7 @@ def test_oauth2_token_endpoint_ignores_x_forwarded_proto_when_termination_is_not
 
 
 def test_introspection_gates_the_upstream(gw: Gateway, idp: Idp) -> None:
-    """kong-plugins.md 3.3-3.5: active -> proxied with X-Credential-*; inactive -> 401 and the upstream is not called."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url-3.5: active -> proxied with X-Credential-*; inactive -> 401 and the upstream is not called."""
     idp.always("/up", body={"ok": True})
     basic = "Basic " + base64.b64encode(b"kong:secret").decode()
     config = {
@@ -148,7 +148,7 @@ def test_introspection_gates_the_upstream(gw: Gateway, idp: Idp) -> None:
 
 
 def test_upstream_oauth_injects_caches_and_purges(gw: Gateway, idp: Idp) -> None:
-    """kong-plugins.md 2.5: one IdP call for two requests; a 401 from the upstream purges; the client gets the 401."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: one IdP call for two requests; a 401 from the upstream purges; the client gets the 401."""
     idp.always("/token", body={"access_token": "up-1", "token_type": "Bearer", "expires_in": 3600})
     oauth = {"token_endpoint": idp.url + "/token", "client_id": "k", "client_secret": "s"}
     path = gw.route(idp.url + "/up", {"name": "upstream-oauth", "config": {"oauth": oauth}})
@@ -164,7 +164,7 @@ def test_upstream_oauth_injects_caches_and_purges(gw: Gateway, idp: Idp) -> None
 
 
 def test_upstream_oauth_idp_failure_answers_502_before_proxying(gw: Gateway, idp: Idp) -> None:
-    """kong-plugins.md 2.4: default 502 body with code as a string; the upstream is not called."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: default 502 body with code as a string; the upstream is not called."""
     idp.always("/token", status=400, body={"error": "invalid_client"})
     oauth = {"token_endpoint": idp.url + "/token", "client_id": "k", "client_secret": "s"}
     path = gw.route(idp.url + "/up", {"name": "upstream-oauth", "config": {"oauth": oauth}})
@@ -175,7 +175,7 @@ def test_upstream_oauth_idp_failure_answers_502_before_proxying(gw: Gateway, idp
 
 
 def test_the_gateway_refuses_an_oauth2_plugin_without_a_flow(gw: Gateway, idp: Idp) -> None:
-    """kong-plugins.md 4.1: entity check "at least one of these fields must be true"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: entity check "at least one of these fields must be true"."""
     svc = gw.admin.post("/services", json={"url": idp.url + "/up"}).json()
     response = gw.admin.post(f"/services/{svc['id']}/plugins", json={"name": "oauth2", "config": {}})
     assert response.status_code == 400

@@ -1,4 +1,4 @@
-"""Malformed downstream requests get Kong's documented answers, never an exception (kong-plugins.md 3.2, 4.3)."""
+"""Malformed downstream requests get Kong's documented answers, never an exception (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ BODIES = st.one_of(
 def test_oauth2_answers_malformed_bodies_with_a_kong_status(
     content_type: str, body: bytes, method: str
 ) -> None:
-    """kong-plugins.md 4.3: an unreadable body just means no token: 401, or 200 at the token endpoint's checks."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: an unreadable body just means no token: 401, or 200 at the token endpoint's checks."""
     runtime = FakeRuntime()
     p = Oauth2Plugin(plugin_entity("Oauth2.json", {"enable_client_credentials": True}), runtime)
     for path in ("/anything", "/x/oauth2/token"):
@@ -52,7 +52,7 @@ def test_oauth2_answers_malformed_bodies_with_a_kong_status(
 @settings(max_examples=60, deadline=None)
 @given(content_type=CONTENT_TYPES, body=BODIES)
 def test_introspection_answers_malformed_bodies_with_a_kong_status(content_type: str, body: bytes) -> None:
-    """kong-plugins.md 3.2/3.4: 400 for a non-object JSON body, 401 otherwise (unreachable IdP or no token)."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: 400 for a non-object JSON body, 401 otherwise (unreachable IdP or no token)."""
     runtime = FakeRuntime()
     config = {"introspection_url": "http://127.0.0.1:9/introspect", "authorization_value": "Basic x"}
     p = Oauth2IntrospectionPlugin(plugin_entity("Oauth2Introspection.json", config), runtime)
@@ -62,7 +62,7 @@ def test_introspection_answers_malformed_bodies_with_a_kong_status(content_type:
 
 
 def test_introspection_handles_a_huge_token() -> None:
-    """kong-plugins.md 3.4: a 64 KiB token is still just a token the IdP judges (here unreachable: 401)."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: a 64 KiB token is still just a token the IdP judges (here unreachable: 401)."""
     runtime = FakeRuntime()
     config = {"introspection_url": "http://127.0.0.1:9/introspect", "authorization_value": "Basic x"}
     p = Oauth2IntrospectionPlugin(plugin_entity("Oauth2Introspection.json", config), runtime)

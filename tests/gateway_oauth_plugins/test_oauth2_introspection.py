@@ -1,4 +1,4 @@
-"""oauth2-introspection against a scripted introspection endpoint (kong-plugins.md section 3)."""
+"""oauth2-introspection against a scripted introspection endpoint (https://developer.konghq.com/plugins/oauth2-introspection/)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def bearer(token: str = "tok-1") -> ProxyRequest:
 
 
 def test_sends_the_query_access_token_to_the_introspection_path(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.2/3.3: access_token from the query; POST to the URL's path, its query dropped."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: access_token from the query; POST to the URL's path, its query dropped."""
     idp.answer("/introspect", body=ACTIVE)
     exit_, _ = call(runtime, plugin(runtime, idp), make_request(query=[("access_token", "q-tok")]))
     assert exit_ is None
@@ -54,7 +54,7 @@ def test_sends_the_query_access_token_to_the_introspection_path(runtime: FakeRun
 def test_accepts_the_bearer_and_token_authorization_schemes(
     runtime: FakeRuntime, idp: Idp, scheme: str
 ) -> None:
-    """kong-plugins.md 3.2: scheme `bearer` or `token`, case-insensitive."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: scheme `bearer` or `token`, case-insensitive."""
     idp.answer("/introspect", body=ACTIVE)
     exit_, _ = call(
         runtime, plugin(runtime, idp), make_request(headers=[("Authorization", f"{scheme} h-tok")])
@@ -67,7 +67,7 @@ def test_accepts_the_bearer_and_token_authorization_schemes(
 def test_ignores_an_authorization_header_that_is_not_two_parts_bearer_or_token(
     runtime: FakeRuntime, idp: Idp, value: str
 ) -> None:
-    """kong-plugins.md 3.2: exactly 2 whitespace-separated parts with scheme bearer/token, else no token."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: exactly 2 whitespace-separated parts with scheme bearer/token, else no token."""
     exit_, _ = call(runtime, plugin(runtime, idp), make_request(headers=[("Authorization", value)]))
     assert exit_ is not None and exit_.status == 401
     assert exit_.body["error"] == "invalid_request"
@@ -81,7 +81,7 @@ def test_ignores_an_authorization_header_that_is_not_two_parts_bearer_or_token(
 def test_reads_access_token_from_form_json_and_multipart_bodies(
     runtime: FakeRuntime, idp: Idp, kind: str
 ) -> None:
-    """kong-plugins.md 3.2: the body (form, JSON or multipart) is merged over the query string."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: the body (form, JSON or multipart) is merged over the query string."""
     idp.answer("/introspect", body=ACTIVE)
     query = [("access_token", "from-query")]
     if kind == "form":
@@ -103,7 +103,7 @@ def test_reads_access_token_from_form_json_and_multipart_bodies(
 
 
 def test_prefers_the_parameter_over_the_authorization_header(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.2: the header is only read when no access_token parameter exists."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: the header is only read when no access_token parameter exists."""
     idp.answer("/introspect", body=ACTIVE)
     request = make_request(query=[("access_token", "param")], headers=[("Authorization", "Bearer header")])
     call(runtime, plugin(runtime, idp), request)
@@ -111,7 +111,7 @@ def test_prefers_the_parameter_over_the_authorization_header(runtime: FakeRuntim
 
 
 def test_answers_a_bare_400_to_a_json_body_that_is_not_an_object(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.2: a JSON body decoding to a non-object ends the request with 400."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: a JSON body decoding to a non-object ends the request with 400."""
     request = make_request(method="POST", body="[1,2]", headers=[("Content-Type", "application/json")])
     exit_, _ = call(runtime, plugin(runtime, idp), request)
     assert exit_ is not None and exit_.status == 400
@@ -122,7 +122,7 @@ def test_answers_a_bare_400_to_a_json_body_that_is_not_an_object(runtime: FakeRu
 
 
 def test_sends_token_type_hint_only_when_configured(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.3: body token=<t> plus token_type_hint only when set."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: body token=<t> plus token_type_hint only when set."""
     idp.always("/introspect", body=ACTIVE)
     call(runtime, plugin(runtime, idp, token_type_hint="access_token"), bearer("t1"))
     call(runtime, plugin(runtime, idp), bearer("t2"))
@@ -132,7 +132,7 @@ def test_sends_token_type_hint_only_when_configured(runtime: FakeRuntime, idp: I
 
 
 def test_sends_custom_headers_with_dashes_and_request_details(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.3: custom_introspection_headers (`_` -> `-`), X-Request-* with introspect_request."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: custom_introspection_headers (`_` -> `-`), X-Request-* with introspect_request."""
     idp.answer("/introspect", body=ACTIVE)
     p = plugin(runtime, idp, custom_introspection_headers={"x_tenant_id": "t-9"}, introspect_request=True)
     request = make_request("/orders/7", method="DELETE", headers=[("Authorization", "Bearer tok")])
@@ -144,7 +144,7 @@ def test_sends_custom_headers_with_dashes_and_request_details(runtime: FakeRunti
 
 
 def test_omits_request_details_without_introspect_request(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.3: X-Request-Http-Method/X-Request-Path only when introspect_request=true."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: X-Request-Http-Method/X-Request-Path only when introspect_request=true."""
     idp.answer("/introspect", body=ACTIVE)
     call(runtime, plugin(runtime, idp), bearer())
     sent = idp.calls("/introspect")[0]
@@ -155,7 +155,7 @@ def test_omits_request_details_without_introspect_request(runtime: FakeRuntime, 
 
 
 def test_rejects_a_request_without_token_with_invalid_request(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.4: no token -> 401 invalid_request, `Bearer realm="service"`."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: no token -> 401 invalid_request, `Bearer realm="service"`."""
     exit_, _ = call(runtime, plugin(runtime, idp), make_request())
     assert exit_ is not None and exit_.status == 401
     assert exit_.body == {"error": "invalid_request", "error_description": "The access token is missing"}
@@ -163,7 +163,7 @@ def test_rejects_a_request_without_token_with_invalid_request(runtime: FakeRunti
 
 
 def test_rejects_an_inactive_token_with_space_separated_challenge(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.4: active:false -> 401 invalid_token, params separated by spaces, no commas."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: active:false -> 401 invalid_token, params separated by spaces, no commas."""
     idp.answer("/introspect", body={"active": False})
     exit_, ctx = call(runtime, plugin(runtime, idp), bearer())
     assert exit_ is not None and exit_.status == 401
@@ -175,7 +175,7 @@ def test_rejects_an_inactive_token_with_space_separated_challenge(runtime: FakeR
 
 
 def test_rejects_a_response_without_active(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.3: the `active` field must be truthy; absent is not."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: the `active` field must be truthy; absent is not."""
     idp.answer("/introspect", body={"scope": "read"})
     exit_, _ = call(runtime, plugin(runtime, idp), bearer())
     assert exit_ is not None and exit_.status == 401 and exit_.body["error"] == "invalid_token"
@@ -185,7 +185,7 @@ def test_rejects_a_response_without_active(runtime: FakeRuntime, idp: Idp) -> No
 def test_answers_401_with_the_raw_idp_body_when_the_idp_does_not_answer_200(
     runtime: FakeRuntime, idp: Idp, status: int
 ) -> None:
-    """kong-plugins.md 3.3/3.4: only 200 succeeds; otherwise 401 with the IdP body as a raw string."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url and https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: only 200 succeeds; otherwise 401 with the IdP body as a raw string."""
     idp.answer("/introspect", status=status, body='{"error":"server_error"}')
     exit_, _ = call(runtime, plugin(runtime, idp), bearer())
     assert exit_ is not None and exit_.status == 401
@@ -195,7 +195,7 @@ def test_answers_401_with_the_raw_idp_body_when_the_idp_does_not_answer_200(
 
 
 def test_answers_401_with_the_error_text_when_the_idp_is_unreachable(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.4: a connection error -> 401 with the socket error text."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: a connection error -> 401 with the socket error text."""
     p = plugin(runtime, idp, introspection_url="http://127.0.0.1:9/introspect")
     exit_, _ = call(runtime, p, bearer())
     assert exit_ is not None and exit_.status == 401
@@ -206,7 +206,7 @@ def test_answers_401_with_the_error_text_when_the_idp_is_unreachable(runtime: Fa
 
 
 def test_forwards_introspection_fields_as_credential_headers(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: X-Credential-* from the response; X-Credential-Identifier is the username."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: X-Credential-* from the response; X-Credential-Identifier is the username."""
     claims = {
         "active": True,
         "scope": "a b",
@@ -240,7 +240,7 @@ def test_forwards_introspection_fields_as_credential_headers(runtime: FakeRuntim
 
 
 def test_omits_credential_headers_for_absent_fields(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: a header is omitted (cleared) when its field is absent."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: a header is omitted (cleared) when its field is absent."""
     idp.answer("/introspect", body={"active": True})
     request = make_request(headers=[("Authorization", "Bearer t"), ("X-Credential-Sub", "forged")])
     exit_, ctx = call(runtime, plugin(runtime, idp), request)
@@ -250,7 +250,7 @@ def test_omits_credential_headers_for_absent_fields(runtime: FakeRuntime, idp: I
 
 
 def test_forwards_custom_claims_with_dashed_names(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: custom_claims_forward [foo_bar] -> X-Credential-Foo-Bar."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: custom_claims_forward [foo_bar] -> X-Credential-Foo-Bar."""
     idp.answer("/introspect", body={"active": True, "foo_bar": "baz", "tier": "gold"})
     exit_, ctx = call(
         runtime, plugin(runtime, idp, custom_claims_forward=["foo_bar", "tier", "missing"]), bearer()
@@ -262,7 +262,7 @@ def test_forwards_custom_claims_with_dashed_names(runtime: FakeRuntime, idp: Idp
 
 
 def test_maps_the_username_to_a_consumer(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: consumer_by=username matches consumer.username; X-Consumer-* set."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: consumer_by=username matches consumer.username; X-Consumer-* set."""
     consumer = runtime.add_consumer(username="alice", custom_id="c-alice")
     idp.answer("/introspect", body=ACTIVE)
     exit_, ctx = call(runtime, plugin(runtime, idp), bearer())
@@ -274,7 +274,7 @@ def test_maps_the_username_to_a_consumer(runtime: FakeRuntime, idp: Idp) -> None
 
 
 def test_maps_client_id_to_the_consumer_custom_id(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: consumer_by=client_id matches response client_id to consumer.custom_id."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: consumer_by=client_id matches response client_id to consumer.custom_id."""
     runtime.add_consumer(username="c1")  # same value as username: must not match
     consumer = runtime.add_consumer(username="svc", custom_id="c1")
     idp.answer("/introspect", body=ACTIVE)
@@ -286,7 +286,7 @@ def test_maps_client_id_to_the_consumer_custom_id(runtime: FakeRuntime, idp: Idp
 def test_authenticates_without_consumer_headers_when_no_consumer_matches(
     runtime: FakeRuntime, idp: Idp
 ) -> None:
-    """kong-plugins.md 3.5: no match still authenticates, with no X-Consumer headers."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: no match still authenticates, with no X-Consumer headers."""
     idp.answer("/introspect", body=ACTIVE)
     exit_, ctx = call(runtime, plugin(runtime, idp), bearer())
     assert exit_ is None
@@ -295,7 +295,7 @@ def test_authenticates_without_consumer_headers_when_no_consumer_matches(
 
 
 def test_clears_the_anonymous_header_on_success(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: X-Anonymous-Consumer is cleared on success."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: X-Anonymous-Consumer is cleared on success."""
     idp.answer("/introspect", body=ACTIVE)
     request = make_request(headers=[("Authorization", "Bearer t"), ("X-Anonymous-Consumer", "true")])
     _, ctx = call(runtime, plugin(runtime, idp), request)
@@ -306,7 +306,7 @@ def test_clears_the_anonymous_header_on_success(runtime: FakeRuntime, idp: Idp) 
 
 
 def test_hides_the_authorization_header_when_asked(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.2/3.5: hide_credentials clears the header the token came from."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: hide_credentials clears the header the token came from."""
     idp.always("/introspect", body=ACTIVE)
     _, hidden = call(runtime, plugin(runtime, idp, hide_credentials=True), bearer("t1"))
     _, shown = call(runtime, plugin(runtime, idp, hide_credentials=False), bearer("t2"))
@@ -315,7 +315,7 @@ def test_hides_the_authorization_header_when_asked(runtime: FakeRuntime, idp: Id
 
 
 def test_hides_a_query_and_form_token(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.2: hide_credentials removes access_token from the query and the form body."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: hide_credentials removes access_token from the query and the form body."""
     idp.always("/introspect", body=ACTIVE)
     request = make_request(
         method="POST", query=[("access_token", "q"), ("keep", "1")], form={"access_token": "b", "x": "y"}
@@ -327,7 +327,7 @@ def test_hides_a_query_and_form_token(runtime: FakeRuntime, idp: Idp) -> None:
 
 
 def test_hides_credentials_by_default_in_315(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 0 and 3.1: hide_credentials defaults to true from 3.14."""
+    """https://developer.konghq.com/gateway/authentication/ and 3.1: hide_credentials defaults to true from 3.14."""
     idp.answer("/introspect", body=ACTIVE)
     _, ctx = call(runtime, plugin(runtime, idp), bearer())
     assert ctx.request.headers.get("Authorization") is None
@@ -337,7 +337,7 @@ def test_hides_credentials_by_default_in_315(runtime: FakeRuntime, idp: Idp) -> 
 
 
 def test_maps_the_anonymous_consumer_on_failure(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 0 and 3.5: with anonymous, failure proxies as the anonymous consumer."""
+    """https://developer.konghq.com/gateway/authentication/ and 3.5: with anonymous, failure proxies as the anonymous consumer."""
     anon = runtime.add_consumer(username="anon")
     idp.answer("/introspect", body={"active": False})
     exit_, ctx = call(runtime, plugin(runtime, idp, anonymous="anon"), bearer())
@@ -350,14 +350,14 @@ def test_maps_the_anonymous_consumer_on_failure(runtime: FakeRuntime, idp: Idp) 
 
 
 def test_answers_500_when_the_anonymous_consumer_does_not_exist(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.4: anonymous configured but missing -> 500 with Kong's message."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: anonymous configured but missing -> 500 with Kong's message."""
     exit_, _ = call(runtime, plugin(runtime, idp, anonymous="ghost"), make_request())
     assert exit_ is not None and exit_.status == 500
     assert exit_.body == {"message": "anonymous consumer ghost is configured but doesn't exist"}
 
 
 def test_skips_itself_when_already_authenticated_and_anonymous_is_set(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 0: logical OR, an earlier credential makes the plugin skip."""
+    """https://developer.konghq.com/gateway/authentication/: logical OR, an earlier credential makes the plugin skip."""
     runtime.add_consumer(username="anon")
     ctx = make_ctx(make_request())
     ctx.authenticate({"id": "c"}, {"id": "earlier"})
@@ -366,7 +366,7 @@ def test_skips_itself_when_already_authenticated_and_anonymous_is_set(runtime: F
 
 
 def test_skips_preflight_requests_when_run_on_preflight_is_false(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.1: run_on_preflight=false lets OPTIONS through."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/: run_on_preflight=false lets OPTIONS through."""
     exit_, _ = call(runtime, plugin(runtime, idp, run_on_preflight=False), make_request(method="OPTIONS"))
     assert exit_ is None
     exit_, _ = call(runtime, plugin(runtime, idp), make_request(method="OPTIONS"))
@@ -374,14 +374,14 @@ def test_skips_preflight_requests_when_run_on_preflight_is_false(runtime: FakeRu
 
 
 def test_answers_500_when_the_idp_answers_200_with_invalid_json(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.3 (inferred): undecodable 200 body is a Lua error in Kong -> generic 500."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url (inferred): undecodable 200 body is a Lua error in Kong -> generic 500."""
     idp.answer("/introspect", body="not json")
     exit_, _ = call(runtime, plugin(runtime, idp), bearer())
     assert exit_ is not None and exit_.status == 500
 
 
 def test_json_credential_body_is_json_encoded(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.5: an array claim becomes one header per element (ngx set_header with a table)."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers: an array claim becomes one header per element (ngx set_header with a table)."""
     idp.answer("/introspect", body={"active": True, "aud": ["a1", "a2"]})
     _, ctx = call(runtime, plugin(runtime, idp), bearer())
     assert ctx.request.headers.get_all("X-Credential-Aud") == ["a1", "a2"]
@@ -390,7 +390,7 @@ def test_json_credential_body_is_json_encoded(runtime: FakeRuntime, idp: Idp) ->
 
 @pytest.mark.parametrize("version,with_id", [((3, 15), True), ((3, 5), False)])
 def test_the_bare_400_is_kongs_error_handler_body(idp: Idp, version: tuple[int, int], with_id: bool) -> None:
-    """kong-plugins.md 3.2: `ngx.exit(400)` goes through Kong's error handler (request_id from 3.6)."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: `ngx.exit(400)` goes through Kong's error handler (request_id from 3.6)."""
     runtime = FakeRuntime(kong_version=version)
     ctx = make_ctx(make_request(method="POST", body="1", headers=[("Content-Type", "application/json")]))
     ctx.shared["request_id"] = "rid-1"

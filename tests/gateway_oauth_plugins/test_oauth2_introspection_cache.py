@@ -1,4 +1,4 @@
-"""oauth2-introspection's result cache and its defects (kong-plugins.md 3.3, 3.6)."""
+"""oauth2-introspection's result cache and its defects (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ def send(
 
 
 def test_key_is_the_token_alone() -> None:
-    """kong-plugins.md 3.6: cache key `oauth2_introspection:<token>`."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: cache key `oauth2_introspection:<token>`."""
     assert cache_key("abc") == "oauth2_introspection:abc"
 
 
 def test_reuses_a_positive_result_until_ttl(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6: the result is cached for config.ttl seconds (Clock-driven)."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the result is cached for config.ttl seconds (Clock-driven)."""
     idp.always("/introspect", body=ACTIVE)
     p = plugin(runtime, idp, ttl=30)
     assert send(runtime, p) is None
@@ -46,7 +46,7 @@ def test_reuses_a_positive_result_until_ttl(runtime: FakeRuntime, idp: Idp) -> N
 
 
 def test_a_cached_positive_result_survives_revocation_at_the_idp(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6: a revoked token stays accepted until its cache entry expires."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: a revoked token stays accepted until its cache entry expires."""
     idp.answer("/introspect", body=ACTIVE)
     idp.always("/introspect", body={"active": False})
     p = plugin(runtime, idp, ttl=10)
@@ -58,7 +58,7 @@ def test_a_cached_positive_result_survives_revocation_at_the_idp(runtime: FakeRu
 
 
 def test_ttl_zero_never_expires(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.1: ttl=0 means no expiry."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/: ttl=0 means no expiry."""
     idp.always("/introspect", body=ACTIVE)
     p = plugin(runtime, idp, ttl=0)
     send(runtime, p)
@@ -68,7 +68,7 @@ def test_ttl_zero_never_expires(runtime: FakeRuntime, idp: Idp) -> None:
 
 
 def test_shares_entries_between_plugin_instances(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6: the key is not per instance, so two plugin entities share the result."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the key is not per instance, so two plugin entities share the result."""
     idp.always("/introspect", body=ACTIVE)
     send(runtime, plugin(runtime, idp))
     send(runtime, plugin(runtime, idp, introspection_url=idp.url + "/other"))
@@ -76,7 +76,7 @@ def test_shares_entries_between_plugin_instances(runtime: FakeRuntime, idp: Idp)
 
 
 def test_caches_an_inactive_result_for_five_seconds_from_312(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6: since 3.12.0.11/3.13.0.10 an authoritative active:false is cached for 5 s."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: since 3.12.0.11/3.13.0.10 an authoritative active:false is cached for 5 s."""
     idp.answer("/introspect", body={"active": False})
     idp.always("/introspect", body=ACTIVE)
     p = plugin(runtime, idp, ttl=60)
@@ -89,7 +89,7 @@ def test_caches_an_inactive_result_for_five_seconds_from_312(runtime: FakeRuntim
 
 
 def test_caches_an_inactive_result_for_ttl_before_312(idp: Idp) -> None:
-    """kong-plugins.md 3.6: the 2024 code caches every result, success or error, for config.ttl."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the 2024 code caches every result, success or error, for config.ttl."""
     runtime = FakeRuntime(kong_version=(3, 9))
     idp.answer("/introspect", body={"active": False})
     idp.always("/introspect", body=ACTIVE)
@@ -101,7 +101,7 @@ def test_caches_an_inactive_result_for_ttl_before_312(idp: Idp) -> None:
 
 
 def test_does_not_cache_an_idp_failure_from_312(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6 (inferred, see fidelity ledger): IdP errors are not cached after the 3.12 fix."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl (inferred, see fidelity ledger): IdP errors are not cached after the 3.12 fix."""
     idp.answer("/introspect", status=503, body="down")
     idp.always("/introspect", body=ACTIVE)
     p = plugin(runtime, idp)
@@ -110,7 +110,7 @@ def test_does_not_cache_an_idp_failure_from_312(runtime: FakeRuntime, idp: Idp) 
 
 
 def test_drop_caches_forgets_results(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6: the /_emulator/caches control empties the node cache."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the /_emulator/caches control empties the node cache."""
     idp.always("/introspect", body=ACTIVE)
     p = plugin(runtime, idp)
     send(runtime, p)
@@ -125,7 +125,7 @@ def test_drop_caches_forgets_results(runtime: FakeRuntime, idp: Idp) -> None:
 def test_defect_missing_active_is_active_accepts_a_response_without_active(
     runtime: FakeRuntime, idp: Idp
 ) -> None:
-    """kong-plugins.md 3.3: the defect departs from 'active must be truthy'."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: the defect departs from 'active must be truthy'."""
     idp.always("/introspect", body={"scope": "x"})
     assert send(runtime, plugin(runtime, idp), "t1") is not None
     runtime.defects.enable("introspection_missing_active_is_active")
@@ -133,7 +133,7 @@ def test_defect_missing_active_is_active_accepts_a_response_without_active(
 
 
 def test_defect_ignore_ttl_caches_forever(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.6: the defect keeps entries past config.ttl."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl: the defect keeps entries past config.ttl."""
     runtime.defects.enable("introspection_ignore_ttl")
     idp.always("/introspect", body=ACTIVE)
     p = plugin(runtime, idp, ttl=5)
@@ -144,7 +144,7 @@ def test_defect_ignore_ttl_caches_forever(runtime: FakeRuntime, idp: Idp) -> Non
 
 
 def test_defect_forward_client_authorization_sends_the_clients_header(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.3: Authorization to the IdP must be authorization_value; the defect forwards the client's."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url: Authorization to the IdP must be authorization_value; the defect forwards the client's."""
     runtime.defects.enable("introspection_forward_client_authorization")
     idp.always("/introspect", body=ACTIVE)
     send(runtime, plugin(runtime, idp), "client-tok")
@@ -152,7 +152,7 @@ def test_defect_forward_client_authorization_sends_the_clients_header(runtime: F
 
 
 def test_defect_keep_credentials_leaks_the_token_upstream(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 3.2: hide_credentials clears the header; the defect keeps it."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials: hide_credentials clears the header; the defect keeps it."""
     runtime.defects.enable("introspection_keep_credentials")
     idp.always("/introspect", body=ACTIVE)
     ctx = make_ctx(make_request(headers=[("Authorization", "Bearer t")]))

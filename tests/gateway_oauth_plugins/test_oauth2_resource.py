@@ -1,4 +1,4 @@
-"""The OSS oauth2 plugin on resource requests: token validation (kong-plugins.md 4.3)."""
+"""The OSS oauth2 plugin on resource requests: token validation (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def bearer(token: str) -> ProxyRequest:
 def test_accepts_a_valid_token_and_sets_upstream_headers(
     runtime: FakeRuntime, consumer: dict[str, Any], credential: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.3: X-Consumer-*, X-Credential-Identifier (client_id), X-Authenticated-Scope/UserId."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: X-Consumer-*, X-Credential-Identifier (client_id), X-Authenticated-Scope/UserId."""
     token = issue(runtime, credential)
     request = make_request(
         headers=[("Authorization", f"Bearer {token.access_token}"), ("X-Anonymous-Consumer", "true")]
@@ -71,7 +71,7 @@ def test_accepts_a_valid_token_and_sets_upstream_headers(
 
 
 def test_clears_empty_authenticated_values(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.3: empty values are cleared (a client cannot forge them)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: empty values are cleared (a client cannot forge them)."""
     token = issue(runtime, credential, scope=None, authenticated_userid=None)
     request = make_request(
         headers=[("Authorization", f"Bearer {token.access_token}"), ("X-Authenticated-UserId", "forged")]
@@ -92,7 +92,7 @@ def test_clears_empty_authenticated_values(runtime: FakeRuntime, credential: dic
 def test_rejects_a_missing_token_with_invalid_request(
     version: tuple[int, int], realm: str | None, expected: str
 ) -> None:
-    """kong-plugins.md 4.3: missing -> 401 invalid_request; `Bearer` or `Bearer realm=...` by version."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: missing -> 401 invalid_request; `Bearer` or `Bearer realm=...` by version."""
     runtime = FakeRuntime(kong_version=version)
     config = {"realm": realm} if realm else {}
     exit_, _ = call(runtime, plugin(runtime, **config), make_request())
@@ -114,7 +114,7 @@ def test_rejects_a_missing_token_with_invalid_request(
 def test_rejects_an_unknown_token_with_a_versioned_challenge(
     version: tuple[int, int], realm: str | None, expected: str
 ) -> None:
-    """kong-plugins.md 4.3: invalid_token; space-separated before 3.11, comma-separated from 3.11."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: invalid_token; space-separated before 3.11, comma-separated from 3.11."""
     runtime = FakeRuntime(kong_version=version)
     config = {"realm": realm} if realm else {}
     exit_, _ = call(runtime, plugin(runtime, **config), bearer("nope"))
@@ -124,7 +124,7 @@ def test_rejects_an_unknown_token_with_a_versioned_challenge(
 
 
 def test_rejects_an_expired_token(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.3: expired when now - created_at > expires_in."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: expired when now - created_at > expires_in."""
     token = issue(runtime, credential, expires_in=10)
     p = plugin(runtime)
     runtime.clock.advance(10 - (runtime.clock.now() % 1))  # exactly created_at + 10: still valid
@@ -135,14 +135,14 @@ def test_rejects_an_expired_token(runtime: FakeRuntime, credential: dict[str, An
 
 
 def test_a_zero_expires_in_never_expires(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.1: token_expiration 0 means never expires."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: token_expiration 0 means never expires."""
     token = issue(runtime, credential, expires_in=0)
     runtime.clock.advance(10**7)
     assert call(runtime, plugin(runtime), bearer(token.access_token))[0] is None
 
 
 def test_rejects_a_token_of_another_service(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: global_credentials=false ties tokens to the Service."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: global_credentials=false ties tokens to the Service."""
     token = issue(runtime, credential, service_id="svc-other")
     exit_, _ = call(runtime, plugin(runtime), bearer(token.access_token))
     assert exit_ is not None and exit_.status == 401 and exit_.body["error"] == "invalid_token"
@@ -151,7 +151,7 @@ def test_rejects_a_token_of_another_service(runtime: FakeRuntime, credential: di
 def test_rejects_a_global_token_on_a_non_global_plugin(
     runtime: FakeRuntime, credential: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: a global token with a non-global plugin -> the 'global' message."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: a global token with a non-global plugin -> the 'global' message."""
     token = issue(runtime, credential, service_id=None)
     exit_, _ = call(runtime, plugin(runtime), bearer(token.access_token))
     assert exit_ is not None and exit_.status == 401
@@ -165,7 +165,7 @@ def test_rejects_a_global_token_on_a_non_global_plugin(
 def test_uses_the_raw_header_value_when_it_is_not_bearer_form(
     runtime: FakeRuntime, credential: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.3: a header not shaped `bearer <t>` is used whole as the token."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: a header not shaped `bearer <t>` is used whole as the token."""
     token = issue(runtime, credential)
     assert (
         call(runtime, plugin(runtime), make_request(headers=[("Authorization", token.access_token)]))[0]
@@ -178,7 +178,7 @@ def test_uses_the_raw_header_value_when_it_is_not_bearer_form(
 
 
 def test_reads_the_configured_auth_header(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.3: the token is read from auth_header_name."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: the token is read from auth_header_name."""
     token = issue(runtime, credential)
     p = plugin(runtime, auth_header_name="x-api-token")
     assert call(runtime, p, make_request(headers=[("X-Api-Token", f"token {token.access_token}")]))[0] is None
@@ -187,7 +187,7 @@ def test_reads_the_configured_auth_header(runtime: FakeRuntime, credential: dict
 def test_reads_access_token_from_query_or_body_only_without_the_header(
     runtime: FakeRuntime, credential: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.3: access_token from query/body only when the header is absent."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: access_token from query/body only when the header is absent."""
     token = issue(runtime, credential)
     p = plugin(runtime, hide_credentials=False)
     assert call(runtime, p, make_request(query=[("access_token", token.access_token)]))[0] is None
@@ -202,7 +202,7 @@ def test_reads_access_token_from_query_or_body_only_without_the_header(
 def test_hide_credentials_removes_the_header_and_parameters(
     runtime: FakeRuntime, credential: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.3: hide_credentials clears the header, or access_token from query and form body."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: hide_credentials clears the header, or access_token from query and form body."""
     token = issue(runtime, credential)
     p = plugin(runtime, hide_credentials=True)
     _, ctx = call(runtime, p, bearer(token.access_token))
@@ -220,14 +220,14 @@ def test_hide_credentials_removes_the_header_and_parameters(
 def test_keeps_the_header_when_hide_credentials_is_off(
     runtime: FakeRuntime, credential: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.3: without hide_credentials the token reaches the upstream."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: without hide_credentials the token reaches the upstream."""
     token = issue(runtime, credential)
     _, ctx = call(runtime, plugin(runtime, hide_credentials=False), bearer(token.access_token))
     assert ctx.request.headers.get("Authorization") == f"Bearer {token.access_token}"
 
 
 def test_a_token_of_a_deleted_credential_is_invalid(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.1: tokens belong to their credential (deleting it deletes them)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: tokens belong to their credential (deleting it deletes them)."""
     token = issue(runtime, credential)
     runtime.credentials.clear()
     exit_, _ = call(runtime, plugin(runtime), bearer(token.access_token))
@@ -235,7 +235,7 @@ def test_a_token_of_a_deleted_credential_is_invalid(runtime: FakeRuntime, creden
 
 
 def test_maps_the_anonymous_consumer_on_failure(runtime: FakeRuntime) -> None:
-    """kong-plugins.md 4.3: anonymous -> X-Anonymous-Consumer: true, X-Credential/X-Authenticated cleared."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: anonymous -> X-Anonymous-Consumer: true, X-Credential/X-Authenticated cleared."""
     anon = runtime.add_consumer(username="anon")
     request = make_request(
         headers=[("X-Authenticated-Scope", "forged"), ("X-Credential-Identifier", "forged")]
@@ -248,14 +248,14 @@ def test_maps_the_anonymous_consumer_on_failure(runtime: FakeRuntime) -> None:
 
 
 def test_answers_500_for_a_missing_anonymous_consumer(runtime: FakeRuntime) -> None:
-    """kong-plugins.md 4.3: a missing anonymous consumer gives 500."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: a missing anonymous consumer gives 500."""
     exit_, _ = call(runtime, plugin(runtime, anonymous="ghost"), make_request())
     assert exit_ is not None and exit_.status == 500
     assert exit_.body == {"message": "anonymous consumer ghost is configured but doesn't exist"}
 
 
 def test_skips_when_already_authenticated_and_clears_authenticated_headers(runtime: FakeRuntime) -> None:
-    """kong-plugins.md 4.3: with a credential from an earlier plugin, clear X-Authenticated-* and skip."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: with a credential from an earlier plugin, clear X-Authenticated-* and skip."""
     runtime.add_consumer(username="anon")
     request = make_request(headers=[("X-Authenticated-Scope", "s"), ("X-Authenticated-UserId", "u")])
     ctx = make_ctx(request)
@@ -266,7 +266,7 @@ def test_skips_when_already_authenticated_and_clears_authenticated_headers(runti
 
 
 def test_defect_accept_expired_token(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.3 (expiry)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (expiry)."""
     token = issue(runtime, credential, expires_in=10)
     runtime.clock.advance(60)
     assert call(runtime, plugin(runtime), bearer(token.access_token))[0] is not None
@@ -275,7 +275,7 @@ def test_defect_accept_expired_token(runtime: FakeRuntime, credential: dict[str,
 
 
 def test_defect_accept_other_service_token(runtime: FakeRuntime, credential: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2 (global_credentials=false binds a token to its Service)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (global_credentials=false binds a token to its Service)."""
     token = issue(runtime, credential, service_id="svc-other")
     runtime.defects.enable("oauth2_accept_other_service_token")
     assert call(runtime, plugin(runtime), bearer(token.access_token))[0] is None

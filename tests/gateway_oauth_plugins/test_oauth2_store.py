@@ -1,4 +1,4 @@
-"""The oauth2 token table shared by the oauth2 plugin and openid-connect's kong_oauth2 (kong-plugins.md 1.5, 4.2)."""
+"""The oauth2 token table shared by the oauth2 plugin and openid-connect's kong_oauth2 (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from tests.gateway_oauth_plugins.oauth_fakes import FakeRuntime
 
 
 def test_issues_32_character_bearer_tokens_bound_to_credential_and_service() -> None:
-    """kong-plugins.md 4.2: 32-char access_token, token_type bearer, service binding, consumer of the credential."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 32-char access_token, token_type bearer, service binding, consumer of the credential."""
     runtime = FakeRuntime()
     consumer = runtime.add_consumer(username="u")
     cred = runtime.add_credential(consumer, client_id="cid")
@@ -25,7 +25,7 @@ def test_issues_32_character_bearer_tokens_bound_to_credential_and_service() -> 
 
 
 def test_expiry_follows_kongs_rule() -> None:
-    """kong-plugins.md 1.5/4.3: expired when now - created_at > expires_in; 0 never expires."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: expired when now - created_at > expires_in; 0 never expires."""
     runtime = FakeRuntime()
     cred = runtime.add_credential(runtime.add_consumer(username="u"))
     store = runtime.oauth2_store()
@@ -37,7 +37,7 @@ def test_expiry_follows_kongs_rule() -> None:
 
 
 def test_rows_are_purged_after_their_retention() -> None:
-    """kong-plugins.md 4.2 (Kong deletes token rows after refresh_token_ttl)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (Kong deletes token rows after refresh_token_ttl)."""
     runtime = FakeRuntime()
     cred = runtime.add_credential(runtime.add_consumer(username="u"))
     store = runtime.oauth2_store()
@@ -51,7 +51,7 @@ def test_rows_are_purged_after_their_retention() -> None:
 
 
 def test_tokens_of_a_deleted_or_replaced_credential_are_gone() -> None:
-    """kong-plugins.md 4.1: tokens cascade with their credential."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: tokens cascade with their credential."""
     runtime = FakeRuntime()
     consumer = runtime.add_consumer(username="u")
     cred = runtime.add_credential(consumer, client_id="cid")
@@ -63,7 +63,7 @@ def test_tokens_of_a_deleted_or_replaced_credential_are_gone() -> None:
 
 
 def test_refresh_tokens_find_their_access_token() -> None:
-    """kong-plugins.md 4.2: password/authorization_code tokens carry a refresh_token."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: password/authorization_code tokens carry a refresh_token."""
     runtime = FakeRuntime()
     cred = runtime.add_credential(runtime.add_consumer(username="u"))
     store = runtime.oauth2_store()

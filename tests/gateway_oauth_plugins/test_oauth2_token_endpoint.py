@@ -1,4 +1,4 @@
-"""The OSS oauth2 plugin's token endpoint (kong-plugins.md 4.2)."""
+"""The OSS oauth2 plugin's token endpoint (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ CC = {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "
 
 
 def test_issues_a_client_credentials_token(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: 200 {access_token (32 chars), token_type bearer, expires_in 7200}, no-store headers."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 200 {access_token (32 chars), token_type bearer, expires_in 7200}, no-store headers."""
     exit_ = token_request(runtime, plugin(runtime), CC)
     assert exit_.status == 200
     assert set(exit_.body) == {"access_token", "token_type", "expires_in"}
@@ -58,13 +58,13 @@ def test_issues_a_client_credentials_token(runtime: FakeRuntime, client: dict[st
 
 @pytest.mark.parametrize("path", ["/oauth2/token", "/a/b/oauth2/token", "/x/oauth2/token/"])
 def test_answers_at_any_path_ending_in_oauth2_token(path: str) -> None:
-    """kong-plugins.md 4.2: any path ending with /oauth2/token (optionally /), whatever the prefix."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: any path ending with /oauth2/token (optionally /), whatever the prefix."""
     assert is_token_endpoint(path)
     assert not is_token_endpoint("/oauth2/token/x") and not is_token_endpoint("/oauth2/tokens")
 
 
 def test_refuses_other_methods_with_405(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: non-POST -> 405 invalid_method with a Bearer challenge (3.11+ commas)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: non-POST -> 405 invalid_method with a Bearer challenge (3.11+ commas)."""
     exit_ = token_request(runtime, plugin(runtime), method="GET")
     description = "The HTTP method GET is invalid for the token endpoint"
     assert exit_.status == 405
@@ -78,7 +78,7 @@ def test_refuses_other_methods_with_405(runtime: FakeRuntime, client: dict[str, 
 
 
 def test_requires_https(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: plain HTTP -> 400 access_denied "You must use HTTPS"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: plain HTTP -> 400 access_denied "You must use HTTPS"."""
     exit_ = token_request(runtime, plugin(runtime), CC, scheme="http")
     assert exit_.status == 400
     assert exit_.body == {"error": "access_denied", "error_description": "You must use HTTPS"}
@@ -87,7 +87,7 @@ def test_requires_https(runtime: FakeRuntime, client: dict[str, Any]) -> None:
 def test_accepts_terminated_https_only_from_a_trusted_ip(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: accept_http_if_already_terminated needs trusted_ips and X-Forwarded-Proto: https."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: accept_http_if_already_terminated needs trusted_ips and X-Forwarded-Proto: https."""
     p = plugin(runtime, accept_http_if_already_terminated=True)
     forwarded = [("X-Forwarded-Proto", "https")]
     assert token_request(runtime, p, CC, scheme="http", headers=forwarded).status == 400  # nothing trusted
@@ -102,7 +102,7 @@ def test_accepts_terminated_https_only_from_a_trusted_ip(
 
 
 def test_accepts_basic_client_authentication(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: client credentials from `Authorization: Basic` (Basic or basic)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: client credentials from `Authorization: Basic` (Basic or basic)."""
     for scheme in ("Basic", "basic"):
         basic = f"{scheme} " + base64.b64encode(b"cid:csecret").decode()
         exit_ = token_request(
@@ -114,7 +114,7 @@ def test_accepts_basic_client_authentication(runtime: FakeRuntime, client: dict[
 def test_answers_401_with_basic_challenge_for_a_wrong_basic_secret(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: invalid_client with 401 + `Basic realm="OAuth2.0"` when credentials came in Basic."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: invalid_client with 401 + `Basic realm="OAuth2.0"` when credentials came in Basic."""
     basic = "Basic " + base64.b64encode(b"cid:wrong").decode()
     exit_ = token_request(
         runtime, plugin(runtime), {"grant_type": "client_credentials"}, headers=[("Authorization", basic)]
@@ -127,20 +127,20 @@ def test_answers_401_with_basic_challenge_for_a_wrong_basic_secret(
 def test_answers_400_without_challenge_for_a_wrong_body_secret(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 8 open question 6: body credentials -> invalid_client with 400 and no WWW-Authenticate."""
+    """https://developer.konghq.com/gateway/authentication/ open question 6: body credentials -> invalid_client with 400 and no WWW-Authenticate."""
     exit_ = token_request(runtime, plugin(runtime), {**CC, "client_secret": "wrong"})
     assert exit_.status == 400 and exit_.body["error"] == "invalid_client"
     assert "WWW-Authenticate" not in exit_.headers
 
 
 def test_answers_400_for_an_unknown_client(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: an unknown client_id -> invalid_client."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: an unknown client_id -> invalid_client."""
     exit_ = token_request(runtime, plugin(runtime), {**CC, "client_id": "nobody"})
     assert exit_.status == 400 and exit_.body["error"] == "invalid_client"
 
 
 def test_reads_parameters_from_json_and_query(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: parameters from the query string plus a form or JSON body."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: parameters from the query string plus a form or JSON body."""
     exit_ = token_request(runtime, plugin(runtime), body=dict(CC))
     assert exit_.status == 200
     exit_ = token_request(runtime, plugin(runtime), query=list(CC.items()))
@@ -148,7 +148,7 @@ def test_reads_parameters_from_json_and_query(runtime: FakeRuntime, client: dict
 
 
 def test_refuses_a_grant_type_that_is_not_enabled(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: unsupported_grant_type / "Invalid grant_type"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: unsupported_grant_type / "Invalid grant_type"."""
     p = plugin(runtime, enable_client_credentials=False, enable_password_grant=True)
     exit_ = token_request(runtime, p, CC)
     assert exit_.status == 400
@@ -156,7 +156,7 @@ def test_refuses_a_grant_type_that_is_not_enabled(runtime: FakeRuntime, client: 
 
 
 def test_grants_requested_scopes_from_config(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: each requested scope must be in config.scopes; stored space-joined."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: each requested scope must be in config.scopes; stored space-joined."""
     p = plugin(runtime, scopes=["email", "profile"])
     exit_ = token_request(runtime, p, {**CC, "scope": "email profile"})
     token = runtime.oauth2_store().find(exit_.body["access_token"])
@@ -167,7 +167,7 @@ def test_grants_requested_scopes_from_config(runtime: FakeRuntime, client: dict[
 
 
 def test_requires_a_scope_when_mandatory(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2: mandatory_scope -> "You must specify a scope"; a non-string scope is refused."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: mandatory_scope -> "You must specify a scope"; a non-string scope is refused."""
     p = plugin(runtime, scopes=["email"], mandatory_scope=True)
     exit_ = token_request(runtime, p, CC)
     assert exit_.body == {"error": "invalid_scope", "error_description": "You must specify a scope"}
@@ -178,7 +178,7 @@ def test_requires_a_scope_when_mandatory(runtime: FakeRuntime, client: dict[str,
 def test_needs_the_provision_key_to_set_authenticated_userid(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: authenticated_userid with client_credentials requires the provision_key."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: authenticated_userid with client_credentials requires the provision_key."""
     p = plugin(runtime)
     exit_ = token_request(runtime, p, {**CC, "authenticated_userid": "u1"})
     assert exit_.body == {"error": "invalid_provision_key", "error_description": "Invalid provision_key"}
@@ -190,13 +190,13 @@ def test_needs_the_provision_key_to_set_authenticated_userid(
 def test_echoes_state_and_omits_expires_in_for_never_expiring_tokens(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: state echoed; expires_in omitted when token_expiration is 0."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: state echoed; expires_in omitted when token_expiration is 0."""
     exit_ = token_request(runtime, plugin(runtime, token_expiration=0), {**CC, "state": "xyz"})
     assert exit_.body["state"] == "xyz" and "expires_in" not in exit_.body
 
 
 def test_refuses_a_secret_from_a_public_client(runtime: FakeRuntime) -> None:
-    """kong-plugins.md 4.2: "client_secret is disallowed for public clients"."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: "client_secret is disallowed for public clients"."""
     consumer = runtime.add_consumer(username="spa")
     runtime.add_credential(consumer, client_id="pub", client_secret="s", client_type="public")
     exit_ = token_request(runtime, plugin(runtime), {**CC, "client_id": "pub", "client_secret": "s"})
@@ -207,7 +207,7 @@ def test_refuses_a_secret_from_a_public_client(runtime: FakeRuntime) -> None:
 
 
 def test_verifies_a_hashed_secret(runtime: FakeRuntime) -> None:
-    """kong-plugins.md 4.1: hash_secret stores a PBKDF2 hash; the plain secret still authenticates."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: hash_secret stores a PBKDF2 hash; the plain secret still authenticates."""
     salt = b"0123456789abcdef"
     digest = hashlib.pbkdf2_hmac("sha512", b"plain", salt, 10000, 32)
     b64 = lambda raw: base64.b64encode(raw).decode().rstrip("=")  # noqa: E731
@@ -222,7 +222,7 @@ def test_verifies_a_hashed_secret(runtime: FakeRuntime) -> None:
 def test_password_grant_issues_a_refresh_token_that_rotates(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: password grant needs provision_key and authenticated_userid; adds refresh_token."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: password grant needs provision_key and authenticated_userid; adds refresh_token."""
     p = plugin(runtime, enable_password_grant=True)
     base = {"grant_type": "password", "client_id": "cid", "client_secret": "csecret"}
     assert token_request(runtime, p, base).body["error"] == "invalid_provision_key"
@@ -261,12 +261,12 @@ def test_password_grant_issues_a_refresh_token_that_rotates(
 def test_client_credentials_tokens_have_no_refresh_token(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2: no refresh_token for client_credentials."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: no refresh_token for client_credentials."""
     assert "refresh_token" not in token_request(runtime, plugin(runtime), CC).body
 
 
 def test_entity_checks_require_a_flow_and_scopes_for_mandatory_scope() -> None:
-    """kong-plugins.md 4.1: "at least one of these fields must be true"; mandatory_scope needs scopes."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: "at least one of these fields must be true"; mandatory_scope needs scopes."""
     flows = (
         "enable_authorization_code, enable_implicit_grant, enable_client_credentials, enable_password_grant"
     )
@@ -281,7 +281,7 @@ def test_entity_checks_require_a_flow_and_scopes_for_mandatory_scope() -> None:
 
 
 def test_defect_token_endpoint_accepts_http(runtime: FakeRuntime, client: dict[str, Any]) -> None:
-    """kong-plugins.md 4.2 (HTTPS only)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (HTTPS only)."""
     runtime.defects.enable("oauth2_token_endpoint_accepts_http")
     assert token_request(runtime, plugin(runtime), CC, scheme="http").status == 200
 
@@ -289,7 +289,7 @@ def test_defect_token_endpoint_accepts_http(runtime: FakeRuntime, client: dict[s
 def test_defect_ignore_scope_check_grants_unknown_scopes(
     runtime: FakeRuntime, client: dict[str, Any]
 ) -> None:
-    """kong-plugins.md 4.2 (scope)."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua (scope)."""
     runtime.defects.enable("oauth2_ignore_scope_check")
     exit_ = token_request(runtime, plugin(runtime, scopes=["email"]), {**CC, "scope": "admin"})
     assert exit_.status == 200

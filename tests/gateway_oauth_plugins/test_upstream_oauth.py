@@ -1,4 +1,4 @@
-"""upstream-oauth against a scripted token endpoint (kong-plugins.md section 2)."""
+"""upstream-oauth against a scripted token endpoint (https://developer.konghq.com/plugins/upstream-oauth/)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def upstream_answers(runtime: FakeRuntime, p: UpstreamOauthPlugin, ctx: RequestC
 
 
 def test_posts_client_credentials_in_the_body_by_default(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3: client_secret_post (default) puts client_id and client_secret in the form body."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: client_secret_post (default) puts client_id and client_secret in the form body."""
     idp.always("/token", body=TOKEN)
     access(runtime, plugin(runtime, idp))
     [sent] = idp.calls("/token")
@@ -57,7 +57,7 @@ def test_posts_client_credentials_in_the_body_by_default(runtime: FakeRuntime, i
 
 
 def test_sends_basic_credentials_with_client_secret_basic(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3: Authorization: Basic base64(client_id:client_secret), raw values."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: Authorization: Basic base64(client_id:client_secret), raw values."""
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp, oauth={"client_secret": "a+b/c"}, client={"auth_method": "client_secret_basic"})
     access(runtime, p)
@@ -68,7 +68,7 @@ def test_sends_basic_credentials_with_client_secret_basic(runtime: FakeRuntime, 
 
 @pytest.mark.parametrize("alg", ["HS512", "HS256"])
 def test_signs_a_client_assertion_with_client_secret_jwt(runtime: FakeRuntime, idp: Idp, alg: str) -> None:
-    """kong-plugins.md 2.3: HS-signed JWT, iss=sub=client_id, aud=token_endpoint, jti, nbf=now, exp=now+60."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: HS-signed JWT, iss=sub=client_id, aud=token_endpoint, jti, nbf=now, exp=now+60."""
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp, client={"auth_method": "client_secret_jwt", "client_secret_jwt_alg": alg})
     access(runtime, p)
@@ -90,7 +90,7 @@ def test_signs_a_client_assertion_with_client_secret_jwt(runtime: FakeRuntime, i
 
 
 def test_sends_no_client_credentials_with_auth_method_none(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3: none sends no client credentials."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: none sends no client credentials."""
     idp.always("/token", body=TOKEN)
     access(runtime, plugin(runtime, idp, client={"auth_method": "none"}))
     sent = idp.calls("/token")[0]
@@ -99,7 +99,7 @@ def test_sends_no_client_credentials_with_auth_method_none(runtime: FakeRuntime,
 
 
 def test_adds_post_args_headers_scopes_and_audience(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3: token_post_args, token_headers, scope and audience joined by spaces."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: token_post_args, token_headers, scope and audience joined by spaces."""
     idp.always("/token", body=TOKEN)
     oauth = {
         "token_post_args": {"resource": "urn:api"},
@@ -116,7 +116,7 @@ def test_adds_post_args_headers_scopes_and_audience(runtime: FakeRuntime, idp: I
 
 
 def test_omits_scope_and_audience_when_empty(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3: scope omitted for an empty list; audience omitted when empty (default)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: scope omitted for an empty list; audience omitted when empty (default)."""
     idp.always("/token", body=TOKEN)
     access(runtime, plugin(runtime, idp, oauth={"scopes": []}))
     form = idp.calls("/token")[0].form
@@ -124,7 +124,7 @@ def test_omits_scope_and_audience_when_empty(runtime: FakeRuntime, idp: Idp) -> 
 
 
 def test_sends_username_and_password_for_the_password_grant(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.2/2.3: grant_type=password with oauth.username/oauth.password."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/ and https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: grant_type=password with oauth.username/oauth.password."""
     idp.always("/token", body=TOKEN)
     access(runtime, plugin(runtime, idp, oauth={"grant_type": "password", "username": "u", "password": "p"}))
     form = idp.calls("/token")[0].form
@@ -135,7 +135,7 @@ def test_sends_username_and_password_for_the_password_grant(runtime: FakeRuntime
 
 
 def test_injects_the_token_with_the_idps_token_type(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: `<header>: <token_type> <token>`, replacing the client's header."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: `<header>: <token_type> <token>`, replacing the client's header."""
     idp.always("/token", body=TOKEN)
     exit_, ctx = access(runtime, plugin(runtime, idp), headers=[("Authorization", "Bearer client-token")])
     assert exit_ is None
@@ -143,21 +143,21 @@ def test_injects_the_token_with_the_idps_token_type(runtime: FakeRuntime, idp: I
 
 
 def test_uses_a_lowercase_token_type_verbatim(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: token_type used verbatim, so `bearer` stays lowercase."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: token_type used verbatim, so `bearer` stays lowercase."""
     idp.always("/token", body={"access_token": "t", "token_type": "bearer"})
     _, ctx = access(runtime, plugin(runtime, idp))
     assert ctx.request.headers.get("Authorization") == "bearer t"
 
 
 def test_defaults_to_bearer_without_token_type(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: `Bearer` when the IdP sends no token_type."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: `Bearer` when the IdP sends no token_type."""
     idp.always("/token", body={"access_token": "t"})
     _, ctx = access(runtime, plugin(runtime, idp))
     assert ctx.request.headers.get("Authorization") == "Bearer t"
 
 
 def test_uses_a_custom_header_and_leaves_the_clients_authorization(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: upstream_access_token_header_name; the client's Authorization passes untouched."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: upstream_access_token_header_name; the client's Authorization passes untouched."""
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp, behavior={"upstream_access_token_header_name": "X-Upstream-Token"})
     _, ctx = access(runtime, p, headers=[("Authorization", "Bearer mine")])
@@ -169,7 +169,7 @@ def test_uses_a_custom_header_and_leaves_the_clients_authorization(runtime: Fake
 
 
 def test_reuses_the_token_until_expires_in_minus_eagerly_expire(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: TTL = max(0.001, expires_in - eagerly_expire)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: TTL = max(0.001, expires_in - eagerly_expire)."""
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp)
     access(runtime, p)
@@ -182,7 +182,7 @@ def test_reuses_the_token_until_expires_in_minus_eagerly_expire(runtime: FakeRun
 
 
 def test_uses_default_ttl_without_expires_in(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: no expires_in -> cache.default_ttl."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: no expires_in -> cache.default_ttl."""
     idp.always("/token", body={"access_token": "t"})
     p = plugin(runtime, idp, cache={"default_ttl": 100})
     access(runtime, p)
@@ -195,7 +195,7 @@ def test_uses_default_ttl_without_expires_in(runtime: FakeRuntime, idp: Idp) -> 
 
 
 def test_a_short_lived_token_is_refetched_at_once(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: expires_in <= eagerly_expire gives a 0.001 s TTL."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: expires_in <= eagerly_expire gives a 0.001 s TTL."""
     idp.always("/token", body={"access_token": "t", "expires_in": 3})
     p = plugin(runtime, idp)
     access(runtime, p)
@@ -205,7 +205,7 @@ def test_a_short_lived_token_is_refetched_at_once(runtime: FakeRuntime, idp: Idp
 
 
 def test_identical_oauth_records_share_a_token(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: key = sha256 of the canonical oauth record, so identical records share."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: key = sha256 of the canonical oauth record, so identical records share."""
     idp.always("/token", body=TOKEN)
     access(runtime, plugin(runtime, idp, oauth={"scopes": ["a", "b"]}))
     access(
@@ -220,13 +220,13 @@ def test_identical_oauth_records_share_a_token(runtime: FakeRuntime, idp: Idp) -
 
 
 def test_cache_key_has_the_upstream_oauth_prefix() -> None:
-    """kong-plugins.md 2.5: `upstream-oauth:` + sha256 hex."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: `upstream-oauth:` + sha256 hex."""
     key = cache_key({"token_endpoint": "https://idp/token", "scopes": ["openid"]})
     assert key.startswith("upstream-oauth:") and len(key) == len("upstream-oauth:") + 64
 
 
 def test_purges_the_token_on_a_configured_upstream_status(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: purge in header_filter on 401; the next request fetches a new token."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: purge in header_filter on 401; the next request fetches a new token."""
     idp.answer("/token", body={"access_token": "first", "expires_in": 3600})
     idp.always("/token", body={"access_token": "second", "expires_in": 3600})
     p = plugin(runtime, idp)
@@ -241,7 +241,7 @@ def test_purges_the_token_on_a_configured_upstream_status(runtime: FakeRuntime, 
 
 
 def test_an_empty_purge_list_disables_purging(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5: an empty purge_token_on_upstream_status_codes disables purging."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: an empty purge_token_on_upstream_status_codes disables purging."""
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp, behavior={"purge_token_on_upstream_status_codes": []})
     _, ctx = access(runtime, p)
@@ -267,7 +267,7 @@ def test_an_empty_purge_list_disables_purging(runtime: FakeRuntime, idp: Idp) ->
 def test_answers_502_with_the_default_template_on_idp_failure(
     runtime: FakeRuntime, idp: Idp, status: int, body: Any
 ) -> None:
-    """kong-plugins.md 2.3/2.4: status >= 400, bad JSON or no access_token -> 502, template, body not passed on."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods and https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: status >= 400, bad JSON or no access_token -> 502, template, body not passed on."""
     idp.answer("/token", status=status, body=body)
     exit_, _ = access(runtime, plugin(runtime, idp))
     assert exit_ is not None and exit_.status == 502
@@ -276,7 +276,7 @@ def test_answers_502_with_the_default_template_on_idp_failure(
 
 
 def test_answers_the_configured_status_message_and_content_type(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.4: {{status}} and {{message}} substituted; the configured content type is sent."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: {{status}} and {{message}} substituted; the configured content type is sent."""
     behavior = {
         "idp_error_response_status_code": 503,
         "idp_error_response_message": "no token",
@@ -293,7 +293,7 @@ def test_answers_the_configured_status_message_and_content_type(runtime: FakeRun
 def test_an_empty_template_and_content_type_give_an_empty_body_and_no_header(
     runtime: FakeRuntime, idp: Idp
 ) -> None:
-    """kong-plugins.md 2.4: empty template -> empty body; empty content type -> no header."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code: empty template -> empty body; empty content type -> no header."""
     behavior = {"idp_error_response_body_template": "", "idp_error_response_content_type": ""}
     idp.answer("/token", status=500, body="x")
     exit_, _ = access(runtime, plugin(runtime, idp, behavior=behavior))
@@ -301,13 +301,13 @@ def test_an_empty_template_and_content_type_give_an_empty_body_and_no_header(
 
 
 def test_answers_502_when_the_token_endpoint_is_unreachable(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3: a connection error counts as an IdP failure."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods: a connection error counts as an IdP failure."""
     exit_, _ = access(runtime, plugin(runtime, idp, oauth={"token_endpoint": "http://127.0.0.1:9/token"}))
     assert exit_ is not None and exit_.status == 502
 
 
 def test_does_not_cache_a_failure(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.4/2.5: after a failure the next request asks the IdP again."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code and https://developer.konghq.com/plugins/upstream-oauth/#caching: after a failure the next request asks the IdP again."""
     idp.answer("/token", status=500, body="x")
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp)
@@ -319,7 +319,7 @@ def test_does_not_cache_a_failure(runtime: FakeRuntime, idp: Idp) -> None:
 
 
 def test_requires_client_credentials_unless_auth_method_is_none() -> None:
-    """kong-plugins.md 2.2: "client_id and client_secret must be provided for authentication"."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/: "client_id and client_secret must be provided for authentication"."""
     message = {"@entity": ["client_id and client_secret must be provided for authentication"]}
     base = {"token_endpoint": "https://idp/token"}
     assert (
@@ -339,7 +339,7 @@ def test_requires_client_credentials_unless_auth_method_is_none() -> None:
 
 
 def test_defect_never_purge_keeps_the_token_after_401(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5 (purge)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching (purge)."""
     runtime.defects.enable("upstream_oauth_never_purge")
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp)
@@ -350,7 +350,7 @@ def test_defect_never_purge_keeps_the_token_after_401(runtime: FakeRuntime, idp:
 
 
 def test_defect_ignore_eagerly_expire_keeps_the_token_too_long(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5 (TTL = expires_in - eagerly_expire)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching (TTL = expires_in - eagerly_expire)."""
     runtime.defects.enable("upstream_oauth_ignore_eagerly_expire")
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp)
@@ -361,7 +361,7 @@ def test_defect_ignore_eagerly_expire_keeps_the_token_too_long(runtime: FakeRunt
 
 
 def test_defect_no_cache_fetches_every_time(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5 (cache)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching (cache)."""
     runtime.defects.enable("upstream_oauth_no_cache")
     idp.always("/token", body=TOKEN)
     p = plugin(runtime, idp)
@@ -371,7 +371,7 @@ def test_defect_no_cache_fetches_every_time(runtime: FakeRuntime, idp: Idp) -> N
 
 
 def test_defect_post_when_basic_sends_credentials_in_the_body(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.3 (client_secret_basic)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods (client_secret_basic)."""
     runtime.defects.enable("upstream_oauth_post_when_basic")
     idp.always("/token", body=TOKEN)
     access(runtime, plugin(runtime, idp, client={"auth_method": "client_secret_basic"}))
@@ -380,7 +380,7 @@ def test_defect_post_when_basic_sends_credentials_in_the_body(runtime: FakeRunti
 
 
 def test_defect_leak_idp_error_passes_the_idp_body_on(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.4 (the IdP's error body is not passed on)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code (the IdP's error body is not passed on)."""
     runtime.defects.enable("upstream_oauth_leak_idp_error")
     idp.answer("/token", status=401, body='{"error":"invalid_client"}')
     exit_, _ = access(runtime, plugin(runtime, idp))
@@ -388,7 +388,7 @@ def test_defect_leak_idp_error_passes_the_idp_body_on(runtime: FakeRuntime, idp:
 
 
 def test_defect_append_token_header_keeps_the_clients_header(runtime: FakeRuntime, idp: Idp) -> None:
-    """kong-plugins.md 2.5 (set_header replaces the client's header)."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching (set_header replaces the client's header)."""
     runtime.defects.enable("upstream_oauth_append_token_header")
     idp.always("/token", body=TOKEN)
     _, ctx = access(runtime, plugin(runtime, idp), headers=[("Authorization", "Bearer client")])

@@ -124,7 +124,7 @@ class FakeIdp:
         key: Any = None,
         headers: dict[str, Any] | None = None,
     ) -> str:
-        """A token signed like Kong Identity's (kong-identity.md B.4) unless overridden."""
+        """A token signed like Kong Identity's (https://developer.konghq.com/how-to/configure-kong-identity-oidc/) unless overridden."""
         body = {
             "iss": self.issuer,
             "sub": "client-1",

@@ -1,4 +1,4 @@
-"""The OSS jwt plugin (kong-plugins.md 5)."""
+"""The OSS jwt plugin (https://developer.konghq.com/plugins/jwt/)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _token(claims=None, *, key=SECRET, alg="HS256"):
 
 
 def test_accepts_a_valid_hs256_token_and_sets_consumer_headers():
-    """kong-plugins.md 5: the iss claim names the consumer's jwt credential."""
+    """https://developer.konghq.com/plugins/jwt/: the iss claim names the consumer's jwt credential."""
     h = _harness()
     result, ctx = h.send(_token())
     assert result is None
@@ -53,14 +53,14 @@ def test_accepts_a_valid_hs256_token_and_sets_consumer_headers():
 
 
 def test_accepts_an_rs256_token_against_the_credential_public_key():
-    """kong-plugins.md 5: RS* credentials verify with rsa_public_key."""
+    """https://developer.konghq.com/plugins/jwt/: RS* credentials verify with rsa_public_key."""
     h = _harness()
     result, ctx = h.send(_token({"iss": "rsa-key"}, key=rsa_key(1), alg="RS256"))
     assert result is None and ctx.consumer["id"] == "c-bob"
 
 
 def test_missing_token_is_401_unauthorized_with_plain_bearer_challenge():
-    """kong-plugins.md 5: missing token -> 401 {"message":"Unauthorized"}, WWW-Authenticate: Bearer."""
+    """https://developer.konghq.com/plugins/jwt/: missing token -> 401 {"message":"Unauthorized"}, WWW-Authenticate: Bearer."""
     h = _harness()
     result, _ = h.send(None)
     assert result.status == 401
@@ -69,7 +69,7 @@ def test_missing_token_is_401_unauthorized_with_plain_bearer_challenge():
 
 
 def test_realm_is_added_to_the_challenge():
-    """kong-plugins.md 5: Bearer realm="<realm>" when realm is set."""
+    """https://developer.konghq.com/plugins/jwt/: Bearer realm="<realm>" when realm is set."""
     h = _harness(realm="api")
     assert h.send(None)[0].headers["WWW-Authenticate"] == 'Bearer realm="api"'
 
@@ -82,26 +82,26 @@ def test_realm_is_added_to_the_challenge():
     ],
 )
 def test_error_challenge_is_comma_separated_from_3_11(version, challenge):
-    """kong-plugins.md 5: other failures add error="invalid_token", comma-separated since 3.11."""
+    """https://developer.konghq.com/plugins/jwt/: other failures add error="invalid_token", comma-separated since 3.11."""
     h = _harness(kong_version=version, realm="api")
     result, _ = h.send("garbage")
     assert result.headers["WWW-Authenticate"] == challenge
 
 
 def test_error_challenge_without_realm():
-    """kong-plugins.md 5: without realm the challenge is Bearer error="invalid_token" (inferred)."""
+    """https://developer.konghq.com/plugins/jwt/: without realm the challenge is Bearer error="invalid_token" (inferred)."""
     h = _harness()
     assert h.send("garbage")[0].headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 def test_bad_token_message():
-    """kong-plugins.md 5: "Bad token; <err>"."""
+    """https://developer.konghq.com/plugins/jwt/: "Bad token; <err>"."""
     h = _harness()
     assert h.send("garbage")[0].body == {"message": "Bad token; invalid JSON"}
 
 
 def test_multiple_tokens_provided():
-    """kong-plugins.md 5: "Multiple tokens provided" when query and header disagree."""
+    """https://developer.konghq.com/plugins/jwt/: "Multiple tokens provided" when query and header disagree."""
     h = _harness()
     request = make_request(
         query=[("jwt", _token())], headers=[("Authorization", "Bearer " + _token({"x": 1}))]
@@ -111,14 +111,14 @@ def test_multiple_tokens_provided():
 
 
 def test_no_mandatory_iss_and_no_credentials_found():
-    """kong-plugins.md 5: "No mandatory 'iss' in claims" / "No credentials found for given 'iss'"."""
+    """https://developer.konghq.com/plugins/jwt/: "No mandatory 'iss' in claims" / "No credentials found for given 'iss'"."""
     h = _harness()
     assert h.send(_token({"iss": None}))[0].body == {"message": "No mandatory 'iss' in claims"}
     assert h.send(_token({"iss": "unknown"}))[0].body == {"message": "No credentials found for given 'iss'"}
 
 
 def test_invalid_algorithm_and_invalid_signature():
-    """kong-plugins.md 5: "Invalid algorithm", "Invalid signature"."""
+    """https://developer.konghq.com/plugins/jwt/: "Invalid algorithm", "Invalid signature"."""
     h = _harness()
     assert h.send(_token(alg="HS512"))[0].body == {"message": "Invalid algorithm"}
     assert h.send(_token(key="wrong-secret-wrong-secret-wrong-secret-wrong-secret-wrong-secret!"))[
@@ -127,7 +127,7 @@ def test_invalid_algorithm_and_invalid_signature():
 
 
 def test_exp_equal_to_now_counts_as_expired():
-    """kong-plugins.md 5: exp <= now is expired here, unlike OIDC; the errors table is the body."""
+    """https://developer.konghq.com/plugins/jwt/: exp <= now is expired here, unlike OIDC; the errors table is the body."""
     h = _harness(claims_to_verify=["exp"])
     result, _ = h.send(_token({"exp": int(NOW)}))
     assert result.status == 401 and result.body == {"exp": "token expired"}
@@ -135,21 +135,21 @@ def test_exp_equal_to_now_counts_as_expired():
 
 
 def test_future_nbf_and_missing_claims_to_verify():
-    """kong-plugins.md 5: {"nbf":"token not valid yet"}; a listed claim that is absent must be a number."""
+    """https://developer.konghq.com/plugins/jwt/: {"nbf":"token not valid yet"}; a listed claim that is absent must be a number."""
     h = _harness(claims_to_verify=["nbf"])
     assert h.send(_token({"nbf": int(NOW) + 10}))[0].body == {"nbf": "token not valid yet"}
     assert h.send(_token())[0].body == {"nbf": "must be a number"}
 
 
 def test_secret_is_base64():
-    """kong-plugins.md 5 (Jwt.json secret_is_base64): the stored secret is base64 of the signing secret."""
+    """https://developer.konghq.com/plugins/jwt/ (Jwt.json secret_is_base64): the stored secret is base64 of the signing secret."""
     h = _harness(secret_is_base64=True)
     h.runtime.jwt_secrets["issuer-key"]["secret"] = base64.b64encode(SECRET.encode()).decode()
     assert h.send(_token())[0] is None
 
 
 def test_anonymous_consumer_on_failure():
-    """kong-plugins.md 0: anonymous maps the anonymous consumer with X-Anonymous-Consumer: true."""
+    """https://developer.konghq.com/gateway/authentication/: anonymous maps the anonymous consumer with X-Anonymous-Consumer: true."""
     h = _harness(anonymous="anonymous")
     result, ctx = h.send(None)
     assert result is None

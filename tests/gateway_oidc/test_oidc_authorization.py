@@ -1,4 +1,4 @@
-"""Authorization checks, consumer mapping and anonymous of openid-connect (kong-plugins.md 1.6, 1.8)."""
+"""Authorization checks, consumer mapping and anonymous of openid-connect (https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization and https://developer.konghq.com/plugins/openid-connect/#consumer-authorization)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from .conftest import ISSUER, oidc_harness
     ],
 )
 def test_required_values_are_or_of_elements_and_and_within_one(required, value, ok):
-    """kong-plugins.md 1.6: each element is an alternative; space-separated values inside must all be present."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: each element is an alternative; space-separated values inside must all be present."""
     assert meets(required, value) is ok
 
 
 def test_scopes_required_unmet_gives_403_and_met_passes():
-    """kong-plugins.md 1.6: scopes_required unmet gives 403."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: scopes_required unmet gives 403."""
     h = oidc_harness(scopes_required=["admin", "read write"])
     assert h.send(h.idp.token({"scope": "read write"}))[0] is None
     result, _ = h.send(h.idp.token({"scope": "read"}))
@@ -36,7 +36,7 @@ def test_scopes_required_unmet_gives_403_and_met_passes():
 
 
 def test_audience_required_checks_the_aud_array():
-    """kong-plugins.md 1.6: audience_required against aud (array) gives 403 when unmet."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: audience_required against aud (array) gives 403 when unmet."""
     h = oidc_harness(audience_required=["api://orders"])
     assert h.send(h.idp.token({"aud": ["api://orders", "x"]}))[0] is None
     result, _ = h.send(h.idp.token({"aud": ["api://default"]}))
@@ -44,14 +44,14 @@ def test_audience_required_checks_the_aud_array():
 
 
 def test_claim_paths_reach_nested_claims():
-    """kong-plugins.md 1.6: *_claim is a path array into nested objects."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: *_claim is a path array into nested objects."""
     h = oidc_harness(scopes_claim=["realm_access", "scopes"], scopes_required=["admin"])
     assert h.send(h.idp.token({"realm_access": {"scopes": ["admin"]}}))[0] is None
     assert h.send(h.idp.token())[0].status == 403
 
 
 def test_groups_and_roles_required():
-    """kong-plugins.md 1.6: groups_required / roles_required unmet give 403."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: groups_required / roles_required unmet give 403."""
     h = oidc_harness(groups_required=["staff"], roles_required=["editor"])
     assert h.send(h.idp.token({"groups": ["staff"], "roles": "editor viewer"}))[0] is None
     assert h.send(h.idp.token({"groups": ["staff"]}))[0].status == 403
@@ -59,14 +59,14 @@ def test_groups_and_roles_required():
 
 
 def test_issuers_allowed_mismatch_gives_401():
-    """kong-plugins.md 1.6: issuers_allowed mismatch gives 401."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: issuers_allowed mismatch gives 401."""
     h = oidc_harness(issuers_allowed=["https://only.example.test"], verify_claims=False)
     result, _ = h.send(h.idp.token({"iss": ISSUER}))
     assert result is not None and result.status == 401
 
 
 def test_claims_forbidden_gives_403():
-    """kong-plugins.md 1.6: claims_forbidden hit gives 403."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: claims_forbidden hit gives 403."""
     h = oidc_harness(claims_forbidden=["act"])
     assert h.send(h.idp.token())[0] is None
     result, _ = h.send(h.idp.token({"act": {"sub": "someone"}}))
@@ -74,7 +74,7 @@ def test_claims_forbidden_gives_403():
 
 
 def test_introspection_results_are_searched_before_the_token():
-    """kong-plugins.md 1.6: values are looked up first in introspection results, then in the access token."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: values are looked up first in introspection results, then in the access token."""
     h = oidc_harness(
         introspect_jwt_tokens=True, client_id=["c"], client_secret=["s"], scopes_required=["admin"]
     )
@@ -84,7 +84,7 @@ def test_introspection_results_are_searched_before_the_token():
 
 
 def test_maps_a_consumer_by_custom_id_then_username():
-    """kong-plugins.md 1.8: consumer_claims + consumer_by (default custom_id, username); X-Consumer-* set."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: consumer_claims + consumer_by (default custom_id, username); X-Consumer-* set."""
     h = oidc_harness(consumer_claims=[["sub"]])
     result, ctx = h.send(h.idp.token({"sub": "client-1"}))
     assert result is None
@@ -99,21 +99,21 @@ def test_maps_a_consumer_by_custom_id_then_username():
 
 
 def test_first_present_consumer_claim_wins():
-    """kong-plugins.md 1.8: consumer_claims is an array of paths, first match wins."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: consumer_claims is an array of paths, first match wins."""
     h = oidc_harness(consumer_claims=[["user", "name"], ["sub"]], consumer_by=["username"])
     _, ctx = h.send(h.idp.token({"user": {"name": "Bob"}, "sub": "alice"}))
     assert ctx.consumer["id"] == "c-bob"
 
 
 def test_legacy_consumer_claim_is_honoured():
-    """kong-plugins.md 1.8: consumer_claim (up to 3.13, a single path array)."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: consumer_claim (up to 3.13, a single path array)."""
     h = oidc_harness(kong_version=(3, 13), consumer_claim=["sub"], consumer_by=["username"])
     _, ctx = h.send(h.idp.token({"sub": "alice"}))
     assert ctx.consumer["id"] == "c-alice"
 
 
 def test_unknown_consumer_gives_403_unless_optional():
-    """kong-plugins.md 1.6, 1.8: consumer mapping failure with consumer_optional=false gives 403."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization and https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: consumer mapping failure with consumer_optional=false gives 403."""
     h = oidc_harness(consumer_claims=[["sub"]])
     result, _ = h.send(h.idp.token({"sub": "nobody"}))
     assert result is not None and result.status == 403
@@ -124,7 +124,7 @@ def test_unknown_consumer_gives_403_unless_optional():
 
 
 def test_by_username_ignore_case():
-    """kong-plugins.md 1.8: by_username_ignore_case (default false)."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: by_username_ignore_case (default false)."""
     strict = oidc_harness(consumer_claims=[["sub"]], consumer_by=["username"])
     assert strict.send(strict.idp.token({"sub": "bob"}))[0].status == 403
     loose = oidc_harness(consumer_claims=[["sub"]], consumer_by=["username"], by_username_ignore_case=True)
@@ -133,7 +133,7 @@ def test_by_username_ignore_case():
 
 
 def test_credential_claim_sets_a_virtual_credential_without_consumer_headers():
-    """kong-plugins.md 1.8: without mapping, credential_claim (default sub) sets {id=<value>}; no X-Consumer-*."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: without mapping, credential_claim (default sub) sets {id=<value>}; no X-Consumer-*."""
     h = oidc_harness(credential_claim=["client_id"])
     _, ctx = h.send(h.idp.token({"client_id": "abc"}))
     assert ctx.credential == {"id": "abc"}
@@ -143,7 +143,7 @@ def test_credential_claim_sets_a_virtual_credential_without_consumer_headers():
 
 @pytest.mark.parametrize("case", ["no-token", "bad-token", "missing-scope"])
 def test_anonymous_takes_over_both_401_and_403(case):
-    """kong-plugins.md 1.8: both 401 and 403 outcomes fall back to anonymous, with X-Anonymous-Consumer."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: both 401 and 403 outcomes fall back to anonymous, with X-Anonymous-Consumer."""
     h = oidc_harness(anonymous="anonymous", scopes_required=["admin"])
     token = {"no-token": None, "bad-token": "x.y.z", "missing-scope": h.idp.token()}[case]
     result, ctx = h.send(token)
@@ -154,7 +154,7 @@ def test_anonymous_takes_over_both_401_and_403(case):
 
 
 def test_anonymous_that_does_not_exist_gives_500():
-    """kong-plugins.md 1.7, 1.8: a missing anonymous consumer is a 500."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: a missing anonymous consumer is a 500."""
     h = oidc_harness(anonymous="ghost")
     result, _ = h.send(None)
     assert result is not None and result.status == 500
@@ -162,7 +162,7 @@ def test_anonymous_that_does_not_exist_gives_500():
 
 
 def test_anonymous_skips_when_an_earlier_plugin_authenticated():
-    """kong-plugins.md 0: with anonymous set, an already-set credential makes the plugin skip itself."""
+    """https://developer.konghq.com/gateway/authentication/: with anonymous set, an already-set credential makes the plugin skip itself."""
     from kongformance.gateway.plugins.base import RequestContext
 
     from .conftest import make_request, run
@@ -174,7 +174,7 @@ def test_anonymous_skips_when_an_earlier_plugin_authenticated():
 
 
 def test_authenticated_groups_claim_sets_ctx_and_header():
-    """kong-plugins.md 1.8: authenticated_groups_claim -> ctx.authenticated_groups and X-Authenticated-Groups joined by ', '."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: authenticated_groups_claim -> ctx.authenticated_groups and X-Authenticated-Groups joined by ', '."""
     h = oidc_harness(authenticated_groups_claim=["groups"])
     _, ctx = h.send(h.idp.token({"groups": ["admins", "staff"]}))
     assert ctx.authenticated_groups == ["admins", "staff"]

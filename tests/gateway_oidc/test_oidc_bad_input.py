@@ -1,5 +1,5 @@
 """Malformed requests and IdP answers give Kong's documented statuses, never an unhandled error
-(kong-plugins.md 1.3, 1.7; issue 3 "Bad input")."""
+(https://developer.konghq.com/plugins/openid-connect/#discovery-cache and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow; issue 3 "Bad input")."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ MALFORMED_TOKENS = {
 
 @pytest.mark.parametrize("shape", sorted(MALFORMED_TOKENS))
 def test_malformed_tokens_give_401(shape):
-    """kong-plugins.md 1.7: malformed token with bearer only -> 401."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: malformed token with bearer only -> 401."""
     h = oidc_harness()
     result, _ = h.send(MALFORMED_TOKENS[shape])
     assert result is not None and result.status == 401
@@ -38,7 +38,7 @@ def test_malformed_tokens_give_401(shape):
     ],
 )
 def test_broken_bodies_are_no_token(ctype, body):
-    """kong-plugins.md 1.2: an unreadable body holds no token -> 401 (no crash)."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: an unreadable body holds no token -> 401 (no crash)."""
     h = oidc_harness()
     result, _ = h.call(make_request(method="POST", body=body, headers=[("Content-Type", ctype)]))
     assert result is not None and result.status == 401
@@ -48,7 +48,7 @@ def test_broken_bodies_are_no_token(ctype, body):
     "keys", [[{"kty": "RSA", "kid": "key-1", "n": "!!", "e": 5}], [{"kid": "key-1"}], ["str"]]
 )
 def test_garbage_jwks_keys_never_verify(keys):
-    """kong-plugins.md 1.3: a token whose key cannot be loaded does not verify (401)."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: a token whose key cannot be loaded does not verify (401)."""
     idp = FakeIdp()
     token = idp.token()
     idp.keys = keys
@@ -58,7 +58,7 @@ def test_garbage_jwks_keys_never_verify(keys):
 
 
 def test_discovery_answering_404_is_a_500():
-    """kong-plugins.md 1.3: discovery that cannot be loaded gives 500."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: discovery that cannot be loaded gives 500."""
     idp = FakeIdp()
     h = oidc_harness(idp, issuer="http://idp.example.test:9443/nowhere")
     result, _ = h.send(idp.token())
@@ -66,14 +66,14 @@ def test_discovery_answering_404_is_a_500():
 
 
 def test_an_unusable_issuer_url_is_a_500():
-    """kong-plugins.md 1.3: an issuer that cannot be fetched gives 500, not an exception."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: an issuer that cannot be fetched gives 500, not an exception."""
     h = oidc_harness(issuer="not a url")
     result, _ = h.send(None)
     assert result is not None and result.status == 500
 
 
 def test_introspection_answering_a_list_is_a_401():
-    """kong-plugins.md 1.5: an introspection answer that is not an object fails authentication."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an introspection answer that is not an object fails authentication."""
     h = oidc_harness(auth_methods=["introspection"], client_id=["c"], client_secret=["s"])
     h.idp.introspection["t"] = ["active"]  # type: ignore[assignment]
     result, _ = h.send("t")
@@ -81,7 +81,7 @@ def test_introspection_answering_a_list_is_a_401():
 
 
 def test_non_numeric_exp_in_introspection_is_treated_as_absent():
-    """kong-plugins.md 1.4: the second expiry check uses exp only when it is a number (inferred)."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: the second expiry check uses exp only when it is a number (inferred)."""
     h = oidc_harness(auth_methods=["introspection"], client_id=["c"], client_secret=["s"])
     h.idp.introspection["t"] = {"active": True, "exp": "soon", "iat": int(NOW)}
     assert h.send("t")[0] is None

@@ -1,4 +1,4 @@
-"""openid-connect ``by_username_ignore_case`` consumer mapping (kong-plugins.md 1.8).
+"""openid-connect ``by_username_ignore_case`` consumer mapping (https://developer.konghq.com/plugins/openid-connect/#consumer-authorization).
 
 Kong's ``consumers_load`` (kong/plugins/openid-connect, Kong/kong) tries ``select_by_username`` first and only
 then ``select_by_username_ignore_case``, which returns every case-insensitive match with the oldest
@@ -21,14 +21,14 @@ def _loose(**config: Any) -> Any:
 
 
 def test_maps_a_username_that_differs_only_in_case_through_a_full_scan() -> None:
-    """kong-plugins.md 1.8: with by_username_ignore_case, "BOB" finds consumer "Bob" (neither is lowercase)."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: with by_username_ignore_case, "BOB" finds consumer "Bob" (neither is lowercase)."""
     h = _loose()
     _, ctx = h.send(h.idp.token({"sub": "BOB"}))
     assert ctx.consumer is not None and ctx.consumer["id"] == "c-bob"
 
 
 def test_does_not_ignore_case_unless_configured() -> None:
-    """kong-plugins.md 1.8: by_username_ignore_case defaults to false: "BOB" maps nobody (403)."""
+    """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: by_username_ignore_case defaults to false: "BOB" maps nobody (403)."""
     h = oidc_harness(consumer_claims=[["sub"]], consumer_by=["username"])
     result, ctx = h.send(h.idp.token({"sub": "BOB"}))
     assert result is not None and result.status == 403

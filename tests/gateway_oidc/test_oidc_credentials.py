@@ -1,4 +1,4 @@
-"""Where openid-connect looks for the bearer token, and the no-token redirect (kong-plugins.md 1.2)."""
+"""Where openid-connect looks for the bearer token, and the no-token redirect (https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _ok(h, request):
 
 
 def test_reads_the_authorization_bearer_header_case_insensitively():
-    """kong-plugins.md 1.2: Authorization scheme bearer is matched case-insensitively."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: Authorization scheme bearer is matched case-insensitively."""
     h = oidc_harness()
     ok, _ = _ok(h, make_request(headers=[("Authorization", "bEaReR " + h.idp.token())]))
     assert ok
@@ -24,35 +24,35 @@ def test_reads_the_authorization_bearer_header_case_insensitively():
 
 @pytest.mark.parametrize("name", ["access-token", "x-access-token"])
 def test_reads_access_token_and_x_access_token_headers(name):
-    """kong-plugins.md 1.2: the headers access-token and x-access-token are tried after Authorization."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: the headers access-token and x-access-token are tried after Authorization."""
     h = oidc_harness()
     ok, _ = _ok(h, make_request(headers=[(name, h.idp.token())]))
     assert ok
 
 
 def test_ignores_a_non_bearer_authorization_header():
-    """kong-plugins.md 1.2: only the bearer scheme is read from Authorization."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: only the bearer scheme is read from Authorization."""
     h = oidc_harness()
     result, _ = h.call(make_request(headers=[("Authorization", "Basic " + h.idp.token())]))
     assert result is not None and result.status == 401
 
 
 def test_bearer_without_a_token_is_no_token():
-    """kong-plugins.md 1.2: the regex needs a non-empty remainder after the scheme."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: the regex needs a non-empty remainder after the scheme."""
     h = oidc_harness()
     result, _ = h.call(make_request(headers=[("Authorization", "Bearer ")]))
     assert result is not None and result.status == 401
 
 
 def test_reads_the_access_token_query_parameter():
-    """kong-plugins.md 1.2: query access_token."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: query access_token."""
     h = oidc_harness()
     ok, _ = _ok(h, make_request(query=[("access_token", h.idp.token())]))
     assert ok
 
 
 def test_reads_the_form_body_field():
-    """kong-plugins.md 1.2: body form field access_token."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: body form field access_token."""
     h = oidc_harness()
     body = f"access_token={h.idp.token()}&x=1".encode()
     request = make_request(
@@ -63,7 +63,7 @@ def test_reads_the_form_body_field():
 
 
 def test_reads_the_json_body_field():
-    """kong-plugins.md 1.2: body JSON field access_token."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: body JSON field access_token."""
     h = oidc_harness()
     body = json.dumps({"access_token": h.idp.token(), "x": 1}).encode()
     ok, _ = _ok(h, make_request(method="POST", body=body, headers=[("Content-Type", "application/json")]))
@@ -71,7 +71,7 @@ def test_reads_the_json_body_field():
 
 
 def test_reads_the_named_cookie_only_when_cookie_is_enabled():
-    """kong-plugins.md 1.2: cookie named by bearer_token_cookie_name, when 'cookie' is in bearer_token_param_type."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: cookie named by bearer_token_cookie_name, when 'cookie' is in bearer_token_param_type."""
     h = oidc_harness(bearer_token_cookie_name="at")
     request = make_request(headers=[("Cookie", f"a=b; at={h.idp.token()}")])
     result, _ = h.call(request)
@@ -82,7 +82,7 @@ def test_reads_the_named_cookie_only_when_cookie_is_enabled():
 
 
 def test_searches_locations_in_the_configured_order():
-    """kong-plugins.md 1.2: bearer_token_param_type is searched in array order; the first token found wins."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: bearer_token_param_type is searched in array order; the first token found wins."""
     h = oidc_harness(bearer_token_param_type=["query", "header"])
     good = h.idp.token()
     request = make_request(query=[("access_token", "garbage")], headers=[("Authorization", f"Bearer {good}")])
@@ -96,14 +96,14 @@ def test_searches_locations_in_the_configured_order():
 
 
 def test_a_location_left_out_of_bearer_token_param_type_is_not_read():
-    """kong-plugins.md 1.2: only the configured locations are searched."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: only the configured locations are searched."""
     h = oidc_harness(bearer_token_param_type=["header"])
     result, _ = h.call(make_request(query=[("access_token", h.idp.token())]))
     assert result is not None and result.status == 401
 
 
 def test_bearer_token_header_name_is_the_only_header_checked():
-    """kong-plugins.md 1.2: 3.15 bearer_token_header_name; when set, only that header is checked."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: 3.15 bearer_token_header_name; when set, only that header is checked."""
     h = oidc_harness(bearer_token_header_name="X-My-Token")
     token = h.idp.token()
     result, _ = h.call(make_request(headers=[("Authorization", f"Bearer {token}")]))
@@ -113,7 +113,7 @@ def test_bearer_token_header_name_is_the_only_header_checked():
 
 
 def test_default_auth_methods_redirect_to_the_idp_without_a_token():
-    """kong-plugins.md 1.2: with the default nine methods, no token ends in a 302 to the IdP."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: with the default nine methods, no token ends in a 302 to the IdP."""
     h = oidc_harness(
         auth_methods=[
             "authorization_code",
@@ -140,14 +140,14 @@ def test_default_auth_methods_redirect_to_the_idp_without_a_token():
 
 
 def test_without_authorization_code_no_token_is_401():
-    """kong-plugins.md 1.2, 1.7: pinned auth_methods [bearer] gives 401 when no token is sent."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: pinned auth_methods [bearer] gives 401 when no token is sent."""
     h = oidc_harness(auth_methods=["bearer"])
     result, _ = h.send(None)
     assert result is not None and result.status == 401
 
 
 def test_options_preflight_skips_the_plugin_when_run_on_preflight_is_false():
-    """kong-plugins.md 1.10: run_on_preflight (default true)."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/: run_on_preflight (default true)."""
     h = oidc_harness(run_on_preflight=False)
     assert h.call(make_request(method="OPTIONS"))[0] is None
     h2 = oidc_harness()

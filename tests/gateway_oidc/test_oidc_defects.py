@@ -1,5 +1,5 @@
 """Every openid-connect defect changes observable behaviour, and is checked at exactly one place
-(mutation check support; kong-plugins.md sections cited per defect in oidc_defects.DEFECTS)."""
+(mutation check support; sources cited per defect in oidc_defects.DEFECTS)."""
 
 from __future__ import annotations
 

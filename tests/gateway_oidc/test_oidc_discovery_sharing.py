@@ -1,4 +1,4 @@
-"""Discovery and JWKS are kept per gateway node and per issuer, not per plugin instance (kong-plugins.md 1.3).
+"""Discovery and JWKS are kept per gateway node and per issuer, not per plugin instance (https://developer.konghq.com/plugins/openid-connect/#discovery-cache).
 
 Kong stores discovery data per issuer (DB, or worker memory in DB-less mode), rate-limits rediscovery per issuer by
 ``rediscovery_lifetime`` and serialises it with a per-issuer semaphore.
@@ -36,7 +36,7 @@ def second_plugin(h: Harness, **config: object) -> Harness:
 
 
 def test_two_plugins_with_one_issuer_share_one_discovery():
-    """kong-plugins.md 1.3: discovery data is kept per issuer, so a second route does not discover again."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: discovery data is kept per issuer, so a second route does not discover again."""
     a = oidc_harness()
     b = second_plugin(a)
     assert a.send(a.idp.token())[0] is None
@@ -47,7 +47,7 @@ def test_two_plugins_with_one_issuer_share_one_discovery():
 
 
 def test_two_plugins_with_one_issuer_share_one_rediscovery_throttle():
-    """kong-plugins.md 1.3: rediscovery is rate-limited per issuer, not per route."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: rediscovery is rate-limited per issuer, not per route."""
     a = oidc_harness(rediscovery_lifetime=30)
     b = second_plugin(a, rediscovery_lifetime=30)
     a.send(a.idp.token())
@@ -64,7 +64,7 @@ def test_two_plugins_with_one_issuer_share_one_rediscovery_throttle():
 
 
 def test_a_key_rotation_picked_up_by_one_route_is_seen_by_another():
-    """kong-plugins.md 1.3: rediscovered keys are stored per issuer, so every route naming it trusts them."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: rediscovered keys are stored per issuer, so every route naming it trusts them."""
     a = oidc_harness(rediscovery_lifetime=30)
     b = second_plugin(a, rediscovery_lifetime=30)
     a.send(a.idp.token())
@@ -77,7 +77,7 @@ def test_a_key_rotation_picked_up_by_one_route_is_seen_by_another():
 
 
 def test_different_issuers_keep_separate_discovery():
-    """kong-plugins.md 1.3: the cache is per issuer; another issuer URL is discovered on its own."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: the cache is per issuer; another issuer URL is discovered on its own."""
     a = oidc_harness()
     b = second_plugin(a, issuer=ISSUER + "/.well-known/oauth-authorization-server")
     a.send(a.idp.token())
@@ -88,7 +88,7 @@ def test_different_issuers_keep_separate_discovery():
 
 
 def test_separate_gateway_nodes_do_not_share_discovery():
-    """kong-plugins.md 1.3: the data lives in one node's memory (DB-less), so another runtime discovers again."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: the data lives in one node's memory (DB-less), so another runtime discovers again."""
     idp = FakeIdp()
     a = oidc_harness(idp)
     b = oidc_harness(idp)
@@ -110,7 +110,7 @@ class YieldingTransport(httpx.AsyncBaseTransport):
 
 
 def test_concurrent_requests_trigger_one_discovery():
-    """kong-plugins.md 1.3: a per-issuer semaphore serialises discovery, so parallel requests fetch once."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: a per-issuer semaphore serialises discovery, so parallel requests fetch once."""
     a = oidc_harness()
     b = second_plugin(a)
     token = a.idp.token()
@@ -130,7 +130,7 @@ def test_concurrent_requests_trigger_one_discovery():
 
 
 def test_clearing_one_plugin_cache_empties_the_issuer_for_every_route():
-    """kong-plugins.md 1.3: clearing the cache (Admin API / DELETE /_emulator/caches) forgets the issuer."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: clearing the cache (Admin API / DELETE /_emulator/caches) forgets the issuer."""
     a = oidc_harness()
     b = second_plugin(a)
     a.send(a.idp.token())
@@ -140,7 +140,7 @@ def test_clearing_one_plugin_cache_empties_the_issuer_for_every_route():
 
 
 def test_dropping_the_node_cache_forgets_every_issuer():
-    """kong-plugins.md 1.3: the runtime's cache drop empties the shared discovery state."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: the runtime's cache drop empties the shared discovery state."""
     a = oidc_harness()
     b = second_plugin(a, issuer=ISSUER + "/.well-known/oauth-authorization-server")
     a.send(a.idp.token())
@@ -152,7 +152,7 @@ def test_dropping_the_node_cache_forgets_every_issuer():
 
 
 def test_a_route_with_an_extra_jwks_loads_it_without_losing_the_shared_keys():
-    """kong-plugins.md 1.3: extra_jwks_uris is the reading instance's setting; other routes keep their key set."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: extra_jwks_uris is the reading instance's setting; other routes keep their key set."""
     a = oidc_harness()
     b = second_plugin(a, extra_jwks_uris=[ISSUER + "/extra-jwks"])
     assert a.send(a.idp.token())[0] is None
@@ -163,7 +163,7 @@ def test_a_route_with_an_extra_jwks_loads_it_without_losing_the_shared_keys():
 
 
 def test_each_route_applies_its_own_cache_ttl():
-    """kong-plugins.md 1.3: cache_ttl of the reading instance bounds the shared data it accepts."""
+    """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: cache_ttl of the reading instance bounds the shared data it accepts."""
     a = oidc_harness(cache_ttl=3600)
     b = second_plugin(a, cache_ttl=60)
     a.send(a.idp.token())

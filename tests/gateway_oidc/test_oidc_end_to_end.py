@@ -1,5 +1,5 @@
 """openid-connect end to end on the local stack: Kong Identity emulator, reference gateway configured
-through its Admin API, echo upstream (kong-plugins.md 1.2, 1.4, 1.7, 1.9; loopback only)."""
+through its Admin API, echo upstream (https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header; loopback only)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def e2e() -> Iterator[dict[str, Any]]:
 
 
 def test_no_token_is_rejected_with_kongs_challenge(e2e):
-    """kong-plugins.md 1.7: 401 {"message":"Unauthorized"} with Bearer realm + error="invalid_token"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: 401 {"message":"Unauthorized"} with Bearer realm + error="invalid_token"."""
     r = e2e["http"].get(f"{e2e['stack'].proxy_url}/oidc")
     assert r.status_code == 401
     assert r.json() == {"message": "Unauthorized"}
@@ -83,14 +83,14 @@ def test_no_token_is_rejected_with_kongs_challenge(e2e):
 
 
 def test_missing_scope_is_403(e2e):
-    """kong-plugins.md 1.6, 1.7: a token without the required scope is 403 (no scope granted by default)."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: a token without the required scope is 403 (no scope granted by default)."""
     r = e2e["http"].get(f"{e2e['stack'].proxy_url}/oidc", headers={"Authorization": f"Bearer {e2e['token']}"})
     assert r.status_code == 403
     assert r.headers["www-authenticate"] == 'Bearer realm="127.0.0.1", error="insufficient_scope"'
 
 
 def test_valid_token_reaches_the_upstream_with_bearer_and_claim_headers(e2e):
-    """kong-plugins.md 1.9: Authorization: Bearer <token> and upstream_headers_claims reach the upstream."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: Authorization: Bearer <token> and upstream_headers_claims reach the upstream."""
     token = e2e["token"]
     r = e2e["http"].get(f"{e2e['stack'].proxy_url}/open", headers={"Authorization": f"bearer {token}"})
     assert r.status_code == 200, r.text

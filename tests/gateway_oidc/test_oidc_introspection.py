@@ -1,4 +1,4 @@
-"""The introspection auth method of openid-connect (kong-plugins.md 1.5)."""
+"""The introspection auth method of openid-connect (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def _harness(**config):
 
 
 def test_introspection_request_shape():
-    """kong-plugins.md 1.5: POST token + token_type_hint, Accept application/json, Basic client auth."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: POST token + token_type_hint, Accept application/json, Basic client auth."""
     h = _harness()
     h.idp.introspection["opaque-1"] = {"active": True, "sub": "client-1", "exp": int(NOW) + 60}
     result, _ = h.send("opaque-1")
@@ -26,7 +26,7 @@ def test_introspection_request_shape():
 
 
 def test_client_secret_post_sends_credentials_in_the_body():
-    """kong-plugins.md 1.5: introspection_endpoint_auth_method client_secret_post."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspection_endpoint_auth_method client_secret_post."""
     h = _harness(introspection_endpoint_auth_method="client_secret_post")
     h.idp.introspection["t"] = {"active": True}
     h.send("t")
@@ -36,7 +36,7 @@ def test_client_secret_post_sends_credentials_in_the_body():
 
 
 def test_configured_token_param_name_and_hint():
-    """kong-plugins.md 1.5: introspection_token_param_name and introspection_hint."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspection_token_param_name and introspection_hint."""
     h = _harness(introspection_token_param_name="tok", introspection_hint="refresh_token")
     h.send("t")
     assert h.idp.introspect_requests[-1]["form"]["tok"] == "t"
@@ -44,7 +44,7 @@ def test_configured_token_param_name_and_hint():
 
 
 def test_inactive_token_gives_401():
-    """kong-plugins.md 1.5, 1.7: introspection_check_active requires active:true."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: introspection_check_active requires active:true."""
     h = _harness()
     h.idp.introspection["t"] = {"active": False}
     result, _ = h.send("t")
@@ -53,14 +53,14 @@ def test_inactive_token_gives_401():
 
 
 def test_active_check_can_be_turned_off():
-    """kong-plugins.md 1.5: introspection_check_active=false."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspection_check_active=false."""
     h = _harness(introspection_check_active=False)
     h.idp.introspection["t"] = {"active": False}
     assert h.send("t")[0] is None
 
 
 def test_introspected_token_past_exp_gives_the_expired_description():
-    """kong-plugins.md 1.4, 1.7: introspected token past exp -> error_description="The access token expired"."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: introspected token past exp -> error_description="The access token expired"."""
     h = _harness()
     h.idp.introspection["t"] = {"active": True, "exp": int(NOW) - 5}
     result, _ = h.send("t")
@@ -71,7 +71,7 @@ def test_introspected_token_past_exp_gives_the_expired_description():
 
 
 def test_idp_error_gives_401():
-    """kong-plugins.md 1.5: an unusable introspection answer fails authentication (inferred 401)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an unusable introspection answer fails authentication (inferred 401)."""
     h = _harness()
     h.idp.introspection_status = 500
     result, _ = h.send("t")
@@ -79,7 +79,7 @@ def test_idp_error_gives_401():
 
 
 def test_results_are_cached_until_the_token_exp():
-    """kong-plugins.md 1.5: cache TTL is the token's remaining lifetime."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: cache TTL is the token's remaining lifetime."""
     h = _harness()
     h.idp.introspection["t"] = {"active": True, "exp": int(NOW) + 60}
     h.send("t")
@@ -94,7 +94,7 @@ def test_results_are_cached_until_the_token_exp():
 
 
 def test_a_revoked_token_stays_valid_while_cached_and_fails_without_caching():
-    """kong-plugins.md 1.5: a revoked token stays valid until its exp unless caching is off."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: a revoked token stays valid until its exp unless caching is off."""
     cached = _harness()
     cached.idp.introspection["t"] = {"active": True, "exp": int(NOW) + 600}
     cached.send("t")
@@ -108,7 +108,7 @@ def test_a_revoked_token_stays_valid_while_cached_and_fails_without_caching():
 
 
 def test_cache_ttl_applies_without_exp_and_cache_ttl_max_clamps():
-    """kong-plugins.md 1.5: no exp -> cache_ttl; the TTL is clamped by cache_ttl_max."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: no exp -> cache_ttl; the TTL is clamped by cache_ttl_max."""
     h = _harness(cache_ttl=100)
     h.idp.introspection["t"] = {"active": True}
     h.send("t")
@@ -127,7 +127,7 @@ def test_cache_ttl_applies_without_exp_and_cache_ttl_max_clamps():
 
 
 def test_inactive_answers_without_exp_are_cached_too():
-    """kong-plugins.md 1.5: an active:false response with no exp is cached (for up to cache_ttl)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an active:false response with no exp is cached (for up to cache_ttl)."""
     h = _harness()
     h.send("t")
     h.idp.introspection["t"] = {"active": True}
@@ -136,7 +136,7 @@ def test_inactive_answers_without_exp_are_cached_too():
 
 
 def test_introspect_jwt_tokens_detects_revocation_of_a_valid_jwt():
-    """kong-plugins.md 1.5: introspect_jwt_tokens=true also introspects verified JWTs."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspect_jwt_tokens=true also introspects verified JWTs."""
     h = oidc_harness(introspect_jwt_tokens=True, client_id=["c"], client_secret=["s"])
     token = h.idp.token()
     result, _ = h.send(token)
@@ -147,7 +147,7 @@ def test_introspect_jwt_tokens_detects_revocation_of_a_valid_jwt():
 
 
 def test_bearer_falls_through_to_introspection_for_opaque_tokens():
-    """kong-plugins.md 1.2: JWT verification fails first, then introspection is tried."""
+    """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: JWT verification fails first, then introspection is tried."""
     h = oidc_harness(auth_methods=["bearer", "introspection"], client_id=["c"], client_secret=["s"])
     h.idp.introspection["opaque"] = {"active": True, "scope": "read"}
     assert h.send("opaque")[0] is None
@@ -156,7 +156,7 @@ def test_bearer_falls_through_to_introspection_for_opaque_tokens():
 
 
 def test_upstream_introspection_header_carries_base64_json():
-    """kong-plugins.md 1.9: upstream_introspection_header (base64 JSON)."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: upstream_introspection_header (base64 JSON)."""
     import json
 
     h = _harness(upstream_introspection_header="X-Introspection")

@@ -68,7 +68,7 @@ def test_ignores_padding_and_everything_after_the_first_equals_sign() -> None:
 
 def test_rejects_a_token_whose_signature_is_in_standard_base64() -> None:
     """codec.lua / pkey.lua: the signature segment is base64url-decoded, '+' and '/' make it undecodable.
-    anchors-and-negative-catalogue.md 8 B.15; RFC 7515 2."""
+    the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1); RFC 7515 2."""
     h = oidc_harness()
     token = _token_whose_signature_has_url_safe_characters(h)
     head, payload, sig = _split(token)
@@ -117,7 +117,7 @@ def test_accepts_a_validly_signed_token_naming_an_unknown_critical_extension() -
 
 def test_rejects_a_validly_signed_token_with_b64_false() -> None:
     """jws.lua: with ``b64: false`` the payload is left undecoded and its JSON decode fails (401).
-    anchors-and-negative-catalogue.md 8 B.20; RFC 7797 6."""
+    the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1); RFC 7797 6."""
     h = oidc_harness()
     control = _signed_over_encoded_segments(h, {"crit": ["b64"]})
     assert h.send(control)[0] is None  # the same token without b64:false is accepted

@@ -1,4 +1,4 @@
-"""The kong_oauth2 auth method of openid-connect (kong-plugins.md 1.5)."""
+"""The kong_oauth2 auth method of openid-connect (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _harness(**config):
 
 
 def test_accepts_a_kong_oauth2_token_and_maps_its_consumer():
-    """kong-plugins.md 1.5: the consumer is mapped automatically (no consumer_claim needed)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: the consumer is mapped automatically (no consumer_claim needed)."""
     h = _harness()
     result, ctx = h.send("kong-tok")
     assert result is None
@@ -33,21 +33,21 @@ def test_accepts_a_kong_oauth2_token_and_maps_its_consumer():
 
 
 def test_rejects_an_unknown_kong_token():
-    """kong-plugins.md 1.5: a token not in oauth2_tokens is invalid."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: a token not in oauth2_tokens is invalid."""
     h = _harness()
     result, _ = h.send("unknown")
     assert result is not None and result.status == 401
 
 
 def test_rejects_a_token_bound_to_another_service():
-    """kong-plugins.md 1.5: "kong access token is for different service"."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: "kong access token is for different service"."""
     h = _harness()
     result, _ = h.call(make_request(headers=[("Authorization", "Bearer kong-tok")]), service_id="svc-2")
     assert result is not None and result.status == 401
 
 
 def test_accepts_a_global_token_on_any_service():
-    """kong-plugins.md 1.5: a token without service (global_credentials) is not bound to one."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: a token without service (global_credentials) is not bound to one."""
     h = _harness()
     tok = h.runtime.store.tokens["kong-tok"]
     tok.service_id = None
@@ -56,7 +56,7 @@ def test_accepts_a_global_token_on_any_service():
 
 
 def test_expiry_is_now_minus_created_at_greater_than_expires_in():
-    """kong-plugins.md 1.5: expired when now - created_at > expires_in (equality still valid)."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: expired when now - created_at > expires_in (equality still valid)."""
     h = _harness()
     h.runtime.clock.advance(7100)  # now - created_at == 7200
     assert h.send("kong-tok")[0] is None
@@ -66,7 +66,7 @@ def test_expiry_is_now_minus_created_at_greater_than_expires_in():
 
 
 def test_scopes_required_applies_to_kong_oauth2_tokens():
-    """kong-plugins.md 1.6: authorization runs after any auth method (scope of the oauth2 token, inferred)."""
+    """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization: authorization runs after any auth method (scope of the oauth2 token, inferred)."""
     h = _harness(scopes_required=["write"])
     result, _ = h.send("kong-tok")
     assert result is not None and result.status == 403

@@ -1,4 +1,4 @@
-"""openid-connect's 401/403 bodies and WWW-Authenticate headers (kong-plugins.md 1.7)."""
+"""openid-connect's 401/403 bodies and WWW-Authenticate headers (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ CHALLENGE_403 = 'Bearer realm="idp.example.test", error="insufficient_scope"'
 
 
 def test_401_body_and_challenge_without_a_token():
-    """kong-plugins.md 1.7: 401 always carries error="invalid_token", even when no token was sent."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: 401 always carries error="invalid_token", even when no token was sent."""
     h = oidc_harness()
     result, _ = h.send(None)
     assert result is not None
@@ -23,14 +23,14 @@ def test_401_body_and_challenge_without_a_token():
 
 
 def test_401_for_an_invalid_token_has_the_same_challenge():
-    """kong-plugins.md 1.7: bad signature / malformed token give the same challenge."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: bad signature / malformed token give the same challenge."""
     h = oidc_harness()
     result, _ = h.send("a.b.c")
     assert result is not None and result.headers["WWW-Authenticate"] == CHALLENGE_401
 
 
 def test_403_body_and_challenge_for_missing_scopes():
-    """kong-plugins.md 1.7: 403 carries error="insufficient_scope" and {"message":"Forbidden"}."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: 403 carries error="insufficient_scope" and {"message":"Forbidden"}."""
     h = oidc_harness(scopes_required=["admin"])
     result, _ = h.send(h.idp.token())
     assert result is not None
@@ -40,14 +40,14 @@ def test_403_body_and_challenge_for_missing_scopes():
 
 
 def test_realm_is_the_issuer_host_without_port_or_scheme():
-    """kong-plugins.md 1.7: realm is the host part of the discovered issuer URL."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: realm is the host part of the discovered issuer URL."""
     assert realm_of("https://abc.us.identity.konghq.com:8443/auth") == "abc.us.identity.konghq.com"
     assert realm_of("http://127.0.0.1:9000/x") == "127.0.0.1"
     assert realm_of("not a url") == "kong"
 
 
 def test_realm_comes_from_the_discovered_issuer():
-    """kong-plugins.md 1.7: the realm follows the discovered issuer, not the configured URL."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: the realm follows the discovered issuer, not the configured URL."""
     idp = FakeIdp(issuer="https://issuer.other.test/auth")
     h = oidc_harness(idp)
     result, _ = h.send(None)
@@ -56,14 +56,14 @@ def test_realm_comes_from_the_discovered_issuer():
 
 
 def test_expose_error_code_false_drops_error_fields():
-    """kong-plugins.md 1.7: expose_error_code=false drops error/error_description."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: expose_error_code=false drops error/error_description."""
     h = oidc_harness(expose_error_code=False)
     result, _ = h.send(None)
     assert result is not None and result.headers["WWW-Authenticate"] == 'Bearer realm="idp.example.test"'
 
 
 def test_display_errors_appends_the_reason():
-    """kong-plugins.md 1.7: display_errors=true appends the internal reason to the message."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: display_errors=true appends the internal reason to the message."""
     h = oidc_harness(display_errors=True, scopes_required=["admin"])
     result, _ = h.send(h.idp.token())
     assert result is not None
@@ -73,7 +73,7 @@ def test_display_errors_appends_the_reason():
 
 
 def test_custom_error_messages():
-    """kong-plugins.md 1.7: texts come from unauthorized_error_message / forbidden_error_message."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: texts come from unauthorized_error_message / forbidden_error_message."""
     h = oidc_harness(
         unauthorized_error_message="Nope", forbidden_error_message="Denied", scopes_required=["x"]
     )
@@ -82,7 +82,7 @@ def test_custom_error_messages():
 
 
 def test_description_comes_after_error_with_comma_separators():
-    """kong-plugins.md 1.7: fields comma-and-space separated, error/error_description last."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: fields comma-and-space separated, error/error_description last."""
     assert www_authenticate("r", "invalid_token", "The access token expired") == (
         'Bearer realm="r", error="invalid_token", error_description="The access token expired"'
     )
@@ -92,7 +92,7 @@ def test_description_comes_after_error_with_comma_separators():
     ("key", "status"), [("unauthorized_redirect_uri", 401), ("forbidden_redirect_uri", 403)]
 )
 def test_redirect_options_replace_the_error(key, status):
-    """kong-plugins.md 1.7: unauthorized_redirect_uri / forbidden_redirect_uri replace the 401/403."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: unauthorized_redirect_uri / forbidden_redirect_uri replace the 401/403."""
     h = oidc_harness(scopes_required=["admin"], **{key: ["https://app.example.test/denied"]})
     token = None if status == 401 else h.idp.token()
     result, _ = h.send(token)

@@ -1,4 +1,4 @@
-"""What openid-connect sends upstream (kong-plugins.md 1.9)."""
+"""What openid-connect sends upstream (https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .conftest import make_request, oidc_harness
 
 
 def test_upstream_gets_authorization_bearer_even_with_hide_credentials():
-    """kong-plugins.md 1.9: upstream_access_token_header authorization:bearer re-sends "Bearer <token>"."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: upstream_access_token_header authorization:bearer re-sends "Bearer <token>"."""
     h = oidc_harness(hide_credentials=True)
     token = h.idp.token()
     _, ctx = h.call(make_request(headers=[("Authorization", f"bearer   {token}")]))
@@ -21,14 +21,14 @@ def test_upstream_gets_authorization_bearer_even_with_hide_credentials():
 
 
 def test_null_upstream_access_token_header_strips_the_token():
-    """kong-plugins.md 1.9: set upstream_access_token_header to null to strip it."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: set upstream_access_token_header to null to strip it."""
     h = oidc_harness(hide_credentials=True, upstream_access_token_header=None)
     _, ctx = h.send(h.idp.token())
     assert ctx.request.headers.get("Authorization") is None
 
 
 def test_a_custom_upstream_access_token_header_without_type_carries_the_raw_token():
-    """kong-plugins.md 1.9: "name" without ":bearer" carries the bare token (inferred)."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: "name" without ":bearer" carries the bare token (inferred)."""
     h = oidc_harness(upstream_access_token_header="X-Token")
     token = h.idp.token()
     _, ctx = h.send(token)
@@ -36,7 +36,7 @@ def test_a_custom_upstream_access_token_header_without_type_carries_the_raw_toke
 
 
 def test_hide_credentials_removes_the_query_token_and_still_sends_authorization():
-    """kong-plugins.md 1.9: hide_credentials removes the access_token query argument."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: hide_credentials removes the access_token query argument."""
     h = oidc_harness(hide_credentials=True)
     token = h.idp.token()
     _, ctx = h.call(make_request(query=[("access_token", token), ("a", "1")]))
@@ -45,7 +45,7 @@ def test_hide_credentials_removes_the_query_token_and_still_sends_authorization(
 
 
 def test_without_hide_credentials_the_query_token_stays_and_is_copied():
-    """kong-plugins.md 1.9: without hide_credentials a query token stays and is copied into Authorization."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: without hide_credentials a query token stays and is copied into Authorization."""
     h = oidc_harness(hide_credentials=False)
     token = h.idp.token()
     _, ctx = h.call(make_request(query=[("access_token", token)]))
@@ -55,14 +55,14 @@ def test_without_hide_credentials_the_query_token_stays_and_is_copied():
 
 @pytest.mark.parametrize("name", ["access-token", "x-access-token"])
 def test_hide_credentials_removes_the_token_header(name):
-    """kong-plugins.md 1.9: hide_credentials removes access-token/x-access-token."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: hide_credentials removes access-token/x-access-token."""
     h = oidc_harness(hide_credentials=True)
     _, ctx = h.call(make_request(headers=[(name, h.idp.token())]))
     assert ctx.request.headers.get(name) is None
 
 
 def test_hide_credentials_removes_form_and_json_body_fields_and_cookie():
-    """kong-plugins.md 1.9: hide_credentials removes the access_token body/JSON field or the cookie."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: hide_credentials removes the access_token body/JSON field or the cookie."""
     h = oidc_harness(hide_credentials=True)
     form = make_request(
         method="POST",
@@ -97,18 +97,18 @@ def test_hide_credentials_removes_form_and_json_body_fields_and_cookie():
     ],
 )
 def test_scalar_claim_values_are_stringified(value, encoded):
-    """kong-plugins.md 1.9: strings as-is, numbers and booleans converted to strings."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: strings as-is, numbers and booleans converted to strings."""
     assert encode_value(value) == encoded
 
 
 def test_table_claim_values_are_json_then_base64():
-    """kong-plugins.md 1.9: tables are JSON-encoded then base64-encoded."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: tables are JSON-encoded then base64-encoded."""
     value = {"a": [1, 2], "b": "x"}
     assert json.loads(base64.b64decode(encode_value(value))) == value
 
 
 def test_upstream_headers_claims_and_names():
-    """kong-plugins.md 1.9: upstream_headers_claims + upstream_headers_names (top-level claims)."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: upstream_headers_claims + upstream_headers_names (top-level claims)."""
     h = oidc_harness(
         upstream_headers_claims=["sub", "scope", "aud"], upstream_headers_names=["X-Sub", "X-Scope", "X-Aud"]
     )
@@ -120,7 +120,7 @@ def test_upstream_headers_claims_and_names():
 
 
 def test_upstream_headers_with_nested_paths_from_3_14():
-    """kong-plugins.md 1.9: 3.14+ upstream_headers [{header, path}] reaches nested claims."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: 3.14+ upstream_headers [{header, path}] reaches nested claims."""
     config = {"upstream_headers": [{"header": "X-Tenant", "path": ["org", "tenant"]}]}
     h = oidc_harness(**config)
     _, ctx = h.send(h.idp.token({"org": {"tenant": "t-9"}}))
@@ -131,14 +131,14 @@ def test_upstream_headers_with_nested_paths_from_3_14():
 
 
 def test_a_missing_claim_clears_a_client_sent_header_of_the_same_name():
-    """kong-plugins.md 1.9: later versions clear a client-sent header when the claim is missing."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: later versions clear a client-sent header when the claim is missing."""
     h = oidc_harness(upstream_headers_claims=["email"], upstream_headers_names=["X-Email"])
     _, ctx = h.send(h.idp.token(), headers=[("X-Email", "forged@example.test")])
     assert ctx.request.headers.get("X-Email") is None
 
 
 def test_before_3_10_a_client_header_passed_through_when_the_claim_was_missing():
-    """kong-plugins.md 1.9: before the 3.10.0.10 fix the client-sent header passed through."""
+    """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: before the 3.10.0.10 fix the client-sent header passed through."""
     h = oidc_harness(
         kong_version=(3, 9), upstream_headers_claims=["email"], upstream_headers_names=["X-Email"]
     )
@@ -147,7 +147,7 @@ def test_before_3_10_a_client_header_passed_through_when_the_claim_was_missing()
 
 
 def test_failed_requests_do_not_touch_the_upstream_request():
-    """kong-plugins.md 1.7: a rejected request gets no upstream headers (nothing is forwarded)."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: a rejected request gets no upstream headers (nothing is forwarded)."""
     h = oidc_harness(upstream_headers_claims=["sub"], upstream_headers_names=["X-Sub"])
     _, ctx = h.send("x.y.z")
     assert ctx.request.headers.get("X-Sub") is None

@@ -1,4 +1,4 @@
-"""openid-connect against the Kong Identity emulator (kong-identity.md B.2, B.4, B.7; kong-plugins.md 1.3-1.5).
+"""openid-connect against the Kong Identity emulator (https://developer.konghq.com/how-to/configure-kong-identity-oidc/ and https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/; https://developer.konghq.com/plugins/openid-connect/#discovery-cache-1.5).
 
 The emulator runs in-process behind ``httpx.ASGITransport`` and shares the gateway's clock.
 """
@@ -53,7 +53,7 @@ def _harness(runtime: FakeRuntime, config: dict) -> Harness:
 
 
 def test_accepts_a_kong_identity_access_token_and_forwards_it():
-    """kong-plugins.md 1.4, 1.9 with kong-identity.md B.4 tokens: verified via discovery + JWKS."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header with https://developer.konghq.com/how-to/configure-kong-identity-oidc/ tokens: verified via discovery + JWKS."""
     _, runtime, issuer, cid, secret, config = _setup()
     token, _ = _token(runtime, issuer, cid, secret)
     h = _harness(runtime, config)
@@ -64,7 +64,7 @@ def test_accepts_a_kong_identity_access_token_and_forwards_it():
 
 
 def test_rejects_without_token_with_the_identity_host_as_realm():
-    """kong-plugins.md 1.7: realm is the discovered issuer's host."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: realm is the discovered issuer's host."""
     _, runtime, _, _, _, config = _setup()
     h = _harness(runtime, config)
     result, _ = h.call(make_request())
@@ -73,7 +73,7 @@ def test_rejects_without_token_with_the_identity_host_as_realm():
 
 
 def test_kong_identity_token_expires_on_the_shared_clock():
-    """kong-plugins.md 1.4: exp from the issuer, checked on the shared virtual clock."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: exp from the issuer, checked on the shared virtual clock."""
     _, runtime, issuer, cid, secret, config = _setup()
     token, _ = _token(runtime, issuer, cid, secret)
     h = _harness(runtime, config)
@@ -86,7 +86,7 @@ def test_kong_identity_token_expires_on_the_shared_clock():
 
 
 def test_introspection_against_kong_identity():
-    """kong-plugins.md 1.5 with kong-identity.md B.7: POST /introspect with HTTP Basic."""
+    """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow with https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/: POST /introspect with HTTP Basic."""
     _, runtime, issuer, cid, secret, config = _setup()
     token, _ = _token(runtime, issuer, cid, secret)
     config.update({"auth_methods": ["introspection"], "client_id": [cid], "client_secret": [secret]})

@@ -1,4 +1,4 @@
-"""Custom claims in access tokens: the four inclusion modes and templates (kong-identity.md A.5, B.6, C)."""
+"""Custom claims in access tokens: the four inclusion modes and templates (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim and https://developer.konghq.com/identity/auth-servers/#claim-configuration, C)."""
 
 from __future__ import annotations
 
@@ -32,26 +32,26 @@ def _claims(issuer: Issuer, scoped: dict[str, Any], scope: str | None = None) ->
 
 
 def test_always_mode_claim_is_in_every_token(issuer: Issuer, scoped: dict[str, Any]) -> None:
-    """kong-identity.md A.5 mode "always"."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim mode "always"."""
     assert _claims(issuer, scoped)["always"] == "a"
     assert _claims(issuer, scoped, "write")["always"] == "a"
 
 
 def test_scope_bound_claim_only_when_its_scope_is_granted(issuer: Issuer, scoped: dict[str, Any]) -> None:
-    """kong-identity.md A.5 mode "only for specific scopes"; B.6."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim mode "only for specific scopes"; B.6."""
     assert _claims(issuer, scoped, "read")["for_read"] == "r"
     assert "for_read" not in _claims(issuer, scoped, "write")
     assert "for_read" not in _claims(issuer, scoped)
 
 
 def test_no_scope_mode_claim_only_when_no_scope_was_requested(issuer: Issuer, scoped: dict[str, Any]) -> None:
-    """kong-identity.md A.5 mode "only when the client requests no scope"; B.6."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim mode "only when the client requests no scope"; B.6."""
     assert _claims(issuer, scoped)["no_scope"] == "n"
     assert "no_scope" not in _claims(issuer, scoped, "read")
 
 
 def test_never_in_token_claim_is_served_by_userinfo_only(issuer: Issuer, scoped: dict[str, Any]) -> None:
-    """kong-identity.md A.5 include_in_token=false: only /userinfo serves it."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim include_in_token=false: only /userinfo serves it."""
     token = issuer.access_token(client_id=scoped["client"].id, secret=scoped["secret"])
     assert "userinfo_only" not in decode_segments(token)[1]
     info = issuer.http.get(f"{issuer.url}/userinfo", headers={"Authorization": f"Bearer {token}"})
@@ -60,7 +60,7 @@ def test_never_in_token_claim_is_served_by_userinfo_only(issuer: Issuer, scoped:
 
 
 def test_disabled_claim_is_neither_in_token_nor_userinfo(issuer: Issuer, scoped: dict[str, Any]) -> None:
-    """kong-identity.md A.5 enabled=false."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim enabled=false."""
     token = issuer.access_token(client_id=scoped["client"].id, secret=scoped["secret"])
     assert "disabled" not in decode_segments(token)[1]
     info = issuer.http.get(f"{issuer.url}/userinfo", headers={"Authorization": f"Bearer {token}"})
@@ -68,7 +68,7 @@ def test_disabled_claim_is_neither_in_token_nor_userinfo(issuer: Issuer, scoped:
 
 
 def test_templated_claims_render_per_client_and_are_json_typed(issuer: Issuer) -> None:
-    """kong-identity.md C.2, C.3, C.5: ${ } templates against .Client/.AuthServer; JSON typing."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates and https://developer.konghq.com/identity/auth-servers/#supported-contexts: ${ } templates against .Client/.AuthServer; JSON typing."""
     store, sid = issuer.emulator.store, issuer.server.id
     store.create_claim(
         sid, name="who", value="${ upper .Client.Name }", include_in_token=True, include_in_all_scopes=True
@@ -89,7 +89,7 @@ def test_templated_claims_render_per_client_and_are_json_typed(issuer: Issuer) -
 
 
 def test_claim_with_a_missing_label_is_dropped_but_token_issued(issuer: Issuer) -> None:
-    """kong-identity.md C.6: a missing label drops the claim; default does not rescue it."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: a missing label drops the claim; default does not rescue it."""
     store, sid = issuer.emulator.store, issuer.server.id
     store.create_claim(
         sid,
@@ -109,7 +109,7 @@ def test_claim_with_a_missing_label_is_dropped_but_token_issued(issuer: Issuer) 
 
 @pytest.mark.parametrize("name", ["sub", "iss", "aud", "exp", "scope", "client_id", "jti"])
 def test_custom_claim_cannot_override_a_registered_claim(issuer: Issuer, name: str) -> None:
-    """kong-identity.md B.6 open question 7; docs/fidelity/identity-issuer.md: registered claims win."""
+    """https://developer.konghq.com/identity/auth-servers/#claim-configuration open question 7; docs/fidelity/identity-issuer.md: registered claims win."""
     issuer.emulator.store.create_claim(
         issuer.server.id, name=name, value="overridden", include_in_token=True, include_in_all_scopes=True
     )

@@ -193,7 +193,7 @@ def test_mint_with_previous_and_unknown_keys(issuer: Issuer, control: str) -> No
 
 
 def test_mint_alg_none_and_hs256_confusion(issuer: Issuer, control: str) -> None:
-    """anchors-and-negative-catalogue.md: alg none and HS256 signed with the public key PEM."""
+    """the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1): alg none and HS256 signed with the public key PEM."""
     url = f"{control}/auth-servers/{issuer.server.id}/mint"
     none_token = issuer.http.post(url, json={"header": {"alg": "none"}}).json()["token"]
     assert none_token.endswith(".")

@@ -1,4 +1,4 @@
-"""The issuer's cached views follow every management change at once (directory.py; kong-identity.md A.3-A.7)."""
+"""The issuer's cached views follow every management change at once (directory.py; https://developer.konghq.com/api/konnect/kong-identity/v1/-A.7)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_writes_bump_the_generation_and_reads_do_not() -> None:
 
 
 def test_scope_added_after_first_token_is_granted_next_time(issuer: Issuer) -> None:
-    """kong-identity.md A.4 default scopes: changes apply to the next token."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope default scopes: changes apply to the next token."""
     assert decode_segments(issuer.access_token())[1]["scope"] == ""
     scope = issuer.emulator.store.create_scope(issuer.server.id, name="late", default=True)
     issuer.emulator.store.update_client(issuer.server.id, issuer.client.id, {"allow_scopes": [scope.id]})
@@ -38,7 +38,7 @@ def test_scope_added_after_first_token_is_granted_next_time(issuer: Issuer) -> N
 
 
 def test_deleted_auth_server_has_no_issuer_endpoints(issuer: Issuer) -> None:
-    """kong-identity.md A.3 delete: the issuer disappears with its auth server."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/ delete: the issuer disappears with its auth server."""
     assert issuer.token().status_code == 200
     issuer.emulator.store.delete_server(issuer.server.id, force=True)
     assert issuer.token().status_code == 404

@@ -1,4 +1,4 @@
-"""Introspection (RFC 7662; kong-identity.md B.7), revocation (RFC 7009) and userinfo."""
+"""Introspection (RFC 7662; https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/), revocation (RFC 7009) and userinfo."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _mint(issuer: Issuer, **body: object) -> str:
 
 
 def test_valid_token_is_active_with_rfc7662_fields_and_custom_claims(issuer: Issuer) -> None:
-    """RFC 7662 2.2; kong-identity.md B.7: custom claims are in the response (custom_claims_forward)."""
+    """RFC 7662 2.2; https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/: custom claims are in the response (custom_claims_forward)."""
     issuer.emulator.store.create_claim(
         issuer.server.id, name="tier", value="gold", include_in_token=True, include_in_all_scopes=True
     )
@@ -40,7 +40,7 @@ def test_expired_token_is_inactive_by_the_virtual_clock(issuer: Issuer) -> None:
 
 
 def test_revoked_token_is_inactive(issuer: Issuer) -> None:
-    """kong-identity.md A.8: revoked tokens fail introspection."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens: revoked tokens fail introspection."""
     token = issuer.access_token()
     issuer.emulator.store.revoke_token(decode_segments(token)[1]["jti"])
     assert issuer.introspect(token).json() == {"active": False}
@@ -82,7 +82,7 @@ def test_minted_token_with_valid_signature_is_active(issuer: Issuer) -> None:
 
 
 def test_introspection_requires_basic_client_authentication(issuer: Issuer) -> None:
-    """kong-identity.md B.2: introspection_endpoint_auth_methods_supported = client_secret_basic."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: introspection_endpoint_auth_methods_supported = client_secret_basic."""
     token = issuer.access_token()
     wrong = issuer.introspect(token, secret="wrong")
     assert wrong.status_code == 401
@@ -159,14 +159,14 @@ def test_userinfo_with_expired_token_is_invalid_token(issuer: Issuer) -> None:
 
 
 def test_userinfo_returns_sub(issuer: Issuer) -> None:
-    """kong-identity.md A.5: userinfo serves sub plus userinfo-only claims."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim: userinfo serves sub plus userinfo-only claims."""
     token = issuer.access_token()
     response = issuer.http.post(f"{issuer.url}/userinfo", headers={"Authorization": f"Bearer {token}"})
     assert response.json() == {"sub": issuer.client.id}
 
 
 def test_discovery_lists_endpoints_and_metadata_scopes(issuer: Issuer) -> None:
-    """kong-identity.md B.2: endpoints relative to the issuer; scopes_supported = openid + include_in_metadata."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: endpoints relative to the issuer; scopes_supported = openid + include_in_metadata."""
     store = issuer.emulator.store
     store.create_scope(issuer.server.id, name="listed", include_in_metadata=True)
     store.create_scope(issuer.server.id, name="hidden")

@@ -1,4 +1,4 @@
-"""Key rings and the key pool (keys.py; kong-identity.md B.4 kid = UUID, RSA keys)."""
+"""Key rings and the key pool (keys.py; https://developer.konghq.com/how-to/configure-kong-identity-oidc/ kid = UUID, RSA keys)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_registry_finds_keys_by_kid_across_servers() -> None:
 
 
 def test_jwk_and_header_segment_describe_the_key() -> None:
-    """kong-identity.md B.4: header alg/typ/kid; JWKS RSA members."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: header alg/typ/kid; JWKS RSA members."""
     key = SigningKey.create(_ONE_KEY)
     jwk = key.public_jwk("PS256")
     assert jwk["kty"] == "RSA" and jwk["kid"] == key.kid and jwk["alg"] == "PS256" and jwk["e"] == "AQAB"

@@ -1,4 +1,4 @@
-"""Scope resolution at the token endpoint (kong-identity.md A.4, B.5)."""
+"""Scope resolution at the token endpoint (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope and https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient)."""
 
 from __future__ import annotations
 
@@ -25,34 +25,34 @@ SCOPES = [_scope("read"), _scope("write"), _scope("audit", default=True), _scope
 
 
 def test_granted_is_requested_and_allowed_plus_allowed_defaults() -> None:
-    """kong-identity.md B.5: granted = requested ∩ allowed ∩ enabled + allowed defaults."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient: granted = requested ∩ allowed ∩ enabled + allowed defaults."""
     grant = resolve_scopes(SCOPES, _client(["read", "write", "audit"]), ["read"], NO_DEFECTS)
     assert grant.names == ["read", "audit"]
     assert grant.requested_any
 
 
 def test_default_scope_the_client_may_not_use_is_not_granted() -> None:
-    """kong-identity.md A.4: default scopes are granted only if the client may use them."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope: default scopes are granted only if the client may use them."""
     grant = resolve_scopes(SCOPES, _client(["read"]), [], NO_DEFECTS)
     assert grant.names == []
     assert not grant.requested_any
 
 
 def test_allow_all_scopes_allows_every_enabled_scope() -> None:
-    """kong-identity.md B.5: allowed = all enabled scopes when allow_all_scopes."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient: allowed = all enabled scopes when allow_all_scopes."""
     grant = resolve_scopes(SCOPES, _client([], allow_all=True), ["write", "read"], NO_DEFECTS)
     assert grant.names == ["read", "write", "audit"]
 
 
 @pytest.mark.parametrize("requested", ["nosuch", "write", "old"])
 def test_unknown_disallowed_or_disabled_scope_is_invalid_scope(requested: str) -> None:
-    """kong-identity.md B.5 (inferred): an unknown, disallowed or disabled scope gives invalid_scope."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient (inferred): an unknown, disallowed or disabled scope gives invalid_scope."""
     with pytest.raises(InvalidScope):
         resolve_scopes(SCOPES, _client(["read", "old"]), [requested], NO_DEFECTS)
 
 
 def test_openid_is_accepted_without_being_granted() -> None:
-    """kong-identity.md B.5: openid is always in scopes_supported; DCR flows request it (inferred: not granted)."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient: openid is always in scopes_supported; DCR flows request it (inferred: not granted)."""
     grant = resolve_scopes(SCOPES, _client(["read"]), ["openid", "read"], NO_DEFECTS)
     assert grant.names == ["read"]
 
@@ -64,7 +64,7 @@ def test_scope_parameter_is_space_delimited_without_duplicates() -> None:
 
 
 def test_token_scope_and_response_scope_list_granted_scopes(issuer: Issuer) -> None:
-    """kong-identity.md B.3, B.4: response scope only when granted; token scope space-delimited."""
+    """https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow and https://developer.konghq.com/how-to/configure-kong-identity-oidc/: response scope only when granted; token scope space-delimited."""
     store = issuer.emulator.store
     read = store.create_scope(issuer.server.id, name="read")
     write = store.create_scope(issuer.server.id, name="write")
@@ -76,7 +76,7 @@ def test_token_scope_and_response_scope_list_granted_scopes(issuer: Issuer) -> N
 
 
 def test_requesting_a_scope_outside_allow_scopes_is_rejected(issuer: Issuer) -> None:
-    """kong-identity.md B.5 / B.8 (inferred): invalid_scope 400."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient and https://developer.konghq.com/identity/auth-servers/ (inferred): invalid_scope 400."""
     store = issuer.emulator.store
     store.create_scope(issuer.server.id, name="admin")
     response = issuer.token(scope="admin")
@@ -85,7 +85,7 @@ def test_requesting_a_scope_outside_allow_scopes_is_rejected(issuer: Issuer) -> 
 
 
 def test_disabled_scope_never_appears_even_as_default(issuer: Issuer) -> None:
-    """kong-identity.md A.4: disabled scopes never appear in tokens."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope: disabled scopes never appear in tokens."""
     store = issuer.emulator.store
     scope = store.create_scope(issuer.server.id, name="off", default=True, enabled=False)
     client, secret = issuer.add_client(allow_scopes=[scope.id])

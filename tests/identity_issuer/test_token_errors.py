@@ -1,4 +1,4 @@
-"""Token endpoint client authentication and errors (RFC 6749 2.3.1, 5.2; kong-identity.md B.3, B.8)."""
+"""Token endpoint client authentication and errors (RFC 6749 2.3.1, 5.2; https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow and https://developer.konghq.com/identity/auth-servers/)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _error(response: httpx.Response) -> str:
 
 
 def test_client_secret_basic_is_accepted(issuer: Issuer) -> None:
-    """kong-identity.md B.3: client_secret_basic is advertised and works."""
+    """https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow: client_secret_basic is advertised and works."""
     assert issuer.token(basic=True).status_code == 200
 
 
@@ -60,7 +60,7 @@ def test_unknown_client_is_invalid_client(issuer: Issuer) -> None:
 
 
 def test_client_of_another_auth_server_is_invalid_client(issuer: Issuer) -> None:
-    """kong-identity.md A.6: clients belong to one auth server."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient: clients belong to one auth server."""
     other = issuer.emulator.store.create_server(name=f"other-{issuer.server.id}", audience="x")
     client, secret = issuer.emulator.store.create_client(
         other.id, {"name": "x", "grant_types": ["client_credentials"], "response_types": ["token"]}
@@ -69,7 +69,7 @@ def test_client_of_another_auth_server_is_invalid_client(issuer: Issuer) -> None
 
 
 def test_disabled_secret_does_not_authenticate(issuer: Issuer) -> None:
-    """kong-identity.md A.7: a disabled secret cannot authenticate."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret: a disabled secret cannot authenticate."""
     store = issuer.emulator.store
     item = store.secrets_of(issuer.server.id, issuer.client.id)[0]
     store.set_secret_enabled(issuer.server.id, issuer.client.id, item.id, False)
@@ -79,7 +79,7 @@ def test_disabled_secret_does_not_authenticate(issuer: Issuer) -> None:
 
 
 def test_second_secret_authenticates_alongside_the_first(issuer: Issuer) -> None:
-    """kong-identity.md A.7: two active secrets (rotation recipe S5)."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret: two active secrets (rotation recipe S5)."""
     _, second = issuer.emulator.store.create_secret(issuer.server.id, issuer.client.id)
     assert issuer.token(secret=second).status_code == 200
     assert issuer.token().status_code == 200
@@ -140,14 +140,14 @@ def test_two_authentication_methods_is_invalid_request(issuer: Issuer) -> None:
 
 @pytest.mark.parametrize("grant_type", ["password", "authorization_code", "refresh_token", "implicit"])
 def test_other_grant_types_are_unsupported(issuer: Issuer, grant_type: str) -> None:
-    """RFC 6749 5.2 unsupported_grant_type; kong-identity.md B.3 (client_credentials only)."""
+    """RFC 6749 5.2 unsupported_grant_type; https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow (client_credentials only)."""
     response = issuer.token(grant_type=grant_type)
     assert response.status_code == 400
     assert _error(response) == "unsupported_grant_type"
 
 
 def test_client_without_client_credentials_grant_is_unauthorized_client(issuer: Issuer) -> None:
-    """RFC 6749 5.2 unauthorized_client; kong-identity.md A.6 grant_types."""
+    """RFC 6749 5.2 unauthorized_client; https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient grant_types."""
     client, secret = issuer.add_client(grant_types=["implicit"])
     response = issuer.token(client.id, secret)
     assert response.status_code == 400
@@ -155,7 +155,7 @@ def test_client_without_client_credentials_grant_is_unauthorized_client(issuer: 
 
 
 def test_invalid_scope_is_400(issuer: Issuer) -> None:
-    """RFC 6749 5.2 invalid_scope; kong-identity.md B.5 (inferred)."""
+    """RFC 6749 5.2 invalid_scope; https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient (inferred)."""
     response = issuer.token(scope="nosuch")
     assert response.status_code == 400
     assert _error(response) == "invalid_scope"

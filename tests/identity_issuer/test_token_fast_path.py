@@ -1,7 +1,7 @@
 """The token endpoint's fast path (identity.interception.TokenFastPath) and signing threads (keys.JwtSigners).
 
 Performance work must not change behaviour: the fast path answers exactly as the Starlette route does
-(kong-identity.md B.3, RFC 6749 5.1/5.2), still logs and injects faults (issue 2, test control surface),
+(https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow, RFC 6749 5.1/5.2), still logs and injects faults (issue 2, test control surface),
 and concurrent requests each get their own correctly signed token (B.4).
 """
 

@@ -1,4 +1,4 @@
-"""Access token format and the token response (kong-identity.md B.3, B.4)."""
+"""Access token format and the token response (https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow and https://developer.konghq.com/how-to/configure-kong-identity-oidc/)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _jwks_key(issuer: Issuer, kid: str) -> jwt.PyJWK:
 
 
 def test_token_header_has_alg_typ_and_uuid_kid(issuer: Issuer) -> None:
-    """kong-identity.md B.4: header alg = signing_algorithm, typ JWT, kid a UUID."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: header alg = signing_algorithm, typ JWT, kid a UUID."""
     header, _ = decode_segments(issuer.access_token())
     assert header["alg"] == "RS256"
     assert header["typ"] == "JWT"
@@ -24,7 +24,7 @@ def test_token_header_has_alg_typ_and_uuid_kid(issuer: Issuer) -> None:
 
 
 def test_token_carries_the_observed_registered_claims(issuer: Issuer) -> None:
-    """kong-identity.md B.4: iss, sub = client id, client_id, aud array, iat, nbf = iat, exp, jti, scope."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: iss, sub = client id, client_id, aud array, iat, nbf = iat, exp, jti, scope."""
     _, claims = decode_segments(issuer.access_token())
     assert set(claims) == {"iss", "sub", "client_id", "aud", "iat", "nbf", "exp", "jti", "scope"}
     assert claims["iss"] == issuer.url
@@ -37,7 +37,7 @@ def test_token_carries_the_observed_registered_claims(issuer: Issuer) -> None:
 
 
 def test_exp_follows_the_client_access_token_duration(issuer: Issuer) -> None:
-    """kong-identity.md B.4: exp - iat equals access_token_duration (observed 300/3600/60)."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: exp - iat equals access_token_duration (observed 300/3600/60)."""
     client, secret = issuer.add_client(access_token_duration=3600)
     response = issuer.token(client.id, secret)
     _, claims = decode_segments(response.json()["access_token"])
@@ -56,7 +56,7 @@ def test_iat_follows_the_virtual_clock(issuer: Issuer) -> None:
 
 
 def test_token_response_has_bearer_type_expires_in_minus_one_and_no_store(issuer: Issuer) -> None:
-    """kong-identity.md B.3: expires_in = duration - 1; no scope key when none granted; RFC 6749 5.1 no-store."""
+    """https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow: expires_in = duration - 1; no scope key when none granted; RFC 6749 5.1 no-store."""
     response = issuer.token()
     body = response.json()
     assert response.status_code == 200
@@ -67,7 +67,7 @@ def test_token_response_has_bearer_type_expires_in_minus_one_and_no_store(issuer
 
 
 def test_jti_differs_between_tokens(issuer: Issuer) -> None:
-    """kong-identity.md B.4: jti is a fresh UUID per token."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: jti is a fresh UUID per token."""
     first = decode_segments(issuer.access_token())[1]["jti"]
     second = decode_segments(issuer.access_token())[1]["jti"]
     assert first != second
@@ -77,7 +77,7 @@ def test_jti_differs_between_tokens(issuer: Issuer) -> None:
 def test_token_is_signed_with_the_server_algorithm_and_verifies_against_jwks(
     issuer: Issuer, alg: str
 ) -> None:
-    """kong-identity.md A.3 signing_algorithm enum; B.4 JWKS at {issuer}/.well-known/jwks."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/ signing_algorithm enum; B.4 JWKS at {issuer}/.well-known/jwks."""
     issuer.emulator.store.update_server(issuer.server.id, {"signing_algorithm": alg})
     token = issuer.access_token()
     header, _ = decode_segments(token)
@@ -88,7 +88,7 @@ def test_token_is_signed_with_the_server_algorithm_and_verifies_against_jwks(
 
 
 def test_token_signed_by_one_server_does_not_verify_with_another_servers_jwks(issuer: Issuer) -> None:
-    """kong-identity.md B.4: each auth server has its own keys."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: each auth server has its own keys."""
     other = issuer.emulator.store.create_server(name=f"other-{uuid.uuid4()}", audience="x")
     other_keys = issuer.http.get(f"{issuer.emulator.issuer_url_for(other)}/.well-known/jwks").json()["keys"]
     token = issuer.access_token()
@@ -97,7 +97,7 @@ def test_token_signed_by_one_server_does_not_verify_with_another_servers_jwks(is
 
 
 def test_unknown_issuer_key_answers_404(issuer: Issuer) -> None:
-    """kong-identity.md B.1: only existing auth servers have issuer endpoints."""
+    """https://developer.konghq.com/identity/auth-servers/: only existing auth servers have issuer endpoints."""
     base = issuer.url.rsplit("/", 2)[0]
     response = issuer.http.get(f"{base}/0000000000000000/auth/.well-known/openid-configuration")
     assert response.status_code == 404

@@ -60,7 +60,7 @@ def test_payload_is_the_compact_json_of_the_claims_in_order(
     audience: str, client_id: str, issuer: str, scope_names: list[str], custom: dict[str, Any], now: float,
     duration: int,
 ) -> None:  # fmt: skip
-    """kong-identity.md B.4: aud (array), client_id, exp = iat + duration, iat, iss, jti, nbf = iat, scope
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: aud (array), client_id, exp = iat + duration, iat, iss, jti, nbf = iat, scope
     (space-delimited), sub = client id, then custom claims that do not collide with those names."""
     grant = ScopeGrant(
         tuple(Scope(n, "srv-id", n, "", False, False, True, 0.0, 0.0) for n in scope_names), True
@@ -102,7 +102,7 @@ def test_shape_follows_the_defects_that_change_registered_claims() -> None:
 
 
 def test_jti_values_are_distinct_version_4_uuids_across_threads() -> None:
-    """kong-identity.md B.4: jti is a UUID, unique per token, also when several emulators share a process."""
+    """https://developer.konghq.com/how-to/configure-kong-identity-oidc/: jti is a UUID, unique per token, also when several emulators share a process."""
     seen: list[list[str]] = []
 
     def draw() -> None:

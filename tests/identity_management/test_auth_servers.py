@@ -1,4 +1,4 @@
-"""Auth server operations of the /v1 management API (kong-identity.md A.2, A.3, A.10)."""
+"""Auth server operations of the /v1 management API (https://developer.konghq.com/api/konnect/kong-identity/v1/)."""
 
 from __future__ import annotations
 

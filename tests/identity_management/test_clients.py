@@ -1,4 +1,4 @@
-"""Clients of an auth server (kong-identity.md A.6)."""
+"""Clients of an auth server (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient)."""
 
 from __future__ import annotations
 

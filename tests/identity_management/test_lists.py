@@ -1,4 +1,4 @@
-"""List behaviour of the /v1 management API: pages, filters, sort (kong-identity.md A.10)."""
+"""List behaviour of the /v1 management API: pages, filters, sort (https://developer.konghq.com/api/konnect/kong-identity/v1/)."""
 
 from __future__ import annotations
 

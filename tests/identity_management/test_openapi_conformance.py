@@ -1,6 +1,6 @@
 """Schemathesis over every operation of kong-identity-v1.yaml against the emulator's /v1 API.
 
-kong-identity.md A.2 (endpoint inventory) and A.10 (errors): for data the document allows, responses must be
+https://developer.konghq.com/api/konnect/kong-identity/v1/ (endpoint inventory) and A.10 (errors): for data the document allows, responses must be
 declared statuses with declared content types and match the response schemas; for data it forbids, the
 answer must be a well-formed 4xx problem, never a 5xx. About half of the generated cases have their path ids
 replaced by objects that exist, so success responses are checked too, not only 404s.
@@ -129,7 +129,7 @@ FUZZ = settings(
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
 def test_valid_requests_get_declared_conforming_responses(operation, running) -> None:
-    """kong-identity.md A.2/A.10: status, content type and body of every response follow the document."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/: status, content type and body of every response follow the document."""
     server, world = running
     key = (operation.method.upper(), operation.path)
     allowed_extra = UNDECLARED_STATUS.get(key, set())
@@ -155,7 +155,7 @@ def test_valid_requests_get_declared_conforming_responses(operation, running) ->
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
 def test_invalid_requests_get_a_problem_never_a_server_error(operation, running) -> None:
-    """kong-identity.md A.10: bad input on every endpoint is a 4xx problem+json, never a 5xx."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/: bad input on every endpoint is a 4xx problem+json, never a 5xx."""
     server, world = running
 
     @FUZZ

@@ -1,4 +1,4 @@
-"""Scopes and claims of an auth server (kong-identity.md A.4, A.5)."""
+"""Scopes and claims of an auth server (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope and https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Client secrets, issued-token bookkeeping and test-claim (kong-identity.md A.7, A.8, A.9, C.7)."""
+"""Client secrets, issued-token bookkeeping and test-claim (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret and https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens and https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/testClaimForClient)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The in-memory model the issuer builds on (kong-identity.md A.3-A.8, C.3)."""
+"""The in-memory model the issuer builds on (https://developer.konghq.com/api/konnect/kong-identity/v1/-A.8, C.3)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The management API as mounted by the whole emulator (app.py): issuer URLs, token bookkeeping end to end.
 
-kong-identity.md A.3 (issuer, metadata_uri, jwks_uri), A.8 (tokens list/revoke), B.1 (issuer URL form).
+https://developer.konghq.com/api/konnect/kong-identity/v1/ (issuer, metadata_uri, jwks_uri), A.8 (tokens list/revoke), B.1 (issuer URL form).
 """
 
 from __future__ import annotations

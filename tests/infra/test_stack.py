@@ -150,7 +150,7 @@ def test_stack_serves_every_role_on_loopback(fake_stack: stack_module.LocalStack
 
 
 def test_a_client_cannot_fake_the_scheme_with_x_forwarded_proto(fake_stack: stack_module.LocalStack) -> None:
-    """kong-plugins.md 7: trusted_ips is empty by default, so X-Forwarded-Proto from a client changes nothing."""
+    """https://developer.konghq.com/gateway/db-less-mode/: trusted_ips is empty by default, so X-Forwarded-Proto from a client changes nothing."""
     with httpx.Client() as c:
         doc = c.get(fake_stack.proxy_url + "/", headers={"X-Forwarded-Proto": "https"}).json()
     assert doc["scheme"] == "http"
@@ -174,7 +174,7 @@ def test_identity_learns_its_public_url_and_gateway_its_settings(fake_stack: sta
 
 
 def test_trusted_ips_default_to_none_and_reach_the_gateway(fake_components: None) -> None:
-    """kong-plugins.md 7: trusted_ips defaults to none; a stack can be given Kong's trusted_ips."""
+    """https://developer.konghq.com/gateway/db-less-mode/: trusted_ips defaults to none; a stack can be given Kong's trusted_ips."""
     with start_local_stack() as plain:
         assert plain.gateway.trusted_ips == []
     with start_local_stack(trusted_ips=["127.0.0.1/32"]) as trusting:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kongformance.deviations import Deviation, DeviationRegistry
 from kongformance.requirements import Catalogue, Coverage, parse_catalogue
+from kongformance.sources import Source
 
 # Secrets planted in the sample run; none may appear in a report.
 JWT = (
@@ -36,63 +37,88 @@ CATALOGUE_DOC = {
         {
             "id": "R-MUST-pass",
             "statement": "A valid token passes.",
-            "source": "RFC 6750 2.1",
+            "source": [
+                {"title": "RFC 6750 §2.1", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-2.1"}
+            ],
             "level": "MUST",
             "flows": ["oidc-bearer"],
         },
         {
             "id": "R-MUST-fail",
             "statement": "An expired token is refused.",
-            "source": "RFC 6750 3.1",
+            "source": [
+                {"title": "RFC 6750 3.1", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3.1"}
+            ],
             "level": "MUST",
             "flows": ["oidc-bearer"],
         },
         {
             "id": "R-SHOULD-fail",
             "statement": "Secret in the form body is accepted.",
-            "source": "RFC 6749 2.3.1; kong-identity.md B.3",
+            "source": [
+                {"title": "RFC 6749 §2.3.1", "url": "https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1"}
+            ],
             "level": "SHOULD",
             "flows": ["issuer"],
         },
         {
             "id": "R-KONG-error",
             "statement": "upstream-oauth caches the token.",
-            "source": "kong-plugins.md 2.5",
+            "source": [
+                {
+                    "title": "Kong docs: upstream-oauth, caching",
+                    "url": "https://developer.konghq.com/plugins/upstream-oauth/#caching",
+                }
+            ],
             "level": "KONG",
             "flows": ["upstream-oauth"],
         },
         {
             "id": "R-skip",
             "statement": "The jwt plugin refuses a missing token.",
-            "source": "kong-plugins.md 5",
+            "source": [
+                {"title": "Kong docs: JWT plugin", "url": "https://developer.konghq.com/plugins/jwt/"}
+            ],
             "level": "MUST",
             "flows": ["jwt"],
         },
         {
             "id": "R-xfail",
             "statement": "The jwt plugin sends a challenge.",
-            "source": "RFC 6750 3",
+            "source": [{"title": "RFC 6750 §3", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3"}],
             "level": "SHOULD",
             "flows": ["jwt"],
         },
         {
             "id": "R-dev",
             "statement": "No error code without a token.",
-            "source": "RFC 6750 3.1",
+            "source": [
+                {"title": "RFC 6750 3.1", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3.1"}
+            ],
             "level": "SHOULD",
             "flows": ["oidc-bearer"],
         },
         {
             "id": "R-dev-other",
             "statement": "The 401 body is Kong's.",
-            "source": "kong-plugins.md 1.7",
+            "source": [
+                {
+                    "title": "Kong docs: openid-connect, JWT access token authentication",
+                    "url": "https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow",
+                }
+            ],
             "level": "KONG",
             "flows": ["oidc-bearer"],
         },
         {
             "id": "R-uncovered",
             "statement": "The oauth2 token endpoint needs HTTPS.",
-            "source": "kong-plugins.md 4.2",
+            "source": [
+                {
+                    "title": "Kong source 3.9.1: kong/plugins/oauth2/access.lua",
+                    "url": "https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua",
+                }
+            ],
             "level": "MUST",
             "flows": ["oauth2", "all"],
         },
@@ -107,7 +133,7 @@ REGISTRY = DeviationRegistry(
             ("oidc-bearer",),
             ">=3.0",
             "sends invalid_token without a token",
-            "kong-plugins.md 1.7",
+            (Source("Kong docs: openid-connect", "https://developer.konghq.com/plugins/openid-connect/"),),
         )
     ]
 )

@@ -14,22 +14,35 @@ from kongformance.report.assemble import _report
 from kongformance.report.model import RunInfo, TestResult, verdict_of
 from kongformance.report.render import render_html
 from kongformance.requirements import Coverage, parse_catalogue
+from kongformance.sources import Source
 
 CATALOGUE = parse_catalogue(
     {
         "requirements": [
-            {"id": "R-all", "statement": "s", "source": "RFC 6750 3", "level": "MUST", "flows": ["all"]},
+            {
+                "id": "R-all",
+                "statement": "s",
+                "source": [
+                    {"title": "RFC 6750 §3", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3"}
+                ],
+                "level": "MUST",
+                "flows": ["all"],
+            },
             {
                 "id": "R-two",
                 "statement": "s",
-                "source": "RFC 6750 3",
+                "source": [
+                    {"title": "RFC 6750 §3", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3"}
+                ],
                 "level": "MUST",
                 "flows": ["oidc-bearer", "oauth2-introspection"],
             },
             {
                 "id": "R-dev",
                 "statement": "s",
-                "source": "RFC 6750 3",
+                "source": [
+                    {"title": "RFC 6750 §3", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3"}
+                ],
                 "level": "SHOULD",
                 "flows": ["oidc-bearer"],
             },
@@ -37,7 +50,16 @@ CATALOGUE = parse_catalogue(
     }
 )
 REGISTRY = DeviationRegistry(
-    [Deviation("dev-1", "R-dev", ("oidc-bearer",), "", "Kong does x", "https://docs.konghq.com/x")]
+    [
+        Deviation(
+            "dev-1",
+            "R-dev",
+            ("oidc-bearer",),
+            "",
+            "Kong does x",
+            (Source("x", "https://developer.konghq.com/x"),),
+        )
+    ]
 )
 
 

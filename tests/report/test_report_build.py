@@ -1,6 +1,6 @@
 """The HTML compliance report built from a real run's results, and the ``kongformance report`` command.
 
-Spec: anchors-and-negative-catalogue.md 7.6 (requirement-traceability matrix rendered as HTML, deviation
+Spec: the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) 7.6 (requirement-traceability matrix rendered as HTML, deviation
 registry tied to Kong version) and 7.9 (redacted evidence); issue 4 Deliver 7 (the report builds on JUnit XML
 and allure results); reports/README.md (compliance.html); h11 brief (summary, verdicts, filters, uncovered
 list, failure messages, exit code 2 on bad input).
@@ -173,10 +173,13 @@ def test_summarises_the_run(page: str) -> None:
         assert f'<span class="n">{n}</span>{label}</div>' in header
 
 
-def test_links_rfc_sources_to_their_section(page: str) -> None:
-    """7.6: source link/section per requirement."""
+def test_links_every_source_to_its_public_page(page: str) -> None:
+    """7.6 and issue 11 Deliver 4: each source is a link a reader can open (RFC section, Kong docs anchor)."""
     assert '<a href="https://www.rfc-editor.org/rfc/rfc6750#section-3.1">RFC 6750 3.1</a>' in page
-    assert "kong-plugins.md 2.5" in page
+    assert (
+        '<a href="https://developer.konghq.com/plugins/upstream-oauth/#caching">'
+        "Kong docs: upstream-oauth, caching</a>" in page
+    )
 
 
 def test_allure_results_give_the_same_verdicts_as_junit(tmp_path: Path, run_dir: Path) -> None:

@@ -1,6 +1,6 @@
 """Redaction of secrets before anything reaches the report.
 
-Spec: anchors-and-negative-catalogue.md 7.9 ("redacted evidence by default (tokens, secrets, keys) while keeping
+Spec: the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) 7.9 ("redacted evidence by default (tokens, secrets, keys) while keeping
 attachments useful"); common rules (secrets and tokens never appear unredacted).
 """
 
@@ -52,7 +52,7 @@ def test_redacts_bearer_and_basic_credentials_but_keeps_the_scheme() -> None:
 
 
 def test_redacts_an_authorization_header_of_any_scheme() -> None:
-    """kong-plugins.md 3.2/4.3: Kong also accepts `Authorization: token <t>`; the credential goes."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: Kong also accepts `Authorization: token <t>`; the credential goes."""
     assert redact("Authorization: token abc123def") == f"Authorization: token {mask('abc123def')}"
     assert redact("{'authorization': 'DPoP Zm9vYmFy9'}") == f"{{'authorization': 'DPoP {mask('Zm9vYmFy9')}'}}"
     assert redact("Proxy-Authorization: s3cr3tvalue") == f"Proxy-Authorization: {mask('s3cr3tvalue')}"

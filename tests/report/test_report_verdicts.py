@@ -2,7 +2,7 @@
 
 Spec: h11 brief (verdicts conforms / fails / deviation / not covered / skipped; MUST failures red, SHOULD
 failures amber, KONG failures red); issue 4 Deliver 4 (a recorded deviation is reported as a deviation, not a
-failure); anchors-and-negative-catalogue.md 7.6 (requirement -> tests -> status).
+failure); the negative-test list of RFC 6750 §3.1 (https://www.rfc-editor.org/rfc/rfc6750#section-3.1) 7.6 (requirement -> tests -> status).
 """
 
 from __future__ import annotations

@@ -22,7 +22,12 @@ DOC = {
             "flows": ["oauth2"],
             "kong_versions": ">=3.0,<3.11",
             "summary": "spaces",
-            "source": "https://docs.konghq.com/hub/kong-inc/oauth2/",
+            "source": [
+                {
+                    "title": "oauth2 access.lua",
+                    "url": "https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua",
+                }
+            ],
             "kong": "refused",
         }
     ]

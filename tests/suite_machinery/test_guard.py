@@ -51,7 +51,7 @@ def test_passes_when_every_protected_route_refuses(serve: list[RunningServer]) -
 
 
 def test_aborts_when_a_protected_route_answers_without_credentials(serve: list[RunningServer]) -> None:
-    """kong-plugins.md 6: an unlicensed Kong no-ops Enterprise plugins and proxies everything."""
+    """https://developer.konghq.com/support/after-adding-a-ee-plugin-the-plugin-is-not-working-fails-to-execute/: an unlicensed Kong no-ops Enterprise plugins and proxies everything."""
     serve.append(start_in_thread(_proxy(profile_gateway.route_path("oauth2-introspection", "r"))))
     with pytest.raises(GuardFailure, match="oauth2-introspection answered 200.*license"):
         guard(_stack(serve[0].url), _handles())

@@ -1,4 +1,4 @@
-"""The Kong admin client against a fake Admin API recording the calls (kong-plugins.md 7)."""
+"""The Kong admin client against a fake Admin API recording the calls (https://developer.konghq.com/gateway/db-less-mode/)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from fixtures.oracle import ChallengeSyntaxError, parse_www_authenticate
 
 
 def test_parses_kongs_openid_connect_challenge() -> None:
-    """kong-plugins.md 1.7 format."""
+    """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow format."""
     [ch] = parse_www_authenticate(
         'Bearer realm="idp.example", error="invalid_token", error_description="The access token expired"'
     )
@@ -25,7 +25,7 @@ def test_parses_a_bare_scheme() -> None:
 
 
 def test_space_separated_params_fail_strict_parsing_but_pass_lenient() -> None:
-    """kong-plugins.md 3.4: oauth2-introspection's space-separated params are not RFC grammar."""
+    """https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works: oauth2-introspection's space-separated params are not RFC grammar."""
     value = 'Bearer realm="service" error="invalid_token" error_description="The access token is invalid or has expired"'
     with pytest.raises(ChallengeSyntaxError):
         parse_www_authenticate(value)

@@ -44,7 +44,7 @@ def _plugins(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_every_route_accepts_http_and_https_and_the_sentinel_comes_last() -> None:
-    """kong-plugins.md 0: 3.14+ routes default to https only, so the profile sets both."""
+    """https://developer.konghq.com/gateway/authentication/: 3.14+ routes default to https only, so the profile sets both."""
     doc = profile_gateway.gateway_config(_handles(), "http://127.0.0.1:8088")
     routes = [r for s in doc["services"] for r in s["routes"]]
     assert all(r["protocols"] == ["http", "https"] for r in routes)
@@ -59,7 +59,7 @@ def test_every_plugin_config_is_valid_against_kongs_schema() -> None:
 
 
 def test_db_less_profile_leaves_out_what_needs_a_database() -> None:
-    """kong-plugins.md 4.1: oauth2 (and OIDC kong_oauth2) need a database."""
+    """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: oauth2 (and OIDC kong_oauth2) need a database."""
     handles = _handles()
     doc = profile_gateway.gateway_config(handles, "http://u", with_db=False)
     assert "oauth2" not in {p["name"] for p in _plugins(doc)}
@@ -76,7 +76,7 @@ def test_guard_covers_every_authenticating_route_but_not_upstream_oauth_or_the_s
 
 
 def test_upstream_oauth_variants_do_not_share_a_token_cache() -> None:
-    """kong-plugins.md 2.5: identical oauth records share the cache; each variant's record differs."""
+    """https://developer.konghq.com/plugins/upstream-oauth/#caching: identical oauth records share the cache; each variant's record differs."""
     doc = profile_gateway.gateway_config(_handles(), "http://u")
     records = [
         json.dumps(p["config"]["oauth"], sort_keys=True)
@@ -95,7 +95,7 @@ def test_handles_round_trip_through_json() -> None:
 
 @pytest.mark.parametrize("mode", ["always", "scopes", "no-scope", "never"])
 def test_profile_declares_claims_in_all_four_inclusion_modes(mode: str) -> None:
-    """kong-identity.md A.5."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim."""
     assert any(c.mode == mode for c in profile.CLAIMS)
 
 

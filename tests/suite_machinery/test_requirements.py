@@ -8,7 +8,14 @@ from kongformance.requirements import CatalogueError, Coverage, load_catalogue, 
 
 
 def _entry(rid: str = "X-1", **over: object) -> dict[str, object]:
-    return {"id": rid, "statement": "s", "source": "RFC 0", "level": "MUST", "flows": ["all"], **over}
+    return {
+        "id": rid,
+        "statement": "s",
+        "source": [{"title": "RFC 6750 §3", "url": "https://www.rfc-editor.org/rfc/rfc6750#section-3"}],
+        "level": "MUST",
+        "flows": ["all"],
+        **over,
+    }
 
 
 def test_shipped_catalogue_loads_with_unique_ids_and_known_levels() -> None:

@@ -1,6 +1,6 @@
 """Hypothesis strategies for claim templates and their `.AuthServer`/`.Client` context.
 
-Templates are built from the pieces kong-identity.md C.2-C.4 describe: literal text (with
+Templates are built from the pieces https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates-C.4 describe: literal text (with
 braces, `$` and `{{ }}`), `${ }` actions with optional trim markers, dot-paths into the context
 (including labels that do not exist), pipes, string/int/bool literals, parenthesised
 sub-pipelines and the deterministic allow-listed functions, called with fitting or unfitting

@@ -1,6 +1,6 @@
 """Differential tests: our claim-template engine against Go's text/template + Sprig.
 
-kong-identity.md C.2 (Go text/template with `${`/`}` delimiters), C.4 (the Sprig allow-list),
+https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (Go text/template with `${`/`}` delimiters), C.4 (the Sprig allow-list),
 C.6 (missingkey=error). Both engines get the same template, context and `now`; they must agree
 on success or failure and, on success, on the raw rendered text (before JSON typing, C.5).
 Skipped, with the reason, when Go and Sprig are not installed (see conftest.py).
@@ -87,7 +87,7 @@ def _assert_agree(oracle: GoTemplateOracle, template: str, context: dict[str, An
 def test_generated_templates_render_exactly_as_go_does(
     go_oracle: GoTemplateOracle, template: str, context: dict[str, Any], now: float
 ) -> None:
-    """kong-identity.md C.2/C.4/C.6: same success/failure and same raw text as Go + Sprig."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates and https://developer.konghq.com/identity/auth-servers/#supported-functions: same success/failure and same raw text as Go + Sprig."""
     _assert_agree(go_oracle, template, context, now)
 
 
@@ -96,12 +96,12 @@ def test_generated_templates_render_exactly_as_go_does(
     [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")],
 )
 def test_corpus_template_renders_exactly_as_go_does(go_oracle: GoTemplateOracle, template: str) -> None:
-    """kong-identity.md C.4: each allow-listed function family, edge cases found by the fuzzer."""
+    """https://developer.konghq.com/identity/auth-servers/#supported-functions: each allow-listed function family, edge cases found by the fuzzer."""
     _assert_agree(go_oracle, template, CORPUS_CONTEXT, FIXED_NOW)
 
 
 def test_go_refuses_every_function_outside_the_allow_list_as_we_do(go_oracle: GoTemplateOracle) -> None:
-    """kong-identity.md C.4 "Not listed": env, expandenv, fail, regex, semver, crypto generators."""
+    """https://developer.konghq.com/identity/auth-servers/#supported-functions "Not listed": env, expandenv, fail, regex, semver, crypto generators."""
     for name in (
         "env",
         "expandenv",
@@ -120,7 +120,7 @@ def test_go_refuses_every_function_outside_the_allow_list_as_we_do(go_oracle: Go
 def test_dates_render_in_utc_whatever_the_machine_time_zone(
     go_oracle: GoTemplateOracle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """kong-identity.md C.4 date functions: Sprig formats in time.Local; Kong's is taken as UTC."""
+    """https://developer.konghq.com/identity/auth-servers/#supported-functions date functions: Sprig formats in time.Local; Kong's is taken as UTC."""
     monkeypatch.setenv("TZ", "America/New_York")
     for template in (
         '${ toDate "2006-01-02 15:04" "2024-02-29 10:00" | unixEpoch }',
@@ -134,6 +134,6 @@ def test_dates_render_in_utc_whatever_the_machine_time_zone(
 @settings(max_examples=200, deadline=None)
 @given(url=url_texts)
 def test_url_functions_split_and_join_urls_as_go_net_url_does(go_oracle: GoTemplateOracle, url: str) -> None:
-    """kong-identity.md C.4 `urlParse`/`urlJoin`: Go's net/url decides what parses and how it joins."""
+    """https://developer.konghq.com/identity/auth-servers/#supported-functions `urlParse`/`urlJoin`: Go's net/url decides what parses and how it joins."""
     for template in ("${ urlParse .URL | toJson }", "${ urlParse .URL | urlJoin }"):
         _assert_agree(go_oracle, template, {"URL": url}, FIXED_NOW)

@@ -1,4 +1,4 @@
-"""The documented claim-template examples of kong-identity.md C.8 (S2, S7) and the C.6 rules."""
+"""The documented claim-template examples of https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (S2, S7) and the C.6 rules."""
 
 from __future__ import annotations
 
@@ -41,50 +41,50 @@ def _context(client_labels: dict[str, str] | None = None, description: str = "")
 
 
 def test_uuidv4_renders_a_fresh_version_4_uuid() -> None:
-    """kong-identity.md C.8: `${ uuidv4 }` (new UUID per token)."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ uuidv4 }` (new UUID per token)."""
     ok, value = render_claim("${ uuidv4 }", _context(), now=NOW)
     assert ok
     assert uuid.UUID(value).version == 4
 
 
 def test_client_name_renders_the_client_name() -> None:
-    """kong-identity.md C.8: `${ .Client.Name }`."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ .Client.Name }`."""
     assert render_claim("${ .Client.Name }", _context(), now=NOW) == (True, "billing-service")
 
 
 def test_upper_renders_the_client_name_in_capitals() -> None:
-    """kong-identity.md C.8: `${ upper .Client.Name }`."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ upper .Client.Name }`."""
     assert render_claim("${ upper .Client.Name }", _context(), now=NOW) == (True, "BILLING-SERVICE")
 
 
 def test_rand_alpha_num_renders_sixteen_alphanumerics() -> None:
-    """kong-identity.md C.8: `${ randAlphaNum 16 }`."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ randAlphaNum 16 }`."""
     ok, value = render_claim("${ randAlphaNum 16 }", _context(), now=NOW)
     assert ok
     assert re.fullmatch(r"[A-Za-z0-9]{16}", str(value))
 
 
 def test_now_formatted_with_a_go_layout_uses_the_virtual_clock() -> None:
-    """kong-identity.md C.8 and C.4: `${ now | date "2006-01-02T15:04:05Z07:00" }`; now = Clock time."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates and C.4: `${ now | date "2006-01-02T15:04:05Z07:00" }`; now = Clock time."""
     template = '${ now | date "2006-01-02T15:04:05Z07:00" }'
     assert render_claim(template, _context(), now=NOW) == (True, "2026-01-02T03:04:05Z")
     assert render_claim(template, _context(), now=NOW + 86_400) == (True, "2026-01-03T03:04:05Z")
 
 
 def test_concatenated_actions_render_audience_dash_client_id() -> None:
-    """kong-identity.md C.2/C.8: `${ .AuthServer.Audience }-${ .Client.ID }`."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ .AuthServer.Audience }-${ .Client.ID }`."""
     template = "${ .AuthServer.Audience }-${ .Client.ID }"
     assert render_claim(template, _context(), now=NOW) == (True, "http://myhttpbin.dev-0oa1b2c3d4")
 
 
 def test_present_label_renders_its_value_despite_default() -> None:
-    """kong-identity.md C.8: `${ .Client.Labels.environment | default "production" }`."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ .Client.Labels.environment | default "production" }`."""
     template = '${ .Client.Labels.environment | default "production" }'
     assert render_claim(template, _context({"environment": "staging"}), now=NOW) == (True, "staging")
 
 
 def test_missing_label_drops_the_claim_even_with_default() -> None:
-    """kong-identity.md C.6 (S7): a missing label drops the claim; `default` does not rescue it."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (S7): a missing label drops the claim; `default` does not rescue it."""
     template = '${ .Client.Labels.environment | default "production" }'
     assert render_claim(template, _context(), now=NOW) == (False, None)
     claims = render_claims({"env": template, "kept": "${ .Client.Name }"}, _context(), now=NOW)
@@ -92,20 +92,20 @@ def test_missing_label_drops_the_claim_even_with_default() -> None:
 
 
 def test_default_replaces_an_empty_value() -> None:
-    """kong-identity.md C.4/C.9: `default` returns the fallback for an empty value (description "")."""
+    """https://developer.konghq.com/identity/auth-servers/#supported-functions and https://developer.konghq.com/identity/auth-servers/: `default` returns the fallback for an empty value (description "")."""
     template = '${ .AuthServer.Description | default "no description" }'
     assert render_claim(template, _context(description=""), now=NOW) == (True, "no description")
     assert render_claim(template, _context(description="Appts"), now=NOW) == (True, "Appts")
 
 
 def test_comma_separated_label_renders_a_json_array_claim() -> None:
-    """kong-identity.md C.8 (S7): `... | splitList "," | compact | toJson` gives an array claim."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (S7): `... | splitList "," | compact | toJson` gives an array claim."""
     template = '${ .Client.Labels.groups | default "" | splitList "," | compact | toJson }'
     assert render_claim(template, _context({"groups": "admins,,ops"}), now=NOW) == (True, ["admins", "ops"])
 
 
 def test_list_without_to_json_stays_a_go_formatted_string() -> None:
-    """kong-identity.md C.5 (S7): a Go template renders a list as `[a b]`, not JSON."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (S7): a Go template renders a list as `[a b]`, not JSON."""
     assert render_claim("${ .Client.GrantTypes }", _context(), now=NOW) == (True, "[client_credentials]")
 
 
@@ -117,12 +117,12 @@ def test_list_without_to_json_stays_a_go_formatted_string() -> None:
     ],
 )
 def test_inferred_consequences_of_typing(template: str, expected: object) -> None:
-    """kong-identity.md C.5 consequences: unixEpoch -> integer, AllowAllScopes -> boolean."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates consequences: unixEpoch -> integer, AllowAllScopes -> boolean."""
     assert render_claim(template, _context(), now=NOW) == (True, expected)
 
 
 def test_client_named_with_digits_renders_an_integer() -> None:
-    """kong-identity.md C.5: `${ .Client.Name }` for a client named `123` -> integer 123."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: `${ .Client.Name }` for a client named `123` -> integer 123."""
     context = _context()
     context["Client"]["Name"] = "123"
     assert render_claim("${ .Client.Name }", context, now=NOW) == (True, 123)
@@ -139,20 +139,20 @@ def test_client_named_with_digits_renders_an_integer() -> None:
     ],
 )
 def test_any_failing_template_drops_only_its_own_claim(template: str) -> None:
-    """kong-identity.md C.6 (inferred): any parse or execution error omits that single claim."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (inferred): any parse or execution error omits that single claim."""
     claims = render_claims({"bad": template, "good": "${ .Client.ID }"}, _context(), now=NOW)
     assert claims == {"good": "0oa1b2c3d4"}
 
 
 def test_braces_that_are_not_the_dollar_delimiter_are_plain_text() -> None:
-    """kong-identity.md C.2 (inferred): `{{ }}` is plain text; `}` in a quoted literal does not close."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (inferred): `{{ }}` is plain text; `}` in a quoted literal does not close."""
     assert render_claim("{{ .Client.Name }}", _context(), now=NOW) == (True, "{{ .Client.Name }}")
     assert render_claim('${ "}" }x', _context(), now=NOW) == (True, "}x")
     assert render_claim('a ${- " b " -} c', _context(), now=NOW) == (True, "a b c")
 
 
 def test_uuid_parse_and_validate_kong_additions() -> None:
-    """kong-identity.md C.4: uuidParse/uuidValidate (Kong additions; semantics inferred from google/uuid)."""
+    """https://developer.konghq.com/identity/auth-servers/#supported-functions: uuidParse/uuidValidate (Kong additions; semantics inferred from google/uuid)."""
     upper = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"
     assert render_claim(f'${{ uuidParse "{upper}" }}', _context(), now=NOW) == (True, upper.lower())
     assert render_claim('${ uuidParse "nope" }', _context(), now=NOW) == (False, None)
@@ -161,7 +161,7 @@ def test_uuid_parse_and_validate_kong_additions() -> None:
 
 
 def test_one_claim_mutating_the_context_does_not_leak_into_another() -> None:
-    """kong-identity.md C.1/C.6 (inferred): each claim renders against its own copy of the context."""
+    """https://developer.konghq.com/identity/auth-servers/ and https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (inferred): each claim renders against its own copy of the context."""
     templates = {"a": '${ set .Client.Labels "x" "1" | toJson }', "b": "${ .Client.Labels.x }"}
     context = _context()
     assert render_claims(templates, context, now=NOW) == {"a": {"x": "1"}}
@@ -169,6 +169,6 @@ def test_one_claim_mutating_the_context_does_not_leak_into_another() -> None:
 
 
 def test_a_template_that_is_not_a_string_is_dropped_not_raised() -> None:
-    """kong-identity.md C.7: failing entries are omitted from the result rather than erroring."""
+    """https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/testClaimForClient: failing entries are omitted from the result rather than erroring."""
     claims = render_claims({"bad": 42, "good": "${ .Client.ID }"}, _context(), now=NOW)  # type: ignore[dict-item]
     assert claims == {"good": "0oa1b2c3d4"}

@@ -1,4 +1,4 @@
-"""JSON typing of rendered claim text: kong-identity.md C.5 (rules inferred from Go's json.Unmarshal).
+"""JSON typing of rendered claim text: https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (rules inferred from Go's json.Unmarshal).
 
 The open cases of C.5 are decided in docs/fidelity/templating.md; each has a test here.
 """
@@ -30,7 +30,7 @@ from kongformance.identity.templating import render_claim, type_rendered_text
     ],
 )
 def test_types_documented_rendered_text_as_its_json_value(text: str, expected: object) -> None:
-    """kong-identity.md C.5 likely rules: valid JSON becomes the value, anything else stays a string."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates likely rules: valid JSON becomes the value, anything else stays a string."""
     value = type_rendered_text(text)
     assert value == expected
     assert type(value) is type(expected)
@@ -60,14 +60,14 @@ def test_types_documented_rendered_text_as_its_json_value(text: str, expected: o
     ],
 )
 def test_decides_open_typing_cases_as_go_json_unmarshal_does(text: str, expected: object) -> None:
-    """kong-identity.md C.5 "Unknown" cases and open question 4 (inferred: Go json.Unmarshal)."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates "Unknown" cases and open question 4 (inferred: Go json.Unmarshal)."""
     value = type_rendered_text(text)
     assert value == expected
     assert type(value) is type(expected)
 
 
 def test_numbers_nested_in_objects_and_arrays_follow_float64_too() -> None:
-    """kong-identity.md C.5 (inferred): interface{} decoding makes every JSON number a float64."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates (inferred): interface{} decoding makes every JSON number a float64."""
     assert type_rendered_text('{"a":[1.0,2.5,9007199254740993]}') == {"a": [1, 2.5, 9007199254740992]}
     assert type(type_rendered_text("[1.0]")[0]) is int
 
@@ -81,21 +81,21 @@ def test_numbers_nested_in_objects_and_arrays_follow_float64_too() -> None:
     )
 )
 def test_any_json_text_types_back_to_an_equal_value(value: object) -> None:
-    """kong-identity.md C.5: "Text that is valid JSON becomes the JSON value" (static or rendered)."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: "Text that is valid JSON becomes the JSON value" (static or rendered)."""
     assert type_rendered_text(json.dumps(value)) == value
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_float_text_types_to_the_same_number(number: float) -> None:
-    """kong-identity.md C.5: "4.2" -> 4.2; integral floats print as integers, as Go encodes them."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: "4.2" -> 4.2; integral floats print as integers, as Go encodes them."""
     value = type_rendered_text(repr(number))
     assert isinstance(value, int | float)
     assert value == number or (math.isclose(value, number) and abs(number) >= 1e21)
 
 
 def test_static_claim_value_is_typed_like_rendered_text() -> None:
-    """kong-identity.md C.5: typing applies to static values as well as template output (S1)."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: typing applies to static values as well as template output (S1)."""
     assert render_claim("42", {}, now=0) == (True, 42)
     assert render_claim('{"tier":"gold"}', {}, now=0) == (True, {"tier": "gold"})
     assert render_claim("plain text", {}, now=0) == (True, "plain text")

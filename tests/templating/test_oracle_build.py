@@ -21,7 +21,7 @@ def test_missing_go_is_reported_with_the_install_command(
 
 
 def test_oracle_reports_go_failure_and_success_per_line(go_oracle: oracle.GoTemplateOracle) -> None:
-    """kong-identity.md C.6: the oracle distinguishes ok output from Go's missingkey=error failure."""
+    """https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: the oracle distinguishes ok output from Go's missingkey=error failure."""
     assert go_oracle.render("${ .A }", {"A": "x"}, now=0) == oracle.OracleResult(
         ok=True, output="x", error=""
     )

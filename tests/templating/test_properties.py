@@ -1,4 +1,4 @@
-"""Property tests of the documented templating behaviours: kong-identity.md C.9 (and C.2, C.5, C.6)."""
+"""Property tests of the documented templating behaviours: https://developer.konghq.com/identity/auth-servers/ (and C.2, C.5, C.6)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ _simple_actions = st.sampled_from(
 @_examples
 @given(_static_text)
 def test_static_text_round_trips_then_is_json_typed(text: str) -> None:
-    """kong-identity.md C.9: static text without `${` round-trips exactly (then JSON-typed per C.5)."""
+    """https://developer.konghq.com/identity/auth-servers/: static text without `${` round-trips exactly (then JSON-typed per C.5)."""
     assert render_text(text, {}, now=NOW) == text
     assert render_claim(text, {}, now=NOW) == (True, type_rendered_text(text))
 
@@ -44,7 +44,7 @@ def test_static_text_round_trips_then_is_json_typed(text: str) -> None:
 @_examples
 @given(x=_simple_actions, y=_simple_actions, context=contexts)
 def test_concatenation_renders_each_part_then_joins(x: str, y: str, context: dict[str, Any]) -> None:
-    """kong-identity.md C.9: `${ X }-${ Y }` == render(X) + "-" + render(Y) (concatenation before typing)."""
+    """https://developer.konghq.com/identity/auth-servers/: `${ X }-${ Y }` == render(X) + "-" + render(Y) (concatenation before typing)."""
     ok_x, _ = render_claim(x, context, now=NOW)
     ok_y, _ = render_claim(y, context, now=NOW)
     ok_xy, value = render_claim(f"{x}-{y}", context, now=NOW)
@@ -57,7 +57,7 @@ def test_concatenation_renders_each_part_then_joins(x: str, y: str, context: dic
 @_examples
 @given(context=contexts)
 def test_uuidv4_is_a_version_4_uuid_and_differs_per_render(context: dict[str, Any]) -> None:
-    """kong-identity.md C.9: `uuidv4` parses as a v4 UUID and differs across tokens."""
+    """https://developer.konghq.com/identity/auth-servers/: `uuidv4` parses as a v4 UUID and differs across tokens."""
     claims = [render_claims({"jti2": "${ uuidv4 }"}, context, now=NOW)["jti2"] for _ in range(3)]
     assert all(uuid.UUID(value).version == 4 and str(uuid.UUID(value)) == value for value in claims)
     assert len(set(claims)) == 3
@@ -66,7 +66,7 @@ def test_uuidv4_is_a_version_4_uuid_and_differs_per_render(context: dict[str, An
 @_examples
 @given(length=st.integers(min_value=0, max_value=64))
 def test_rand_alpha_num_has_the_requested_length(length: int) -> None:
-    """kong-identity.md C.9: `randAlphaNum n` has length n (alphanumerics only)."""
+    """https://developer.konghq.com/identity/auth-servers/: `randAlphaNum n` has length n (alphanumerics only)."""
     text = render_text(f"${{ randAlphaNum {length} }}", {}, now=NOW)
     assert re.fullmatch(f"[A-Za-z0-9]{{{length}}}", text)
 
@@ -74,7 +74,7 @@ def test_rand_alpha_num_has_the_requested_length(length: int) -> None:
 @_examples
 @given(context=contexts, key=st.sampled_from(LABEL_KEYS[:4]), who=st.sampled_from(["Client", "AuthServer"]))
 def test_a_missing_label_means_an_absent_claim(context: dict[str, Any], key: str, who: str) -> None:
-    """kong-identity.md C.9/C.6: missing label => claim absent, even through `default`."""
+    """https://developer.konghq.com/identity/auth-servers/ and https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates: missing label => claim absent, even through `default`."""
     template = f'${{ .{who}.Labels.{key} | default "fallback" }}'
     claims = render_claims({"label": template}, context, now=NOW)
     labels = context[who]["Labels"]
@@ -94,7 +94,7 @@ _json_values = st.recursive(
 @_examples
 @given(value=_json_values, context=contexts)
 def test_to_json_reparses_to_an_equal_value(value: Any, context: dict[str, Any]) -> None:
-    """kong-identity.md C.9: `toJson` of any value re-parses to an equal JSON value in the claim."""
+    """https://developer.konghq.com/identity/auth-servers/: `toJson` of any value re-parses to an equal JSON value in the claim."""
     context = {**context, "Value": value}
     ok, claim = render_claim("${ .Value | toJson }", context, now=NOW)
     assert ok

@@ -1,7 +1,7 @@
 """Client of Kong Identity's management API (``/v1/auth-servers...``): Konnect or our emulator, same code.
 
 Only what the suite needs to declare its profile and to drive issuer-side tests: auth servers, scopes,
-claims, clients, client secrets, issued tokens and test-claim (kong-identity.md A.2). Errors raise
+claims, clients, client secrets, issued tokens and test-claim (https://developer.konghq.com/api/konnect/kong-identity/v1/). Errors raise
 :class:`IdentityApiError` carrying the problem+json body; secrets never appear in its message.
 """
 
@@ -66,7 +66,7 @@ class IdentityApi:
         return self.http.request(method, self.base_url + path, json=json, params=params, headers=self._auth)
 
     def pages(self, path: str, *, params: Mapping[str, Any] | None = None, size: int = 100) -> Iterator[Any]:
-        """Every item of a paginated list (``page[size]``/``page[number]``, kong-identity.md A.10)."""
+        """Every item of a paginated list (``page[size]``/``page[number]``, https://developer.konghq.com/api/konnect/kong-identity/v1/)."""
         number = 1
         while True:
             q = {**(params or {}), "page[size]": size, "page[number]": number}

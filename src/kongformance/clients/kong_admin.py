@@ -5,10 +5,10 @@ document (``_format_version: "3.0"``; services with nested routes and plugins, c
 ``oauth2_credentials``, global plugins) is applied in one of three modes:
 
 - ``crud``: ``POST /consumers``, ``/consumers/{c}/oauth2``, ``/services``, ``/services/{s}/routes``,
-  ``/routes/{r}/plugins``, ``/plugins`` (kong-plugins.md 7); torn down by deleting what was created (and
+  ``/routes/{r}/plugins``, ``/plugins`` (https://developer.konghq.com/gateway/db-less-mode/); torn down by deleting what was created (and
   what carries the run's tag: :meth:`KongAdmin.remove_tagged`).
 - ``dbless``: ``POST /config`` with the whole document (201); torn down by loading an empty config.
-- ``konnect``: the same CRUD paths under ``/v2/control-planes/{id}/core-entities`` (kong-identity.md D.3).
+- ``konnect``: the same CRUD paths under ``/v2/control-planes/{id}/core-entities`` (https://developer.konghq.com/identity/auth-servers/).
 """
 
 from __future__ import annotations

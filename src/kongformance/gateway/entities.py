@@ -271,7 +271,7 @@ def is_uuid(value: str) -> bool:
 
 
 def route_protocols_default(version: Version) -> list[str]:
-    """kong-plugins.md 0: a new Route is https-only from 3.14 on; before, http and https."""
+    """https://developer.konghq.com/gateway/authentication/: a new Route is https-only from 3.14 on; before, http and https."""
     return ["http", "https"] if version < (3, 14) else ["https"]
 
 

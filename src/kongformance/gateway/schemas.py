@@ -4,7 +4,7 @@ The JSON schemas in ``reference/kong-plugin-schemas-3.15`` describe each plugin'
 does the validation; this module turns its errors into Kong's field errors (``"required field missing"``,
 ``"unknown field"``, ``"expected a string"``...) and fills defaults as Kong does: every field is present
 in the stored config, unset ones as ``null``, records filled with their own defaults. Version overlays
-give the pre-3.14 defaults and fields (kong-plugins.md 0, 1.8).
+give the pre-3.14 defaults and fields (https://developer.konghq.com/gateway/authentication/ and https://developer.konghq.com/plugins/openid-connect/#consumer-authorization).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ _ADDED_IN: dict[str, list[tuple[Version, tuple[str, ...]]]] = {
 _REMOVED_IN: dict[str, list[tuple[Version, dict[str, Any]]]] = {
     "openid-connect": [((3, 14), {"consumer_claim": {"type": "array", "items": {"type": "string"}}})],
 }
-# defaults that changed in 3.14 (kong-plugins.md 0): path inside config -> value before 3.14
+# defaults that changed in 3.14 (https://developer.konghq.com/gateway/authentication/): path inside config -> value before 3.14
 LEGACY_DEFAULTS: dict[str, dict[tuple[str, ...], Any]] = {
     "openid-connect": {("hide_credentials",): False, ("ssl_verify",): False},
     "oauth2": {("hide_credentials",): False},

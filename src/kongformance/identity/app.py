@@ -1,6 +1,6 @@
 """The Kong Identity emulator as one ASGI app: ``/v1`` management, issuer paths, ``/_emulator`` control.
 
-Issuer URLs are ``{public_base_url}/{issuer_key}/auth`` (kong-identity.md B.1 has a random host per auth
+Issuer URLs are ``{public_base_url}/{issuer_key}/auth`` (https://developer.konghq.com/identity/auth-servers/ has a random host per auth
 server; one process serves them all under a path instead). Call :meth:`IdentityEmulator.set_public_base_url`
 once the socket is bound.
 """

@@ -1,7 +1,7 @@
 """Clients, their secrets and the records of issued tokens: the part of the identity store under a client.
 
 :class:`ClientRecords` holds the shared state of the store (one lock, all maps) and the client-level
-operations (kong-identity.md A.6-A.8); :class:`kongformance.identity.store.IdentityStore` adds auth servers,
+operations (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient-A.8); :class:`kongformance.identity.store.IdentityStore` adds auth servers,
 scopes and claims on top. Secrets are kept as salted hashes and compared in constant time.
 """
 

@@ -83,7 +83,7 @@ class IssuerDirectory:
         return snapshot
 
     def server(self, issuer_key: str) -> AuthServer | None:
-        """The auth server of an issuer key (kong-identity.md B.1)."""
+        """The auth server of an issuer key (https://developer.konghq.com/identity/auth-servers/)."""
         return self._current().servers_by_key.get(issuer_key)
 
     def client(self, server_id: str, client_id: str) -> Client | None:

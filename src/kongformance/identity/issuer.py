@@ -1,4 +1,4 @@
-"""The issuer endpoints of every auth server, under ``{public_base_url}/{issuer_key}/auth`` (kong-identity.md B).
+"""The issuer endpoints of every auth server, under ``{public_base_url}/{issuer_key}/auth`` (https://developer.konghq.com/identity/auth-servers/).
 
 Discovery (B.2), JWKS (B.4), the client_credentials token endpoint (B.3, RFC 6749 4.4 and 5),
 introspection (B.7, RFC 7662), revocation (RFC 7009) and userinfo (A.5). Every call passes the
@@ -36,7 +36,7 @@ INTROSPECTION_FIELDS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat",
 
 
 def discovery_document(server: AuthServer, issuer: str, scope_names: list[str]) -> dict[str, Any]:
-    """The OpenID configuration as observed in 2026 (kong-identity.md B.2)."""
+    """The OpenID configuration as observed in 2026 (https://developer.konghq.com/how-to/configure-kong-identity-oidc/)."""
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",

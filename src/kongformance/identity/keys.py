@@ -1,7 +1,7 @@
 """Signing keys of the issuer emulator: one RSA-2048 key ring per auth server.
 
 A ring holds the current key and, after a rotation, the previous one; the JWKS publishes both (current
-first). Kong Identity exposes no key API (kong-identity.md A.2), so rotation is a control-surface action.
+first). Kong Identity exposes no key API (https://developer.konghq.com/api/konnect/kong-identity/v1/), so rotation is a control-surface action.
 RSA key generation costs ~50 ms, so keys come from a small pool that a background thread keeps filled
 and rings are created lazily, on the first token, JWKS or mint request of an auth server.
 """

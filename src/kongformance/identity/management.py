@@ -2,7 +2,7 @@
 
 :func:`management_app` builds the Starlette app mounted at ``/v1``; the client, secret, token and test-claim
 operations live in :mod:`kongformance.identity.management_clients`. Shapes, defaults and statuses follow
-``reference/konnect-openapi/kong-identity-v1.yaml`` (kong-identity.md A).
+``reference/konnect-openapi/kong-identity-v1.yaml`` (https://developer.konghq.com/api/konnect/kong-identity/v1/).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Management operations under an auth server's clients: clients, client secrets, test-claim and tokens.
 
 Part of the ``/v1`` management API built by :func:`kongformance.identity.management.management_app`
-(kong-identity.md A.6-A.9, C.7). Generated client secrets are shown once, in the create response.
+(https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient-A.9, C.7). Generated client secrets are shown once, in the create response.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class _ClientHandlers:
     async def create_secret(self, request: Request) -> Response:
         server, client = self._client(request)
         raw = await request.body()
-        # the rotation how-to (kong-identity.md A.7, S5) posts no body; an empty body means "generate one"
+        # the rotation how-to (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret, S5) posts no body; an empty body means "generate one"
         body = validate_body("CreateSecretPayload", await read_json(request) if raw.strip() else {})
         item, value = self.store.create_secret(
             server.id, client.id, secret=body.get("secret"), enabled=body.get("enabled", True)
@@ -147,7 +147,7 @@ class _ClientHandlers:
         self.store.delete_secret(server.id, client.id, path_uuid(request, "clientSecretId"))
         return no_content()
 
-    # -- test-claim (kong-identity.md C.7: same engine as issuance; failing entries omitted) --
+    # -- test-claim (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/testClaimForClient: same engine as issuance; failing entries omitted) --
 
     async def test_claim(self, request: Request) -> Response:
         server, client = self._client(request)

@@ -1,6 +1,6 @@
 """The Kong Identity emulator's data model: auth servers, scopes, claims, clients, secrets, token records.
 
-Plain dataclasses (kong-identity.md A.3-A.8), the refusals the store raises, and the generators of ids and
+Plain dataclasses (https://developer.konghq.com/api/konnect/kong-identity/v1/-A.8), the refusals the store raises, and the generators of ids and
 secrets. :mod:`kongformance.identity.store` re-exports everything here; import from there.
 """
 
@@ -30,7 +30,7 @@ def random_lower_alnum(length: int) -> str:
 
 
 def format_timestamp(ts: float) -> str:
-    """RFC 3339 with microseconds and ``Z``, as Konnect shows (kong-identity.md A.3, observed)."""
+    """RFC 3339 with microseconds and ``Z``, as Konnect shows (https://developer.konghq.com/api/konnect/kong-identity/v1/, observed)."""
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -58,7 +58,7 @@ class NotEmpty(StoreError):
 
 
 class SecretLimit(StoreError):
-    """A third enabled secret was asked for (kong-identity.md A.7: at most two active)."""
+    """A third enabled secret was asked for (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret: at most two active)."""
 
 
 class UnknownReference(StoreError):
@@ -74,7 +74,7 @@ class UnknownReference(StoreError):
 
 @dataclass
 class AuthServer:
-    """An authorization server (kong-identity.md A.3)."""
+    """An authorization server (https://developer.konghq.com/api/konnect/kong-identity/v1/)."""
 
     id: str
     name: str
@@ -90,7 +90,7 @@ class AuthServer:
 
 @dataclass
 class Scope:
-    """A scope of one auth server (kong-identity.md A.4)."""
+    """A scope of one auth server (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope)."""
 
     id: str
     auth_server_id: str
@@ -105,7 +105,7 @@ class Scope:
 
 @dataclass
 class Claim:
-    """A (possibly templated) claim of one auth server (kong-identity.md A.5)."""
+    """A (possibly templated) claim of one auth server (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim)."""
 
     id: str
     auth_server_id: str
@@ -121,7 +121,7 @@ class Claim:
 
 @dataclass
 class ClientSecret:
-    """One secret of a client; only a salted hash is kept (kong-identity.md A.7)."""
+    """One secret of a client; only a salted hash is kept (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret)."""
 
     id: str
     enabled: bool
@@ -137,7 +137,7 @@ class ClientSecret:
 
 @dataclass
 class Client:
-    """An OAuth client of one auth server (kong-identity.md A.6)."""
+    """An OAuth client of one auth server (https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient)."""
 
     id: str
     auth_server_id: str
@@ -159,7 +159,7 @@ class Client:
 
 @dataclass(slots=True)
 class TokenRecord:
-    """Bookkeeping of one issued access token; ``id`` is the JWT ``jti`` (a UUID, kong-identity.md A.8)."""
+    """Bookkeeping of one issued access token; ``id`` is the JWT ``jti`` (a UUID, https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens)."""
 
     id: str
     auth_server_id: str

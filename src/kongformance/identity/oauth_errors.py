@@ -1,7 +1,7 @@
 """OAuth error responses of the issuer endpoints (RFC 6749 section 5.2, RFC 6750 section 3, RFC 7009 2.2.1).
 
 Handlers raise :class:`OAuthError`; the issuer renders it as ``{"error", "error_description"}`` JSON with
-``Cache-Control: no-store``. Kong Identity's exact bodies are not public (kong-identity.md B.8, inferred).
+``Cache-Control: no-store``. Kong Identity's exact bodies are not public (https://developer.konghq.com/identity/auth-servers/, inferred).
 """
 
 from __future__ import annotations

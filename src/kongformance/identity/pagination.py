@@ -1,7 +1,7 @@
 """List query handling of the management API: ``page[...]``, ``filter[...]`` (deepObject) and ``sort``.
 
 Lists are computed over the JSON representations of the objects, so a filter or sort field is simply a key
-of the response items (kong-identity.md A.10). Bad query parameters give a 400 Problem whose
+of the response items (https://developer.konghq.com/api/konnect/kong-identity/v1/). Bad query parameters give a 400 Problem whose
 ``invalid_parameters`` entries carry ``source: "query"``.
 """
 

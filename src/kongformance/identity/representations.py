@@ -1,6 +1,6 @@
 """JSON shapes of management API responses, as the document's response schemas define them.
 
-Each function turns one store object into the body the OpenAPI document describes (kong-identity.md A.3-A.8);
+Each function turns one store object into the body the OpenAPI document describes (https://developer.konghq.com/api/konnect/kong-identity/v1/-A.8);
 timestamps are RFC 3339 with microseconds and ``Z``. Secrets never appear here, except where a caller adds
 the freshly generated value to a create response.
 """

@@ -3,7 +3,7 @@
 The request-body schemas of ``reference/konnect-openapi/kong-identity-v1.yaml`` are turned into plain JSON
 Schema (``$ref`` inlined, OpenAPI ``nullable`` mapped to a ``null`` type, unknown top-level properties
 refused) and checked with ``jsonschema``. Every violation becomes one ``invalid_parameters`` entry whose
-``rule`` follows the document's ``InvalidRules`` / ``InvalidParameter*`` schemas (kong-identity.md A.10).
+``rule`` follows the document's ``InvalidRules`` / ``InvalidParameter*`` schemas (https://developer.konghq.com/api/konnect/kong-identity/v1/).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Kong Identity emulator's in-memory model: auth servers, scopes, claims, clients, secrets, tokens.
 
 One :class:`IdentityStore` holds everything; the management API (``/v1``) changes it and the issuer reads
-it. The store keeps the relationships Kong Identity promises (kong-identity.md A.3-A.8): names unique where
+it. The store keeps the relationships Kong Identity promises (https://developer.konghq.com/api/konnect/kong-identity/v1/-A.8): names unique where
 the API returns 409, cascades on delete, at most two enabled secrets per client, tokens that can be revoked.
 It never keeps a client secret in clear text. Every timestamp comes from the shared :class:`Clock`.
 
@@ -104,7 +104,7 @@ class IdentityStore(ClientRecords):
             return None if server is None else copy_of(server)
 
     def server_by_issuer_key(self, key: str) -> AuthServer | None:
-        """The auth server whose issuer URL carries ``key`` (kong-identity.md B.1)."""
+        """The auth server whose issuer URL carries ``key`` (https://developer.konghq.com/identity/auth-servers/)."""
         with self._lock:
             for server in self._servers.values():
                 if server.issuer_key == key:
@@ -127,7 +127,7 @@ class IdentityStore(ClientRecords):
             return copy_of(server)
 
     def delete_server(self, server_id: str, *, force: bool) -> None:
-        """Delete an auth server; without ``force`` only an empty one (kong-identity.md A.3)."""
+        """Delete an auth server; without ``force`` only an empty one (https://developer.konghq.com/api/konnect/kong-identity/v1/)."""
         with self._lock:
             self._require_server(server_id)
             has_children = (
@@ -281,7 +281,7 @@ class IdentityStore(ClientRecords):
     # -- templating context --
 
     def template_context(self, server: AuthServer, client: Client) -> dict[str, Any]:
-        """The ``.AuthServer.*`` / ``.Client.*`` context of claim templates (kong-identity.md C.3)."""
+        """The ``.AuthServer.*`` / ``.Client.*`` context of claim templates (https://developer.konghq.com/identity/auth-servers/#supported-contexts)."""
         return {
             "AuthServer": {
                 "ID": server.id,

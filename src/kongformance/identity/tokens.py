@@ -1,6 +1,6 @@
 """Access tokens as Kong Identity issues them: scope resolution, claim selection and rendering, JWT minting.
 
-kong-identity.md B.4 (token format), B.5 (scopes), B.6 and A.5 (claim inclusion modes), C (templates).
+https://developer.konghq.com/how-to/configure-kong-identity-oidc/ (token format), B.5 (scopes), B.6 and A.5 (claim inclusion modes), C (templates).
 Time comes from the shared Clock; keys from :mod:`kongformance.identity.keys`.
 """
 
@@ -194,7 +194,8 @@ def token_shape(
         client_id=client.id,
         scope_names=tuple(grant.names),
         duration=duration,
-        expires_in=client.access_token_duration - 1,  # observed as duration - 1 (kong-identity.md B.3)
+        expires_in=client.access_token_duration
+        - 1,  # observed as duration - 1 (https://developer.konghq.com/identity/auth-servers/#kong-identity-client-credential-authentication-flow)
         head=f'{{"aud":{_JSON(aud)},"client_id":{_JSON(client.id)}',
         iss=f',"iss":{_JSON(issuer_url)}',
         tail=f',"scope":{scope_json},"sub":{_JSON(client.id)}',

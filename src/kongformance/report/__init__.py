@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kongformance.report import history
 from kongformance.report.assemble import load_report
 from kongformance.report.model import ComplianceReport
 from kongformance.report.redaction import redact
@@ -50,6 +51,7 @@ def build_report(
     output = Path(output) if output is not None else reports_dir / DEFAULT_OUTPUT_NAME
     overrides = {k: v for k, v in (("target", target), ("kong_version", kong_version)) if v}
     report = load_report(reports_dir, overrides, run_id=run_id)
+    report.history = history.timelines(history.record(reports_dir, report))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     page = render_html(report, generated)
     try:
@@ -69,9 +71,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--target", default=None, help="target name to show when the results lack it")
     parser.add_argument("--kong-version", default=None, help="Kong version to show when the results lack it")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        type=Path,
+        default=None,
+        help="show what changed from run A to run B (reports dirs or coverage JSON files); exit 1 on a regression",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "compare", None):
+        from kongformance.report import compare
+
+        try:
+            return compare.main(*args.compare)
+        except ReportInputError as exc:
+            print(f"kongformance report: {redact(str(exc))}", file=sys.stderr)
+            return 2
     reports_dir = Path(args.reports_dir)
     output = Path(args.output) if args.output else None
     try:

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kongformance.requirements import Requirement
+from kongformance.sources import Source
 
 SEVERITY = {"MUST": "critical", "KONG": "critical", "SHOULD": "normal"}
 DEVIATION_MESSAGE = "recorded deviation: "
-_RFC = re.compile(r"^RFC\s*(\d+)(?:\s+(?:section\s+|§\s*)?(\d+(?:\.\d+)*))?", re.IGNORECASE)
 
 CATEGORIES = [
     {
@@ -37,17 +36,9 @@ CATEGORIES = [
 ]
 
 
-def source_links(source: str) -> list[tuple[str, str]]:
-    """(name, URL) of each part of a requirement's source that a reader can open."""
-    out = []
-    for part in (p.strip() for p in source.split(";")):
-        m = _RFC.match(part)
-        if m:
-            anchor = f"#section-{m.group(2)}" if m.group(2) else ""
-            out.append((part, f"https://www.rfc-editor.org/rfc/rfc{m.group(1)}{anchor}"))
-        elif part.startswith(("https://", "http://")):
-            out.append((part, part))
-    return out
+def source_links(sources: tuple[Source, ...]) -> list[tuple[str, str]]:
+    """(title, URL) of each source a reader can open."""
+    return [(s.title, s.url) for s in sources if s.url]
 
 
 def label_item(item: pytest.Item, requirements: list[Requirement]) -> None:

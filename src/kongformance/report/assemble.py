@@ -199,5 +199,5 @@ def _report(
 def _note(dev_id: str, rid: str, recorded: Mapping[str, Deviation]) -> DeviationNote:
     dev = recorded.get(dev_id)
     if dev is None:
-        return DeviationNote(dev_id, rid, "not in the deviation registry", "", "", recorded=False)
+        return DeviationNote(dev_id, rid, "not in the deviation registry", "", (), recorded=False)
     return DeviationNote(dev.id, dev.requirement, dev.summary, dev.kong_versions, dev.source)

@@ -25,6 +25,7 @@ import pytest
 from kongformance.report import exchanges
 from kongformance.report.redaction import redact
 from kongformance.requirements import Catalogue
+from kongformance.sources import sources_text
 
 EXCHANGES_SHOWN = 3  # the last exchanges of a failing test kept as evidence
 EVIDENCE_FILE = "evidence.json"
@@ -58,7 +59,7 @@ def evidence_of(
         req = catalogue.requirements.get(rid) if catalogue is not None else None
         entry = {"id": rid}
         if req is not None:
-            entry.update(level=req.level, statement=req.statement, source=req.source)
+            entry.update(level=req.level, statement=req.statement, source=sources_text(req.source))
         requirements.append(entry)
     return {
         "when": report.when,

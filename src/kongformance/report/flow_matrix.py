@@ -13,6 +13,7 @@ import html
 from collections import Counter
 
 from kongformance.report import flows
+from kongformance.report.history import history_html
 from kongformance.report.html_text import flow_label, source_html, test_item, text
 from kongformance.report.model import (
     VERDICT_LABELS,
@@ -65,7 +66,7 @@ def _deviation_note(note: DeviationNote, kong_version: str | None) -> str:
     run = f"; this run: Kong {text(kong_version)}" if kong_version else ""
     return (
         f'<div class="note"><code>{text(note.id)}</code> (recorded for Kong {versions}{run}): '
-        f'{text(note.summary)} <span class="muted">[{text(note.source)}]</span></div>'
+        f'{text(note.summary)} <span class="muted">[{source_html(note.source)}]</span></div>'
     )
 
 
@@ -106,6 +107,7 @@ def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, s
         f'<div class="id">{text(req.id)}</div>'
         f'<span class="badge {html.escape(req.level)}">{html.escape(req.level)}</span> '
         f'<span class="badge {row.severity}">{html.escape(label)}</span>'
+        f"{history_html(report.history.get(req.id, []))}"
         f'<div class="statement">{text(req.statement)}</div>'
         f'<div class="note">Source: {source_html(req.source)}; flows: '
         f"{text(', '.join(flow_label(f) for f in req.flows))}</div>"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import html
 
-from kongformance.report.allure_extras import source_links
 from kongformance.report.model import ComplianceReport, TestResult
 from kongformance.report.redaction import redact
+from kongformance.sources import Source
 
 FLOW_LABELS = {"all": "all bearer flows"}  # the catalogue's flow "all" = every bearer flow
 
@@ -19,16 +19,12 @@ def text(value: object) -> str:
     return html.escape(redact(str(value)))
 
 
-def source_html(source: str) -> str:
-    """A requirement's source with RFC references linked to rfc-editor.org (sections where given) and URLs
-    linked as they are."""
-    links = dict(source_links(source))
+def source_html(sources: tuple[Source, ...]) -> str:
+    """A requirement's sources as links (a legacy source without a URL stays text)."""
     parts = []
-    for part in (p.strip() for p in source.split(";")):
-        if not part:
-            continue
-        url = links.get(part)
-        parts.append(f'<a href="{html.escape(url)}">{text(part)}</a>' if url else text(part))
+    for src in sources:
+        title = text(src.title)
+        parts.append(f'<a href="{html.escape(src.url)}">{title}</a>' if src.url else title)
     return "; ".join(parts)
 
 

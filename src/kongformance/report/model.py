@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kongformance.requirements import Requirement
+from kongformance.sources import Source
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 FAILING = frozenset({"failed", "error"})
@@ -61,7 +62,7 @@ class DeviationNote:
     requirement: str
     summary: str
     kong_versions: str
-    source: str
+    source: tuple[Source, ...]
     recorded: bool = True  # False: the run named an id the registry does not hold
 
 
@@ -140,6 +141,7 @@ class ComplianceReport:
     departs: dict[str, str] = field(
         default_factory=dict
     )  # recorded deviation id -> requirement it departs from
+    history: dict[str, list[str]] = field(default_factory=dict)  # requirement -> last verdicts (history.py)
 
     def test_counts(self) -> dict[str, int]:
         """passed / failed / error / skipped / xfailed / xpassed / deviations (tests that recorded one)."""

@@ -181,7 +181,7 @@ def read_coverage(path: Path) -> tuple[Catalogue, list[Observed], RunMeta]:
     if not isinstance(doc, Mapping) or not isinstance(doc.get("requirements"), list):
         raise ReportInputError(f"{path}: expected an object with a 'requirements' list")
     try:
-        catalogue = parse_catalogue(doc)
+        catalogue = parse_catalogue(doc, strict_sources=False)  # older runs wrote text sources
     except CatalogueError as exc:
         raise ReportInputError(f"{path}: {_one_line(exc)}") from exc
     cases: dict[str, Observed] = {}

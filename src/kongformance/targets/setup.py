@@ -94,7 +94,7 @@ def wait_for_sentinel(stack: Stack, path: str, *, deadline: float = SENTINEL_DEA
 
 
 def guard(stack: Stack, handles: ProfileHandles) -> None:
-    """Every protected route must refuse a request without credentials (kong-plugins.md 6)."""
+    """Every protected route must refuse a request without credentials (https://developer.konghq.com/support/after-adding-a-ee-plugin-the-plugin-is-not-working-fails-to-execute/)."""
     leaks: list[str] = []
     with httpx.Client(timeout=10.0, verify=False) as http:
         for variant in profile_gateway.protected_variants(handles):

@@ -1,5 +1,5 @@
 """The reference gateway's OSS ``jwt`` plugin, for side-by-side comparison with openid-connect
-(kong-plugins.md section 5).
+(https://developer.konghq.com/plugins/jwt/).
 
 Consumers' ``jwt_secrets`` are found through ``runtime.find_credential("jwt_secrets", "key", <key>)`` (the
 reference gateway's runtime provides it); without it every token fails with "No credentials found for given 'iss'".

@@ -1,6 +1,6 @@
 """The OSS oauth2 plugin (priority 1400): Kong as the authorization server, plus validation of its tokens.
 
-Behaviour from kong-plugins.md section 4: the token endpoint at any path ending in ``/oauth2/token`` (4.2:
+Behaviour from https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: the token endpoint at any path ending in ``/oauth2/token`` (4.2:
 client_credentials, password and refresh_token grants; HTTPS rules; client authentication; scopes;
 provision_key) and resource requests (4.3: token lookup, 401 bodies and ``WWW-Authenticate`` by Kong
 version, upstream headers, hide_credentials, anonymous); ``/oauth2/authorize`` (authorization code with
@@ -92,7 +92,7 @@ class Oauth2Plugin(Plugin):
 
     @classmethod
     def entity_checks(cls, config: Mapping[str, Any]) -> dict[str, Any]:
-        """Kong's field errors for the oauth2 config record (kong-plugins.md 4.1)."""
+        """Kong's field errors for the oauth2 config record (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua)."""
         if not any(config.get(name) for name in FLOW_FIELDS):
             return {"config": "at least one of these fields must be true: " + ", ".join(FLOW_FIELDS)}
         if config.get("mandatory_scope") and config.get("scopes") is None:

@@ -1,6 +1,6 @@
 """The oauth2-introspection plugin (Enterprise, priority 1700): RFC 7662 introspection of opaque tokens.
 
-Behaviour from kong-plugins.md section 3: token extraction (3.2), the introspection call (3.3), the
+Behaviour from https://developer.konghq.com/plugins/oauth2-introspection/: token extraction (3.2), the introspection call (3.3), the
 responses (3.4), the upstream headers (3.5) and the node-wide result cache (3.6).
 """
 
@@ -101,7 +101,7 @@ class IntrospectionOutcome:
 
 
 def cache_key(token: str) -> str:
-    """Kong's key: the token alone, shared by every plugin instance of the node (kong-plugins.md 3.6)."""
+    """Kong's key: the token alone, shared by every plugin instance of the node (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl)."""
     return f"oauth2_introspection:{token}"
 
 
@@ -118,7 +118,7 @@ def lua_truthy(value: Any, present: bool) -> bool:
 
 
 class Oauth2IntrospectionPlugin(Plugin):
-    """Validates a token by asking the configured introspection endpoint (kong-plugins.md 3)."""
+    """Validates a token by asking the configured introspection endpoint (https://developer.konghq.com/plugins/oauth2-introspection/)."""
 
     name: ClassVar[str] = "oauth2-introspection"
     PRIORITY: ClassVar[int] = 1700
@@ -130,7 +130,7 @@ class Oauth2IntrospectionPlugin(Plugin):
         if not conf.get("run_on_preflight", True) and request.method == "OPTIONS":
             return None
         if ctx.credential is not None and anonymous:
-            return None  # logical OR: an earlier auth plugin already authenticated (kong-plugins.md 0)
+            return None  # logical OR: an earlier auth plugin already authenticated (https://developer.konghq.com/gateway/authentication/)
 
         try:
             failure = await self._authenticate(ctx)
@@ -149,7 +149,7 @@ class Oauth2IntrospectionPlugin(Plugin):
         return None
 
     def _extract_token(self, ctx: RequestContext) -> str | None:
-        """access_token from query+body, else ``Authorization: bearer|token <t>`` (kong-plugins.md 3.2)."""
+        """access_token from query+body, else ``Authorization: bearer|token <t>`` (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials)."""
         request = ctx.request
         value = request_parameters(request, with_body=True, strict_json=True).get("access_token")
         if isinstance(value, list):
@@ -239,7 +239,7 @@ class Oauth2IntrospectionPlugin(Plugin):
     async def _introspect(
         self, ctx: RequestContext, token: str, client_authorization: str
     ) -> IntrospectionOutcome:
-        """POST to the host, port and path of introspection_url (kong-plugins.md 3.3)."""
+        """POST to the host, port and path of introspection_url (https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url)."""
         conf = self.config
         parts = urlsplit(conf["introspection_url"])
         url = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
@@ -283,7 +283,7 @@ class Oauth2IntrospectionPlugin(Plugin):
         return lua_truthy(decoded.get("active"), "active" in decoded)
 
     def _apply_credential(self, ctx: RequestContext, token: str, claims: Mapping[str, Any]) -> None:
-        """Consumer mapping and upstream headers on success (kong-plugins.md 3.5)."""
+        """Consumer mapping and upstream headers on success (https://developer.konghq.com/plugins/oauth2-introspection/#upstream-headers)."""
         headers = ctx.request.headers
         consumer_by = self.config.get("consumer_by") or "username"
         consumer: Mapping[str, Any] | None = None

@@ -2,7 +2,7 @@
 
 Shared by oauth2-introspection and the OSS oauth2 plugin: Kong's ``access_token``/parameter lookup over the
 query string and the body (form, JSON, multipart), the ``bearer``/``token`` Authorization scheme, the
-``X-Consumer-*`` headers, and the anonymous-consumer error (kong-plugins.md sections 0, 3.2, 4.3).
+``X-Consumer-*`` headers, and the anonymous-consumer error (https://developer.konghq.com/gateway/authentication/ and https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua).
 """
 
 from __future__ import annotations
@@ -174,5 +174,5 @@ def kong_error(ctx: RequestContext, kong_version: tuple[int, int], status: int, 
 
 
 def missing_anonymous(name: str) -> Exit:
-    """The 500 Kong answers when ``config.anonymous`` names no consumer (kong-plugins.md 3.4, 4.3)."""
+    """The 500 Kong answers when ``config.anonymous`` names no consumer (https://developer.konghq.com/plugins/oauth2-introspection/#how-the-oauth-20-introspection-works and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
     return Exit(500, {"message": f"anonymous consumer {name} is configured but doesn't exist"})

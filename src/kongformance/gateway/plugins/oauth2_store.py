@@ -2,7 +2,7 @@
 
 Credentials (``oauth2_credentials``) belong to the Admin API; the store reaches them through the
 ``credential_by_client_id`` lookup the gateway passes in. Tokens are bound to a credential: a token whose
-credential is gone is gone too (Kong's foreign key cascades), kong-plugins.md 4.1, 4.2, 1.5.
+credential is gone is gone too (Kong's foreign key cascades), https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua and https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Oauth2Token:
     refresh_token: str | None = None
 
     def expired(self, now: float) -> bool:
-        """Kong's rule: ``expires_in > 0`` and ``now - created_at > expires_in`` (kong-plugins.md 4.3, 1.5)."""
+        """Kong's rule: ``expires_in > 0`` and ``now - created_at > expires_in`` (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua and https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)."""
         return self.expires_in > 0 and now - self.created_at > self.expires_in
 
 

@@ -1,4 +1,4 @@
-"""The OSS oauth2 plugin's token endpoint: Kong's ``issue_token`` (kong-plugins.md 4.2;
+"""The OSS oauth2 plugin's token endpoint: Kong's ``issue_token`` (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua;
 https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/access.lua).
 
 Authorization_code (with PKCE), client_credentials, password and refresh_token grants (scope check against
@@ -116,7 +116,7 @@ class TokenEndpoint:
         return False
 
     def check_https(self, request: ProxyRequest) -> tuple[bool, str | None]:
-        """Kong's ``check_https`` (kong-plugins.md 4.2)."""
+        """Kong's ``check_https`` (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua)."""
         if request.scheme == "https" or self.runtime.defects.on("oauth2_token_endpoint_accepts_http"):
             return True, None
         if not self.config.get("accept_http_if_already_terminated") or switched_on(

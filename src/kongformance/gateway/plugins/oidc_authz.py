@@ -1,4 +1,4 @@
-"""openid-connect's authorization checks after authentication (kong-plugins.md 1.6).
+"""openid-connect's authorization checks after authentication (https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization).
 
 Claims are looked up in the introspection result first, then in the decoded access token. Each element of a
 ``*_required`` list is an alternative (OR); the space-separated values inside one element must all be

@@ -1,4 +1,4 @@
-"""openid-connect's consumer mapping and its ``kong_oauth2`` auth method (kong-plugins.md 1.5, 1.8)."""
+"""openid-connect's consumer mapping and its ``kong_oauth2`` auth method (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#consumer-authorization)."""
 
 from __future__ import annotations
 

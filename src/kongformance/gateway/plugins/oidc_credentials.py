@@ -1,4 +1,4 @@
-"""Where openid-connect finds a bearer token, and how ``hide_credentials`` removes it (kong-plugins.md 1.2, 1.9)."""
+"""Where openid-connect finds a bearer token, and how ``hide_credentials`` removes it (https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants and https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""openid-connect's discovery and JWKS cache, with throttled rediscovery (kong-plugins.md 1.3).
+"""openid-connect's discovery and JWKS cache, with throttled rediscovery (https://developer.konghq.com/plugins/openid-connect/#discovery-cache).
 
 Discovery is loaded lazily on the first proxied request, kept for ``cache_ttl`` seconds, and reloaded
 (together with the JWKS) when a token names an unknown ``kid``, at most once per ``rediscovery_lifetime``

@@ -1,4 +1,4 @@
-"""openid-connect's failure outcomes and the responses Kong sends for them (kong-plugins.md 1.7).
+"""openid-connect's failure outcomes and the responses Kong sends for them (https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow).
 
 Verification and authorization code raises :class:`AuthFailure`; the plugin turns it into an :class:`Exit`
 with :func:`failure_response` (or falls back to the anonymous consumer first).

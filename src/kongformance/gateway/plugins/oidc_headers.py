@@ -1,4 +1,4 @@
-"""What openid-connect writes into the upstream request (kong-plugins.md 1.8, 1.9)."""
+"""What openid-connect writes into the upstream request (https://developer.konghq.com/plugins/openid-connect/#consumer-authorization and https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""openid-connect's token introspection (RFC 7662) and its result cache (kong-plugins.md 1.5)."""
+"""openid-connect's token introspection (RFC 7662) and its result cache (https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)."""
 
 from __future__ import annotations
 

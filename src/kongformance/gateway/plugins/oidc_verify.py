@@ -1,4 +1,4 @@
-"""openid-connect's verification of JWT access tokens (kong-plugins.md 1.3, 1.4).
+"""openid-connect's verification of JWT access tokens (https://developer.konghq.com/plugins/openid-connect/#discovery-cache and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow).
 
 Signatures are checked with pyjwt's JWA algorithm objects against keys from the discovery cache; the
 claims ``exp``/``nbf``/``iat``/``iss`` are checked only when present, with Kong's exact boundaries.

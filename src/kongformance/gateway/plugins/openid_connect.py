@@ -1,5 +1,5 @@
 """The reference gateway's openid-connect plugin (Kong Enterprise), for the bearer, introspection and
-kong_oauth2 auth methods (kong-plugins.md section 1).
+kong_oauth2 auth methods (https://developer.konghq.com/plugins/openid-connect/).
 
 Flow of ``access``: lazy discovery (500 when it fails) -> bearer token search -> JWT verification, then
 kong_oauth2, then introspection -> second expiry check -> authorization (401/403) -> consumer mapping ->

@@ -1,6 +1,6 @@
 """The upstream-oauth plugin (Enterprise, priority 760): Kong as an OAuth client of the upstream's IdP.
 
-Behaviour from kong-plugins.md section 2: the token request per ``client.auth_method`` (2.3), the answer on
+Behaviour from https://developer.konghq.com/plugins/upstream-oauth/: the token request per ``client.auth_method`` (2.3), the answer on
 IdP failure (2.4), injection of the token into the upstream request and the node-wide token cache shared by
 identical ``oauth`` records, purged on configured upstream statuses (2.5).
 """
@@ -107,7 +107,7 @@ def _canonical(value: Any) -> Any:
 
 
 def cache_key(oauth: Mapping[str, Any]) -> str:
-    """``upstream-oauth:`` + sha256 of the canonical ``config.oauth`` record (kong-plugins.md 2.5)."""
+    """``upstream-oauth:`` + sha256 of the canonical ``config.oauth`` record (https://developer.konghq.com/plugins/upstream-oauth/#caching)."""
     canonical = json.dumps(_canonical(oauth), sort_keys=True, separators=(",", ":"))
     return "upstream-oauth:" + hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -127,14 +127,14 @@ def _number(value: Any) -> float | None:
 
 
 class UpstreamOauthPlugin(Plugin):
-    """Obtains, caches and injects an access token for the upstream (kong-plugins.md 2)."""
+    """Obtains, caches and injects an access token for the upstream (https://developer.konghq.com/plugins/upstream-oauth/)."""
 
     name: ClassVar[str] = "upstream-oauth"
     PRIORITY: ClassVar[int] = 760
 
     @classmethod
     def entity_checks(cls, config: Mapping[str, Any]) -> dict[str, Any]:
-        """client_id and client_secret are required unless ``client.auth_method`` is ``none`` (kong-plugins.md 2.2)."""
+        """client_id and client_secret are required unless ``client.auth_method`` is ``none`` (https://developer.konghq.com/plugins/upstream-oauth/reference/)."""
         oauth = config.get("oauth") or {}
         method = (config.get("client") or {}).get("auth_method", "client_secret_post")
         if method != "none" and (not oauth.get("client_id") or not oauth.get("client_secret")):
@@ -171,13 +171,13 @@ class UpstreamOauthPlugin(Plugin):
         return None
 
     async def header_filter(self, ctx: RequestContext, response: UpstreamResponse) -> None:
-        """Purge the cached token when the upstream answers a configured status (kong-plugins.md 2.5)."""
+        """Purge the cached token when the upstream answers a configured status (https://developer.konghq.com/plugins/upstream-oauth/#caching)."""
         codes = self._behavior.get("purge_token_on_upstream_status_codes") or []
         if response.status in codes and not self.runtime.defects.on("upstream_oauth_never_purge"):
             node_cache(self.runtime, CACHE_NAME).delete(cache_key(self._oauth))
 
     def _ttl(self, token: UpstreamToken) -> float:
-        """max(0.001, expires_in - eagerly_expire), else cache.default_ttl (kong-plugins.md 2.5)."""
+        """max(0.001, expires_in - eagerly_expire), else cache.default_ttl (https://developer.konghq.com/plugins/upstream-oauth/#caching)."""
         cache_conf = self.config.get("cache") or {}
         if token.expires_in is None:
             return float(cache_conf.get("default_ttl", 3600))
@@ -187,7 +187,7 @@ class UpstreamOauthPlugin(Plugin):
         return max(0.001, token.expires_in - eager)
 
     def _token_request(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
-        """Headers and form body of the token request (kong-plugins.md 2.3)."""
+        """Headers and form body of the token request (https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods)."""
         oauth = self._oauth
         client_id = oauth.get("client_id") or ""
         client_secret = oauth.get("client_secret") or ""
@@ -248,7 +248,7 @@ class UpstreamOauthPlugin(Plugin):
             return jwt.encode(claims, oauth.get("client_secret") or "", algorithm=alg)
 
     async def _fetch_token(self) -> UpstreamToken:
-        """Ask the IdP; success needs status < 400, a JSON object and a non-empty access_token (kong-plugins.md 2.3)."""
+        """Ask the IdP; success needs status < 400, a JSON object and a non-empty access_token (https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods)."""
         endpoint = self._oauth["token_endpoint"]
         headers, form = self._token_request()
         timeout = float((self.config.get("client") or {}).get("timeout", 10000)) / 1000.0

@@ -1,4 +1,4 @@
-"""Kong Identity's dynamic claim templating (kong-identity.md section C).
+"""Kong Identity's dynamic claim templating (https://developer.konghq.com/identity/auth-servers/).
 
 `render_claim` renders one `${ ... }` template (Go text/template semantics, the Sprig
 allow-list, `missingkey=error`) against the `.AuthServer`/`.Client` context and types the

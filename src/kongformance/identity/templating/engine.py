@@ -1,6 +1,6 @@
 """Parsing and executing claim templates with Go text/template semantics (via gotpl).
 
-Delimiters are `${` and `}` (kong-identity.md C.2), a missing map key is an error
+Delimiters are `${` and `}` (https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates), a missing map key is an error
 (`missingkey=error`, C.6), and only the allow-listed functions exist (C.4). Parsed templates
 are cached by their text, since rendering sits on the token-issuance hot path.
 """

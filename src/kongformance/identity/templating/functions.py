@@ -1,6 +1,6 @@
 """The function map of Kong Identity claim templates: Kong's Sprig allow-list, nothing else.
 
-kong-identity.md C.4 lists the Sprig functions a claim template may call; any other name is
+https://developer.konghq.com/identity/auth-servers/#supported-functions lists the Sprig functions a claim template may call; any other name is
 a parse error (Go's `function "x" not defined`), which drops the claim (C.6). Implementations
 come from gotpl's Sprig port, with `now` bound to the render's virtual time and `date`
 formatting in UTC, plus Kong's own `uuidParse`/`uuidValidate` (not Sprig).
@@ -19,7 +19,7 @@ from gotpl.funcs.sprig import text_func_map
 
 from kongformance.identity.templating import go_compat, go_time, go_url
 
-# kong-identity.md C.4, verbatim (Sprig names; uuidParse/uuidValidate are Kong additions).
+# https://developer.konghq.com/identity/auth-servers/#supported-functions, verbatim (Sprig names; uuidParse/uuidValidate are Kong additions).
 _ALLOW_LIST = """
     ago date dateInZone dateModify duration durationRound htmlDate htmlDateInZone
     mustDateModify mustToDate now toDate unixEpoch

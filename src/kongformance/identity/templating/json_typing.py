@@ -1,4 +1,4 @@
-"""JSON typing of rendered claim text (kong-identity.md C.5).
+"""JSON typing of rendered claim text (https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates).
 
 Kong Identity is written in Go; the rendered text is taken to go through
 `json.Unmarshal(text, &v)` with `v interface{}`: valid JSON becomes that value, anything else
