@@ -26,9 +26,12 @@ from kongformance.identity.tokens import (
 
 NO_DEFECTS = DefectSwitches(ISSUER_DEFECTS)
 
+# what the store can hold: the management API replaces lone surrogates with U+FFFD, as Go's decoder does
+CHARS = st.characters(exclude_categories=("Cs",))
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(CHARS),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(CHARS), inner, max_size=3),
     max_leaves=8,
 )
 
@@ -48,11 +51,14 @@ def _payload(segment: str) -> bytes:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    audience=st.text(),
-    client_id=st.text(min_size=1),
-    issuer=st.text(),
-    scope_names=st.lists(st.text(alphabet=st.characters(blacklist_characters=" "), min_size=1), max_size=3),
-    custom=st.dictionaries(st.text(), json_values, max_size=4),
+    audience=st.text(CHARS),
+    client_id=st.text(CHARS, min_size=1),
+    issuer=st.text(CHARS),
+    scope_names=st.lists(
+        st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters=" "), min_size=1),
+        max_size=3,
+    ),
+    custom=st.dictionaries(st.text(CHARS), json_values, max_size=4),
     now=st.floats(min_value=0, max_value=4e9),
     duration=st.integers(min_value=1, max_value=10**6),
 )

@@ -122,3 +122,13 @@ def test_client_writes_are_seen_by_write_tracking(clock):
         before = store.generation
         step()
         assert store.generation != before
+
+
+def test_a_lone_surrogate_in_a_json_body_is_read_as_u_fffd_as_gos_decoder_reads_it() -> None:
+    """A ``\\ud800`` escape cannot be encoded into a token later: it is replaced, as Go's encoding/json does."""
+    from kongformance.identity.api_io import _no_lone_surrogates
+
+    assert _no_lone_surrogates({"v": "x\ud800", "k\udc00": ["\ud83d\ude00"]}) == {
+        "v": "x\ufffd",
+        "k\ufffd": ["\U0001f600"],
+    }

@@ -53,9 +53,22 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise bad_request([invalid("body", "required", "a JSON request body is required")])
     try:
-        return json.loads(raw)
+        return _no_lone_surrogates(json.loads(raw))
     except (ValueError, UnicodeDecodeError):
         raise bad_request([invalid("body", "invalid", "is not valid JSON")], "Malformed JSON body") from None
+
+
+def _no_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate (a ``\\ud800`` escape) replaced by U+FFFD, as Go's
+    encoding/json decodes it (https://pkg.go.dev/encoding/json#Unmarshal); a kept surrogate cannot be
+    encoded into a token later."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_no_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def path_uuid(request: Request, name: str) -> str:
