@@ -50,8 +50,12 @@ class Kong:
 
 @pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"kong{v}")
 def kong(request: pytest.FixtureRequest) -> Iterator[Kong]:
-    version = str(request.param)
-    stack = start_local_stack(kong_version=version)
+    yield from kong_at(str(request.param))
+
+
+def kong_at(version: str, **stack_options: Any) -> Iterator[Kong]:
+    """A reference gateway at ``version`` with clients for its Admin API and proxies; stopped afterwards."""
+    stack = start_local_stack(kong_version=version, **stack_options)
     major, minor = (int(p) for p in version.split("."))
     kong = Kong(
         stack,

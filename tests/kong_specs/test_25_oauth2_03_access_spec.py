@@ -20,9 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.kong_specs.cite import MASTER, ports, spec_url
-from tests.kong_specs.conftest import VERSIONS, Kong
-
-from kongformance.stack import start_local_stack
+from tests.kong_specs.conftest import VERSIONS, Kong, kong_at
 
 SPEC = spec_url("25-oauth2/03-access_spec.lua")
 MASTER_SPEC = spec_url("25-oauth2/03-access_spec.lua", MASTER)
@@ -73,20 +71,7 @@ APPLICATIONS: list[dict[str, Any]] = [
 @pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"kong{v}")
 def kong(request: pytest.FixtureRequest) -> Iterator[Kong]:
     """This spec's Kong: trusted_ips 127.0.0.1 (the spec's start_kong), so X-Forwarded-Proto is believed."""
-    version = str(request.param)
-    stack = start_local_stack(kong_version=version, trusted_ips=["127.0.0.1"])
-    major, minor = (int(p) for p in version.split("."))
-    kong = Kong(
-        stack,
-        httpx.Client(base_url=stack.admin_url, timeout=10),
-        httpx.Client(base_url=stack.proxy_url, timeout=10),
-        httpx.Client(base_url=stack.proxy_ssl_url, timeout=10, verify=False),
-        (major, minor),
-    )
-    yield kong
-    for client in (kong.admin, kong.proxy, kong.proxy_tls):
-        client.close()
-    stack.stop()
+    yield from kong_at(str(request.param), trusted_ips=["127.0.0.1"])
 
 
 @pytest.fixture(scope="module")
