@@ -132,7 +132,6 @@ def expect_refusal(
     kinds: tuple[Kind, ...] = ("invalid",),
 ) -> Challenge:
     """401 with the plugin's documented body and Bearer challenge for one of ``kinds``; the upstream saw nothing."""
-    assert result.status < 500, f"server error {result.status}: {result.response.text[:200]!r}"
     assert result.status == 401, (
         f"{flow.name}: expected 401, got {result.status}: {result.response.text[:200]!r}"
     )

@@ -83,7 +83,7 @@ def test_serves_a_route_declared_for_http_and_https_on_both_listeners(proxy: Pro
 def test_a_route_without_protocols_is_https_only_on_3_14_and_later(
     kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, unique_name: str
 ) -> None:
-    """https://developer.konghq.com/gateway/authentication/ (3.14 breaking change); Kong answers plain HTTP with 426 on an https-only route."""
+    """https://developer.konghq.com/gateway/breaking-changes/ (3.14 breaking change); Kong answers plain HTTP with 426 on an https-only route."""
     if kf_stack.version < (3, 14):
         pytest.skip(lacks_reason(["kong_version"], "routes default to http and https before 3.14"))
     path = f"/kf-tmp/{unique_name}"

@@ -20,7 +20,7 @@ CORE_DEFECTS: tuple[Defect, ...] = (
         ROUTE_PROTOCOLS_DEFAULT_IGNORED,
         COMPONENT,
         "a new Route defaults to protocols [http, https] on every version, so 3.14+ routes answer plain HTTP",
-        "kong-plugins.md 0 (3.14 breaking change: routes default to https only)",
+        "https://developer.konghq.com/gateway/breaking-changes/ (3.14 breaking change: routes default to https only)",
     ),
     Defect(
         STRIP_PATH_IGNORED,
@@ -44,13 +44,13 @@ CORE_DEFECTS: tuple[Defect, ...] = (
         PLUGINS_RUN_IN_REVERSE_PRIORITY,
         COMPONENT,
         "plugins run in ascending priority (upstream-oauth before openid-connect before oauth2-introspection)",
-        "kong-plugins.md 0 (execution priority)",
+        "https://developer.konghq.com/gateway/authentication/ (execution priority)",
     ),
     Defect(
         LEGACY_PLUGIN_DEFAULTS,
         COMPONENT,
         "new plugin entities get the pre-3.14 defaults (hide_credentials false, ssl_verify false) on 3.14+",
-        "kong-plugins.md 0 (3.14 breaking changes: hide_credentials and TLS verification defaults)",
+        "https://developer.konghq.com/gateway/breaking-changes/ (3.14 breaking changes: hide_credentials and TLS verification defaults)",
     ),
 )
 

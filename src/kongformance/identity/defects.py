@@ -22,22 +22,22 @@ ISSUER_DEFECTS = catalogue_of(
     _d(
         "introspect_expired_active",
         "introspection answers active:true for a token whose exp has passed",
-        "RFC 7662 2.2; kong-identity.md B.7",
+        "RFC 7662 2.2; https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/",
     ),
     _d(
         "introspect_revoked_active",
         "introspection answers active:true for a revoked token",
-        "RFC 7662 2.2; RFC 7009 2; kong-identity.md A.8",
+        "RFC 7662 2.2; RFC 7009 2; https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/listAuthServerClientTokens",
     ),
     _d(
         "introspect_foreign_active",
         "introspection answers active:true for a token issued by another auth server",
-        "RFC 7662 2.2; kong-identity.md B.7",
+        "RFC 7662 2.2; https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/",
     ),
     _d(
         "introspect_omits_custom_claims",
         "introspection responses carry only the registered claims, not the token's custom claims",
-        "kong-identity.md B.7 (custom_claims_forward)",
+        "https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/ (custom_claims_forward)",
     ),
     # client authentication (client_auth.py)
     _d(
@@ -48,7 +48,7 @@ ISSUER_DEFECTS = catalogue_of(
     _d(
         "accept_disabled_secret",
         "a disabled client secret still authenticates",
-        "kong-identity.md A.7",
+        "https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createClientSecret",
     ),
     _d(
         "invalid_client_400",
@@ -59,32 +59,32 @@ ISSUER_DEFECTS = catalogue_of(
     _d(
         "aud_as_string",
         "the token's aud is a plain string instead of the observed one-element array",
-        "kong-identity.md B.4",
+        "https://developer.konghq.com/how-to/configure-kong-identity-oidc/",
     ),
     _d(
         "exp_ignores_duration",
         "exp is always iat + 3600, ignoring the client's access_token_duration",
-        "kong-identity.md B.4; A.6 access_token_duration",
+        "https://developer.konghq.com/how-to/configure-kong-identity-oidc/; A.6 access_token_duration",
     ),
     _d(
         "grant_disallowed_scope",
         "a requested scope that the client may not use is granted anyway",
-        "kong-identity.md B.5",
+        "https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClient",
     ),
     _d(
         "drop_default_scopes",
         "default scopes are not granted unless requested",
-        "kong-identity.md A.4 default; B.5",
+        "https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerScope default; B.5",
     ),
     _d(
         "scope_claims_always",
         "claims bound to specific scopes are included whatever scopes were granted",
-        "kong-identity.md A.5; B.6",
+        "https://developer.konghq.com/api/konnect/kong-identity/v1/#/operations/createAuthServerClaim; B.6",
     ),
     _d(
         "failed_template_renders_empty",
         'a claim whose template fails (e.g. a missing label) is issued as "" instead of being dropped',
-        "kong-identity.md C.6",
+        "https://developer.konghq.com/identity/auth-servers/#dynamic-claim-templates",
     ),
     _d(
         "template_case_mapping_full_unicode",
@@ -102,12 +102,12 @@ ISSUER_DEFECTS = catalogue_of(
     _d(
         "jwks_wrong_kid",
         "the JWKS advertises the current key under a kid that differs from the tokens' kid",
-        "RFC 7517 4.5; kong-identity.md B.4",
+        "RFC 7517 4.5; https://developer.konghq.com/how-to/configure-kong-identity-oidc/",
     ),
     _d(
         "jwks_drops_previous_key",
         "after a key rotation the JWKS publishes only the new key, so tokens still valid fail verification",
-        "kong-identity.md B.4 (JWKS); RFC 7517 5",
+        "https://developer.konghq.com/how-to/configure-kong-identity-oidc/ (JWKS); RFC 7517 5",
     ),
     # revocation (issuer.py)
     _d(

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import get_default_algorithms
 
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
-"""The ``signing_algorithm`` enum of the auth server object (kong-identity.md A.3)."""
+"""The ``signing_algorithm`` enum of the auth server object (https://developer.konghq.com/api/konnect/kong-identity/v1/)."""
 
 _JWS_ALGORITHMS = get_default_algorithms()
 

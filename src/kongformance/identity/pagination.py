@@ -18,7 +18,7 @@ from starlette.datastructures import QueryParams
 from kongformance.problem_json import InvalidParameter, bad_request, invalid
 
 DEFAULT_PAGE_SIZE = 10
-"""Not stated by the document (kong-identity.md open question 9); Konnect's other v2 lists use 10."""
+"""Not stated by the document (https://developer.konghq.com/identity/auth-servers/ open question 9); Konnect's other v2 lists use 10."""
 
 _FILTER_KEY = re.compile(r"^filter\[([^\[\]]*)\](?:\[([^\[\]]*)\])?$")
 

@@ -42,14 +42,19 @@ DEFECTS: tuple[Defect, ...] = (
         ACCEPT_AT_EXACT_EXPIRY,
         "gateway",
         "accepts a token at exp == now (jwt rejects exp <= now)",
-        "kong-plugins.md 5",
+        "https://developer.konghq.com/plugins/jwt/",
     ),
-    Defect(SKIP_SIGNATURE_CHECK, "gateway", "does not verify the jwt signature", "kong-plugins.md 5"),
+    Defect(
+        SKIP_SIGNATURE_CHECK,
+        "gateway",
+        "does not verify the jwt signature",
+        "https://developer.konghq.com/plugins/jwt/",
+    ),
     Defect(
         SPACE_SEPARATED_CHALLENGE,
         "gateway",
         "separates WWW-Authenticate params with a space on 3.11+ (comma since 3.11)",
-        "kong-plugins.md 5",
+        "https://developer.konghq.com/plugins/jwt/",
     ),
     Defect(
         BASE64_DECODES_PUBLIC_KEY,

@@ -39,7 +39,7 @@ DEFECTS: tuple[Defect, ...] = (
         "introspection_missing_active_is_active",
         "gateway",
         "oauth2-introspection accepts a 200 introspection response that has no `active` field",
-        "kong-plugins.md 3.3 (active must be truthy); RFC 7662 2.2",
+        "https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url (active must be truthy); RFC 7662 2.2",
     ),
     Defect(
         "introspection_caches_inactive_forever",
@@ -51,20 +51,20 @@ DEFECTS: tuple[Defect, ...] = (
         "introspection_ignore_ttl",
         "gateway",
         "oauth2-introspection caches every introspection result forever, ignoring config.ttl",
-        "kong-plugins.md 3.6",
+        "https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-ttl",
     ),
     Defect(
         "introspection_forward_client_authorization",
         "gateway",
         "oauth2-introspection authenticates to the IdP with the client's own Authorization header "
         "instead of config.authorization_value",
-        "kong-plugins.md 3.3",
+        "https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-introspection-url",
     ),
     Defect(
         "introspection_keep_credentials",
         "gateway",
         "oauth2-introspection passes the client's token upstream even with hide_credentials=true",
-        "kong-plugins.md 3.2 (hide_credentials)",
+        "https://developer.konghq.com/plugins/oauth2-introspection/reference/#schema--config-hide-credentials (hide_credentials)",
     ),
 )
 

@@ -40,37 +40,37 @@ DEFECTS: tuple[Defect, ...] = (
         "upstream_oauth_never_purge",
         "gateway",
         "upstream-oauth keeps its cached token when the upstream answers a purge_token_on_upstream_status_codes status",
-        "kong-plugins.md 2.5 (purge)",
+        "https://developer.konghq.com/plugins/upstream-oauth/#caching (purge)",
     ),
     Defect(
         "upstream_oauth_ignore_eagerly_expire",
         "gateway",
         "upstream-oauth caches a token for its full expires_in, ignoring cache.eagerly_expire",
-        "kong-plugins.md 2.5 (cache TTL)",
+        "https://developer.konghq.com/plugins/upstream-oauth/#caching (cache TTL)",
     ),
     Defect(
         "upstream_oauth_no_cache",
         "gateway",
         "upstream-oauth fetches a new token from the IdP for every proxied request",
-        "kong-plugins.md 2.5 (cache)",
+        "https://developer.konghq.com/plugins/upstream-oauth/#caching (cache)",
     ),
     Defect(
         "upstream_oauth_post_when_basic",
         "gateway",
         "upstream-oauth sends client_id/client_secret in the body when client.auth_method is client_secret_basic",
-        "kong-plugins.md 2.3 (client_secret_basic)",
+        "https://developer.konghq.com/plugins/upstream-oauth/#authentication-methods (client_secret_basic)",
     ),
     Defect(
         "upstream_oauth_leak_idp_error",
         "gateway",
         "upstream-oauth answers an IdP failure with the IdP's own status and error body",
-        "kong-plugins.md 2.4",
+        "https://developer.konghq.com/plugins/upstream-oauth/reference/#schema--config-behavior-idp-error-response-status-code",
     ),
     Defect(
         "upstream_oauth_append_token_header",
         "gateway",
         "upstream-oauth adds its token header beside a client-sent header of the same name instead of replacing it",
-        "kong-plugins.md 2.5 (injection replaces the client's header)",
+        "https://developer.konghq.com/plugins/upstream-oauth/#caching (injection replaces the client's header)",
     ),
 )
 
