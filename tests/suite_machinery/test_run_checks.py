@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kongformance.requirements import load_catalogue
-from kongformance.run_checks import EXIT_UNCHECKED, RunChecks, lacking_from_reason, lacks_reason
+from kongformance.run_checks import DEPARTURE, EXIT_UNCHECKED, RunChecks, lacking_from_reason, lacks_reason
 
 MUST = "RFC6750-3.1-invalid-token"
 
@@ -41,6 +41,20 @@ def test_a_requirement_this_target_cannot_check_is_listed_with_its_capability_no
     assert checks.must_unchecked() == []
     assert checks.unchecked_here() == {must: ["virtual_clock"]}
     assert checks.verdict() == []
+
+
+def test_a_requirement_left_unchecked_by_a_recorded_departure_or_a_capability_does_not_fail_the_run() -> None:
+    """Without the upstream log (konnect), a refusal test cannot check that nothing was forwarded, and a test
+    whose request Kong's recorded departure let through checks none of its refusal requirements."""
+    must, other = _must_and_other()
+    checks = RunChecks(load_catalogue())
+    checks.record("t::ran", [other], "passed")
+    checks.record("t::a", [other], "passed", unchecked=[f"{must} target konnect lacks upstream_log"])
+    checks.record(
+        "t::b", [other], "passed", unchecked=[f"{must} proxied: see deviation oidc-aud-not-verified"]
+    )
+    assert checks.must_unchecked() == []
+    assert checks.unchecked_here() == {must: sorted([DEPARTURE, "upstream_log"])}
 
 
 def test_one_executed_test_checks_a_requirement_whatever_its_other_tests_did() -> None:
