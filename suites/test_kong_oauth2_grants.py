@@ -206,6 +206,26 @@ def test_refuses_the_plain_code_challenge_method_on_the_redirect(
     assert not upstream.seen(result.probe)
 
 
+@pytest.mark.requirement("KONG-OAUTH2-redirect-uri-registered")
+def test_authorize_refuses_a_redirect_uri_the_application_did_not_register(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """03-access_spec.lua@3.9.0 L789-L791 (redirect_uri "http://hello.test/" not registered): 400, and
+    the error goes to the registered redirect URI, not to the one the request named."""
+    _, challenge = pkce_pair()
+    result = authorize(
+        proxy, kf_profile, code_challenge=challenge, redirect_uri="https://attacker.example/kf/callback"
+    )
+    assert result.status == 400, f"{result.status}: {result.response.text[:200]!r}"
+    description = (
+        "Invalid%20redirect_uri%20that%20does%20not%20match%20with%20any%20redirect_uri%20created%20with%20"
+        "the%20application"
+    )
+    expected = f"{OAUTH2_REDIRECT_URI}?error=invalid_request&error_description={description}"
+    assert result.json() == {"redirect_uri": expected}
+    assert not upstream.seen(result.probe)
+
+
 @pytest.mark.requirement("KONG-OAUTH2-authorize")
 def test_authorize_refuses_a_wrong_provision_key_without_redirecting(
     proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles

@@ -4,7 +4,8 @@ refused unless a trusted proxy terminated TLS, and ``hide_credentials`` keeping 
 Expected behaviour from Kong's source and specs at 3.9.0 (cited per test). Route ``oauth2-terminated`` is a
 global oauth2 plugin with ``accept_http_if_already_terminated`` and ``hide_credentials``; tokens come from
 route ``oauth2`` (global too). The plain-HTTP check assumes the runner is not in Kong's ``trusted_ips``
-(Kong's default trusts no proxy). Needs a database: the routes are absent, the tests skipped, when DB-less.
+(Kong's default trusts no proxy); the trusted-proxy check sends from the target's ``trusted_source`` (local:
+127.0.0.2; elsewhere the ``KF_TRUSTED_SOURCE`` setting, else skipped). Needs a database: the routes are absent, the tests skipped, when DB-less.
 """
 
 from __future__ import annotations
@@ -68,6 +69,22 @@ def test_forwarded_proto_from_an_untrusted_client_does_not_make_plain_http_accep
     )
     assert result.status == 400, f"{result.status}: {result.response.text[:200]!r}"
     assert result.json() == {"error": "access_denied", "error_description": "You must use HTTPS"}
+    assert not upstream.seen(result.probe)
+
+
+@pytest.mark.requirement("KONG-OAUTH2-forwarded-proto-trusted-only")
+def test_forwarded_proto_from_a_trusted_proxy_makes_plain_http_acceptable(
+    proxy: Proxy, upstream: Upstream, kf_profile: ProfileHandles
+) -> None:
+    """kong/tools/http.lua@3.9.0 L209-L234 (``check_https``) with ``accept_http_if_already_terminated``: from
+    an address in trusted_ips, X-Forwarded-Proto https stands for TLS the proxy terminated; the plain-HTTP
+    token request is answered 200 with a bearer token (25-oauth2/03-access_spec.lua@3.9.0 L873-L874)."""
+    result = client_credentials(
+        proxy, kf_profile, TERMINATED, scheme="http", headers={"X-Forwarded-Proto": "https"}, trusted=True
+    )
+    assert result.status == 200, f"{result.status}: {result.response.text[:200]!r}"
+    body = result.json()
+    assert body["token_type"] == "bearer" and body["access_token"], sorted(body)
     assert not upstream.seen(result.probe)
 
 

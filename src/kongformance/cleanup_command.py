@@ -90,7 +90,12 @@ def main(args: argparse.Namespace) -> int:
             else:
                 print(f"{name}: skipped ({'; '.join(lines)})")
             continue
-        swept = run_cleanup.sweep(ends, older_than=args.older_than, directory=directory)
+        try:
+            swept = run_cleanup.sweep(ends, older_than=args.older_than, directory=directory)
+        finally:
+            for client in (ends.admin, ends.identity):
+                if client is not None:
+                    client.close()
         where = ends.admin_url or ends.management_url
         print(f"{name}{' ' + where if where else ''}: {swept.summary()}")
         for problem in swept.problems:

@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from kongformance.requirements import Catalogue
 
 EXIT_UNCHECKED = 6  # pytest's own codes are 0-5
-CAPABILITIES = ("virtual_clock", "issuer_control", "upstream_log", "db", "kong_version", "owns_gateway")
+CAPABILITIES = (
+    "virtual_clock",
+    "issuer_control",
+    "upstream_log",
+    "db",
+    "kong_version",
+    "owns_gateway",
+    "trusted_proxy",
+)
 _CAP = "(?:" + "|".join(CAPABILITIES) + ")"
 _LACKS = re.compile(rf"lacks (?:capabilit(?:y|ies) )?({_CAP}(?:, {_CAP})*)\b")
 

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,9 @@ def served_stack(*extra: str) -> Iterator[Served]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 class Observer:
@@ -128,11 +131,21 @@ class Observer:
 
 @dataclass
 class Child:
-    """A suite run in a child process: its output as it comes, its ledger (and so its run id)."""
+    """A suite run in a child process: its output as it comes, its ledger (and so its run id).
+
+    Used as a context manager: on exit a child still running is killed (its whole process group), reaped,
+    and its pipe closed once the reader has drained it, so nothing of it outlives the test."""
 
     proc: subprocess.Popen[bytes]
     ledger: Path
     output: bytearray = field(default_factory=bytearray)
+    reader: threading.Thread | None = None
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def start_reading(self) -> None:
         def pump() -> None:
@@ -140,7 +153,8 @@ class Child:
             while chunk := self.proc.stdout.read1(4096):  # type: ignore[attr-defined]
                 self.output.extend(chunk)
 
-        threading.Thread(target=pump, daemon=True).start()
+        self.reader = threading.Thread(target=pump, daemon=True)
+        self.reader.start()
 
     def run_id(self) -> str | None:
         files = sorted(self.ledger.glob("*.jsonl"))
@@ -152,7 +166,31 @@ class Child:
         return sum(line.count(".") + line.count("s") + line.count("F") for line in _progress(text))
 
     def wait(self, deadline: float) -> int:
-        return self.proc.wait(timeout=deadline)
+        """The child's exit code; AssertionError with every thread's stack (faulthandler, SIGABRT) when it has
+        not ended after ``deadline`` seconds: a run that hangs after a signal is a finding, not a timeout."""
+        try:
+            return self.proc.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.proc, signal.SIGABRT)  # PYTHONFAULTHANDLER=1: each process dumps its stacks
+            with suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=10)
+            self.close()
+            tail = self.output.decode("utf-8", "replace")[-6000:]
+            raise AssertionError(f"the run had not ended {deadline:g} s later; its stacks:\n{tail}") from None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            _signal_group(self.proc, signal.SIGKILL)
+        self.proc.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signum)
 
 
 def _progress(text: str) -> list[str]:
@@ -181,6 +219,7 @@ def start_run(
             "--kf-no-reports",
         ]
         command += (["-n", str(workers)] if workers else []) + pytest_args
+    env = {**env, "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0
     )

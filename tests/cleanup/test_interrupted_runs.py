@@ -123,17 +123,13 @@ def test_an_interrupted_run_leaves_no_object_behind(
         args = ["-q", "-k", f"({expression})"]
     else:
         args = [f"suites/{f}.py" for f in files] + ["-q"] + (["-k", k] if k else [])
-    child = start_run(served.env(ledger), ledger, args, via_cli=trial.via_cli, workers=trial.workers)
-    try:
+    with start_run(served.env(ledger), ledger, args, via_cli=trial.via_cli, workers=trial.workers) as child:
         run_id = _reach(trial, child, observer)
         if trial.to_group:
             os.killpg(child.proc.pid, trial.signum)
         else:
             child.proc.send_signal(trial.signum)
         child.wait(DEADLINE)
-    finally:
-        if child.proc.poll() is None:
-            child.proc.kill()
     output = child.output.decode("utf-8", "replace")[-2000:]
     assert "Traceback" not in output, output
     left = {

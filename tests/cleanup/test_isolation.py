@@ -88,8 +88,7 @@ def test_two_concurrent_runs_on_one_gateway_both_pass_and_spare_the_users_entiti
         statuses = [c.wait(DEADLINE) for c in children]
     finally:
         for c in children:
-            if c.proc.poll() is None:
-                c.proc.kill()
+            c.close()
     outputs = [c.output.decode("utf-8", "replace")[-1500:] for c in children]
     assert statuses == [0, 0], outputs
     assert overlap, "the two runs never had their profiles on the gateway at the same time"
@@ -138,22 +137,18 @@ def test_a_run_that_owns_a_db_less_gateway_restores_its_previous_config(
     before = _load_user_config(served_dbless)
     observer = Observer(served_dbless)
     ledger = tmp_path / "ledger"
-    child = start_run(
+    with start_run(
         served_dbless.env(ledger, KF_OWNS_GATEWAY="1"),
         ledger,
         ["suites/test_jwt.py", "-q"],
         via_cli=False,
         workers=0,
-    )
-    try:
+    ) as child:
         # the run's profile replaced the config (the user's service is gone while it runs)
         poll_until(lambda: "kf-sentinel" in observer.config(), DEADLINE, "the run's config on the gateway")
         if interrupt is not None:
             child.proc.send_signal(interrupt)
         status = child.wait(DEADLINE)
-    finally:
-        if child.proc.poll() is None:
-            child.proc.kill()
     output = child.output.decode("utf-8", "replace")[-2000:]
     if interrupt is None:
         assert status == 0, output

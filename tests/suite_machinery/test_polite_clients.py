@@ -24,6 +24,7 @@ from kongformance.clients.polite import (
     PoliteTransport,
     RateLimited,
     RetryPolicy,
+    relays_rate_limit,
     retry_after,
 )
 from kongformance.serving import RunningServer, start_in_thread
@@ -187,3 +188,49 @@ def test_api_calls_of_set_up_and_workers_are_counted_in_the_run_facts(
     assert serial["by_api"]["identity"] > 0 and serial["by_api"]["admin"] > 0  # profile set-up and teardown
     assert serial["by_api"]["issuer"] >= 1  # the test's discovery request
     assert xdist == serial
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "relayed"),
+    [
+        (401, b'{"status": 429, "title": "Too Many Requests", "detail": "API rate limit exceeded"}', True),
+        (502, b'{"status": 429, "detail": "API rate limit exceeded"}', True),
+        (429, b"", True),
+        (401, b'{"error": "invalid_token", "error_description": "The access token is invalid"}', False),
+        (401, b"429 Too Many Requests", False),  # not the IdP's JSON answer
+        (403, b'{"status": 429}', False),  # a 403 is the gateway's own verdict
+        (200, b'{"status": 429}', False),
+    ],
+)
+def test_a_gateway_refusal_is_retried_only_when_it_relays_the_idps_429(
+    status: int, body: bytes, relayed: bool
+) -> None:
+    response = httpx.Response(status, content=body)
+    assert relays_rate_limit(response) is relayed
+
+
+def test_the_proxy_asks_again_when_the_gateway_relays_the_idps_429() -> None:
+    answers = [httpx.Response(401, json={"status": 429, "detail": "API rate limit exceeded"})] * 2
+    answers.append(httpx.Response(200, json={"ok": True}))
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    slept: list[float] = []
+    counter = CallCounter()
+    transport = PoliteTransport(
+        "proxy",
+        inner=httpx.MockTransport(handler),
+        policy=RetryPolicy(),
+        sleep=slept.append,
+        counter=counter,
+        limited=relays_rate_limit,
+    )
+    with httpx.Client(transport=transport) as http:
+        resp = http.get("http://gateway.invalid/kf/route")
+    assert resp.status_code == 200
+    assert len(sent) == 3
+    assert slept == [0.5, 1.0]  # no Retry-After passes through the gateway: exponential backoff
+    assert counter.summary() == {"total": 3, "by_api": {"proxy": 3}, "rate_limited": 2}

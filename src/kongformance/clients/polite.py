@@ -13,6 +13,7 @@ Every request sent (retries included) is counted by kind (``identity``, ``admin`
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -132,6 +133,29 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def answered_429(response: httpx.Response) -> bool:
+    """The server itself refused the request for its rate (429 Too Many Requests)."""
+    return response.status_code == 429
+
+
+def relays_rate_limit(response: httpx.Response) -> bool:
+    """A gateway refusal caused by its IdP's rate limit, not by the request: a 429 of its own, or a 401/5xx
+    whose JSON body is the IdP's 429 answer passed on (oauth2-introspection hands on the body of a non-200
+    introspection answer with 401; Konnect's 429 body is problem+json with ``"status": 429``)."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 401 and response.status_code < 500:
+        return False
+    response.read()
+    if b"429" not in response.content:
+        return False
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("status") == 429
+
+
 class PoliteTransport(httpx.BaseTransport):
     """An httpx transport that counts requests and retries 429 answers within a :class:`RetryPolicy`."""
 
@@ -144,8 +168,10 @@ class PoliteTransport(httpx.BaseTransport):
         verify: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         counter: CallCounter | None = None,
+        limited: Callable[[httpx.Response], bool] | None = None,
     ) -> None:
         self.kind = kind
+        self.limited = limited or answered_429
         self.inner = inner or httpx.HTTPTransport(verify=verify)
         self.policy = policy
         self.sleep = sleep
@@ -157,7 +183,7 @@ class PoliteTransport(httpx.BaseTransport):
         attempt = 1
         while True:
             response = self.inner.handle_request(request)
-            limited = response.status_code == 429
+            limited = self.limited(response)
             self.counter.count(self.kind, limited=limited)
             if not limited:
                 return response

@@ -40,6 +40,9 @@ class Stack:
     kong_version_source: str = ""  # where kong_version was read (empty: configured, or assumed)
     warnings: list[str] = field(default_factory=list)  # one line each, shown in the terminal summary
     owns_gateway: bool = False  # no other run shares the gateway (the run started it, or KF_OWNS_GATEWAY=1)
+    # a local address in the gateway's trusted_ips: requests sent from it come from a trusted proxy (Kong's
+    # X-Forwarded-* handling); empty when the run knows none (local: 127.0.0.2; else KF_TRUSTED_SOURCE)
+    trusted_source: str = ""
 
     @property
     def management_url(self) -> str:
@@ -57,6 +60,7 @@ class Stack:
             "upstream_log": self.upstream_log,
             "db": not self.db_less,
             "owns_gateway": self.owns_gateway,
+            "trusted_proxy": bool(self.trusted_source),
         }
 
     def to_json(self) -> str:

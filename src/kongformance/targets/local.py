@@ -6,6 +6,10 @@ from typing import Any
 
 from kongformance.targets.base import Stack, TargetOptions, TargetUnavailable
 
+# the one address the local gateway trusts as a proxy (Kong trusts none by default): the suite's requests come
+# from 127.0.0.1, untrusted, except those a test sends from here to act as a TLS-terminating proxy
+TRUSTED_SOURCE = "127.0.0.2"
+
 
 class LocalTarget:
     """Starts :func:`kongformance.stack.start_local_stack` on loopback and stops it at the end."""
@@ -25,6 +29,7 @@ class LocalTarget:
             kong_version=self.options.kong_version,
             db_less=self.options.db_less,
             defects=self.options.defects,
+            trusted_ips=[TRUSTED_SOURCE + "/32"],
         )
         s = self._running
         return Stack(
@@ -42,6 +47,7 @@ class LocalTarget:
             virtual_clock=True,
             issuer_control=True,
             upstream_log=True,
+            trusted_source=TRUSTED_SOURCE,
         )
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ ledger. Before creating anything, a run sweeps the stale leftovers of crashed ru
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -31,6 +32,7 @@ SENTINEL_DEADLINE = PROPAGATION_DEADLINE  # default of the KF_PROPAGATION_DEADLI
 
 
 OWNS_GATEWAY = "KF_OWNS_GATEWAY"  # setting: this run may replace a DB-less external gateway's config
+TRUSTED_SOURCE = "KF_TRUSTED_SOURCE"  # setting: a local address the gateway's trusted_ips include
 STALE_AFTER = "KF_STALE_AFTER"  # setting: seconds after which unowned leftovers of other hosts are swept
 STARTED_TARGETS = ("local", "docker")  # the run starts (and alone uses) these gateways
 
@@ -114,6 +116,19 @@ def _setting(options: TargetOptions, key: str, default: str = "") -> str:
     return options.settings.get(key) or os.environ.get(key, default)
 
 
+def _trusted_source(options: TargetOptions) -> str:
+    """``KF_TRUSTED_SOURCE``: an IP address of this machine that the gateway's trusted_ips include."""
+    value = _setting(options, TRUSTED_SOURCE).strip()
+    if value:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise TargetUnavailable(
+                f"{TRUSTED_SOURCE}: not an IP address: {value!r} (an address of this machine in Kong's trusted_ips)"
+            ) from None
+    return value
+
+
 def target_endpoints(
     stack: Stack, admin: KongAdmin | None, identity: IdentityApi | None
 ) -> run_cleanup.Endpoints:
@@ -154,6 +169,7 @@ class RunSetup:
         check = getattr(self.target, "check", None)  # settings and reachability, before anything is created
         if check is not None:
             check()
+        trusted_source = _trusted_source(self.options)
         try:
             name = self.target.name
             ledger = self.ledger = run_ledger.RunLedger.create(self.run_id, name, self.ledger_dir)
@@ -161,6 +177,7 @@ class RunSetup:
                 ledger.intent("containers", "docker", label=f"io.kongformance.run={self.run_id}")
             stack = self._stack = self.target.start()
             stack.owns_gateway = name in STARTED_TARGETS or _setting(self.options, OWNS_GATEWAY) == "1"
+            stack.trusted_source = stack.trusted_source or trusted_source
             ephemeral = name in STARTED_TARGETS  # the stack dies with the run: nothing to sweep later
             self._identity = identity_client(stack)
             self._admin = admin_client(stack)
