@@ -124,7 +124,11 @@ def test_a_run_refuses_a_db_less_gateway_it_does_not_own_in_one_line(
     lines = [ln for ln in (done.stdout + done.stderr).splitlines() if "DB-less" in ln]
     assert len(lines) == 1 and "KF_OWNS_GATEWAY=1" in lines[0], done.stdout[-2000:]
     assert "Traceback" not in done.stdout + done.stderr
-    assert Observer(served_dbless).config() == before
+    observer = Observer(served_dbless)
+    try:
+        assert observer.config() == before
+    finally:
+        observer.close()
 
 
 @pytest.mark.parametrize(
