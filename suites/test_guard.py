@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from fixtures.http import Proxy, Upstream
 
-from kongformance import profile_gateway
+from kongformance import profile_routes
 
-PROTECTED = [v for v, spec in profile_gateway.ROUTE_VARIANTS.items() if spec.protected]
+PROTECTED = [v for v, spec in profile_routes.ROUTE_VARIANTS.items() if spec.protected]
 
 
 @pytest.mark.requirement("GUARD-unauthenticated-rejected", "RS-no-upstream-on-reject")

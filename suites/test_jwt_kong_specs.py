@@ -3,7 +3,7 @@ secret_is_base64 with an RS256 credential, EdDSA credentials, a missing anonymou
 rule tying maximum_expiration to exp.
 
 The profile's jwt consumer holds the RS256 credential (handles.jwt) plus Ed25519 and Ed448 credentials
-derived from it (:func:`kongformance.profile_gateway.jwt_eddsa_keys`). Route ``jwt-base64`` sets
+derived from it (:func:`kongformance.profile_credentials.jwt_eddsa_keys`). Route ``jwt-base64`` sets
 secret_is_base64; route ``jwt-anonymous-missing`` names a consumer that does not exist as anonymous.
 """
 
