@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.kong_specs.oauth2_access import build
 
 from kongformance.stack import LocalStack, start_local_stack
 
@@ -51,6 +52,13 @@ class Kong:
 @pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"kong{v}")
 def kong(request: pytest.FixtureRequest) -> Iterator[Kong]:
     yield from kong_at(str(request.param))
+
+
+@pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"kong{v}")
+def oauth2_access(request: pytest.FixtureRequest) -> Iterator[Kong]:
+    """The oauth2 access spec's Kong (trusted_ips 127.0.0.1, as its start_kong) with the spec's set-up."""
+    for kong in kong_at(str(request.param), trusted_ips=["127.0.0.1"]):
+        yield build(kong)
 
 
 def kong_at(version: str, **stack_options: Any) -> Iterator[Kong]:

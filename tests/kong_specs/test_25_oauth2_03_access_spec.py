@@ -2,10 +2,8 @@
 gateway: the authorize endpoint (code grant, PKCE, implicit), the token endpoint (client credentials) and
 the upstream headers of an accepted token.
 
-The spec's ``lazy_setup`` (consumer bob, the oauth2 applications clientid123..clientid11211, routes
-oauth2.test, oauth2_4.test, oauth2_5.test, oauth2_6.test, oauth2_14.test, oauth2_15.test, example-path.test
-and /somepath with the blueprint's oauth2 config merged with each route's) is built through our Admin API.
-Kong starts with ``trusted_ips = 127.0.0.1`` in this spec, and so does the stack here. Assertions on Kong's
+The spec's ``lazy_setup`` is built by :func:`tests.kong_specs.oauth2_access.build` (fixture ``oauth2_access``),
+shared with ``test_25_oauth2_03_access_spec_part*.py``, which replay the rest of the file. Assertions on Kong's
 DAO (``db.oauth2_authorization_codes:select_by_code``...) and gRPC calls are not replayed:
 docs/fidelity/kong-spec-replay.md.
 """
@@ -13,99 +11,21 @@ docs/fidelity/kong-spec-replay.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
-from tests.kong_specs.cite import MASTER, ports, spec_url
-from tests.kong_specs.conftest import VERSIONS, Kong, kong_at
-
-SPEC = spec_url("25-oauth2/03-access_spec.lua")
-MASTER_SPEC = spec_url("25-oauth2/03-access_spec.lua", MASTER)
-
-# spec/fixtures/blueprints.lua (3.9.0) oauth2_plugins: the config every plugin of the spec starts from
-BLUEPRINT = {
-    "scopes": ["email", "profile"],
-    "enable_authorization_code": True,
-    "mandatory_scope": True,
-    "provision_key": "provision123",
-    "token_expiration": 5,
-    "enable_implicit_grant": True,
-}
-SCOPES = ["email", "profile", "user.email"]
-ROUTES: dict[str, dict[str, Any]] = {
-    "oauth2.test": {"scopes": SCOPES},
-    "example-path.test": {},
-    "/somepath": {},
-    "oauth2_3.test": {"hide_credentials": True},
-    "oauth2_4.test": {"enable_client_credentials": True, "enable_authorization_code": False},
-    "oauth2_5.test": {
-        "enable_password_grant": True,
-        "enable_authorization_code": False,
-        "realm": "test-oauth2",
-    },
-    "oauth2_6.test": {
-        "scopes": SCOPES,
-        "provision_key": "provision123",
-        "accept_http_if_already_terminated": True,
-    },
-    "oauth2_14.test": {"scopes": SCOPES, "global_credentials": True, "pkce": "none"},
-    "oauth2_15.test": {"scopes": SCOPES, "global_credentials": True, "pkce": "strict"},
-    "oauth2_16.test": {"scopes": SCOPES, "global_credentials": True, "pkce": "lax"},
-}
-APPLICATIONS: list[dict[str, Any]] = [
-    {"client_id": "clientid123", "client_secret": "secret123", "hash_secret": True,
-     "redirect_uris": ["http://google.test/kong"], "name": "testapp"},
-    {"client_id": "clientid789", "client_secret": "secret789",
-     "redirect_uris": ["http://google.test/kong?foo=bar&code=123"], "name": "testapp2"},
-    {"client_id": "clientid456", "client_secret": "secret456",
-     "redirect_uris": ["http://one.test/one/", "http://two.test/two"], "name": "testapp3"},
-    {"client_id": "clientid10112", "client_secret": "secret10112", "redirect_uris": None, "name": "testapp311"},
-    {"client_id": "clientid11211", "client_secret": "secret11211",
-     "redirect_uris": ["http://google.test/kong"], "name": "testapp50", "client_type": "public"},
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"kong{v}")
-def kong(request: pytest.FixtureRequest) -> Iterator[Kong]:
-    """This spec's Kong: trusted_ips 127.0.0.1 (the spec's start_kong), so X-Forwarded-Proto is believed."""
-    yield from kong_at(str(request.param), trusted_ips=["127.0.0.1"])
-
-
-@pytest.fixture(scope="module")
-def setup(kong: Kong) -> Kong:
-    bob = kong.post("/consumers", {"username": "bob"})
-    kong.post("/consumers", {"username": "no-body"})
-    for app in APPLICATIONS:
-        kong.post(f"/consumers/{bob['id']}/oauth2", {k: v for k, v in app.items() if v is not None})
-    for where, config in ROUTES.items():
-        route = kong.route(paths=[where]) if where.startswith("/") else kong.route(hosts=[where])
-        kong.post(f"/routes/{route['id']}/plugins", {"name": "oauth2", "config": {**BLUEPRINT, **config}})
-    return kong
-
-
-@dataclass(frozen=True)
-class Case:
-    """One ``it`` block: a request and what Kong's spec asserts about the answer."""
-
-    name: str
-    lines: tuple[int, ...]  # the spec lines of the assertions replayed
-    host: str | None
-    body: dict[str, Any] | None = None
-    path: str = "/oauth2/authorize"
-    method: str = "POST"
-    tls: bool = True
-    headers: dict[str, str] = field(default_factory=dict)
-    status: int = 200
-    json: dict[str, Any] | None = None  # the whole body (assert.same)
-    fields: dict[str, Any] = field(default_factory=dict)  # some body fields (assert.equal json.x)
-    redirect: str | None = None  # a regex the body's redirect_uri matches
-    no_store: bool = False  # Cache-Control: no-store and Pragma: no-cache
-    challenge: str | None = None  # WWW-Authenticate
-    token: bool = False  # a bearer token of 32 word characters expiring in 5 s
-    refresh: bool = False  # and a refresh token of 32 word characters
+from tests.kong_specs.cite import ports
+from tests.kong_specs.conftest import Kong
+from tests.kong_specs.oauth2_access import (
+    HTTPS,
+    INVALID_CLIENT,
+    INVALID_PROVISION,
+    MISSING,
+    SPEC,
+    Case,
+    check,
+    upstream_headers,
+)
 
 
 def authorize(**extra: str) -> dict[str, Any]:
@@ -126,11 +46,7 @@ CODE = r"^http://google\.test/kong\?code=\w{32}$"
 CODE_STATE = r"^http://google\.test/kong\?code=\w{32}&state=hello$"
 PKCE = {"client_id": "clientid11211", "scope": "user.email", "response_type": "code", "state": "hello",
         "authenticated_userid": "userid123", "provision_key": "provision123"}  # fmt: skip
-INVALID_CLIENT = {"error_description": "Invalid client authentication", "error": "invalid_client"}
-INVALID_PROVISION = {"error_description": "Invalid provision_key", "error": "invalid_provision_key"}
-HTTPS = {"error_description": "You must use HTTPS", "error": "access_denied"}
 GET_TOKEN = "The HTTP method GET is invalid for the token endpoint"
-MISSING = {"error_description": "The access token is missing", "error": "invalid_request"}
 PW = {"client_id": "clientid123", "client_secret": "secret123", "scope": "email", "grant_type": "password"}
 CC = {
     "client_id": "clientid123",
@@ -297,55 +213,21 @@ CASES: list[Case] = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 @ports(SPEC, *sorted({n for c in CASES for n in c.lines}))
-def test_oauth2_endpoint_answers_as_kongs_spec(setup: Kong, case: Case) -> None:
-    client = setup.proxy_tls if case.tls else setup.proxy
-    headers = dict(case.headers)
-    if case.host:
-        headers["Host"] = case.host
-    resp = client.request(case.method, case.path, json=case.body, headers=headers)
-    where = f"{SPEC}#L{case.lines[0]}"
-    assert resp.status_code == case.status, f"{where}: {resp.status_code} {resp.text}"
-    body = resp.json()
-    if case.json is not None:
-        assert body == case.json, where
-    for name, value in case.fields.items():
-        assert body.get(name) == value, where
-    if case.redirect is not None:
-        assert re.match(case.redirect, body["redirect_uri"]), f"{where}: {body}"
-    if case.no_store:
-        assert resp.headers.get("cache-control") == "no-store", where
-        assert resp.headers.get("pragma") == "no-cache", where
-    if case.challenge is not None:
-        assert resp.headers.get("www-authenticate") == challenge(setup, case.challenge), where
-    if case.token:
-        assert body["token_type"] == "bearer", where
-        assert body["expires_in"] == 5, where
-        assert len(body["access_token"]) == 32, where
-        assert re.fullmatch(r"\w+", body["access_token"]), where
-    if case.refresh:
-        assert len(body["refresh_token"]) == 32, where
-        assert re.fullmatch(r"\w+", body["refresh_token"]), where
-
-
-def challenge(kong: Kong, at_3_9: str) -> str:
-    """A challenge as the 3.9.0 spec writes it; from 3.11 Kong separates its parameters with commas
-    (Kong's master spec, MASTER_SPEC#L1441 and #L1457)."""
-    return re.sub(r'" (?=\w+=)', '", ', at_3_9) if kong.version >= (3, 11) else at_3_9
-
-
-def upstream_headers(resp: httpx.Response) -> dict[str, str]:
-    return {k.lower(): v for k, v in resp.json()["headers"].items()}
+def test_oauth2_endpoint_answers_as_kongs_spec(oauth2_access: Kong, case: Case) -> None:
+    check(oauth2_access, case)
 
 
 @ports(SPEC, 1346, 1360, 1361, 1362, 1363, 1364, 1365)
-def test_implicit_token_sets_the_upstream_headers(setup: Kong) -> None:
+def test_implicit_token_sets_the_upstream_headers(oauth2_access: Kong) -> None:
     body = authorize(scope="email profile", response_type="token", authenticated_userid="userid123")
-    resp = setup.proxy_tls.post("/oauth2/authorize", json=body, headers={"Host": "oauth2.test"})
+    resp = oauth2_access.proxy_tls.post("/oauth2/authorize", json=body, headers={"Host": "oauth2.test"})
     assert resp.status_code == 200
     match = re.match(r"^http://google\.test/kong#access_token=(\w{32})&expires_in=\d+&token_type=bearer$",
                      resp.json()["redirect_uri"])  # fmt: skip
     assert match
-    proxied = setup.proxy_tls.get(f"/request?access_token={match[1]}", headers={"Host": "oauth2.test"})
+    proxied = oauth2_access.proxy_tls.get(
+        f"/request?access_token={match[1]}", headers={"Host": "oauth2.test"}
+    )
     assert proxied.status_code == 200
     seen = upstream_headers(proxied)
     assert seen.get("x-consumer-id")
@@ -356,7 +238,7 @@ def test_implicit_token_sets_the_upstream_headers(setup: Kong) -> None:
 
 
 @ports(SPEC, 1992, 2001, 2002, 2003, 2004, 2005, 2006)
-def test_password_token_sets_the_upstream_headers(setup: Kong) -> None:
+def test_password_token_sets_the_upstream_headers(oauth2_access: Kong) -> None:
     body = {
         "provision_key": "provision123",
         "authenticated_userid": "id123",
@@ -364,9 +246,9 @@ def test_password_token_sets_the_upstream_headers(setup: Kong) -> None:
         "grant_type": "password",
     }
     headers = {"Host": "oauth2_5.test", "Authorization": "Basic Y2xpZW50aWQxMjM6c2VjcmV0MTIz"}
-    resp = setup.proxy_tls.post("/oauth2/token", json=body, headers=headers)
+    resp = oauth2_access.proxy_tls.post("/oauth2/token", json=body, headers=headers)
     assert resp.status_code == 200
-    proxied = setup.proxy_tls.get(
+    proxied = oauth2_access.proxy_tls.get(
         f"/request?access_token={resp.json()['access_token']}", headers={"Host": "oauth2_5.test"}
     )
     assert proxied.status_code == 200
@@ -379,12 +261,12 @@ def test_password_token_sets_the_upstream_headers(setup: Kong) -> None:
 
 
 @ports(SPEC, 1731, 1740, 1741, 1742, 1743, 1744, 1745, 1764, 1777)
-def test_client_credentials_token_sets_the_upstream_headers(setup: Kong) -> None:
+def test_client_credentials_token_sets_the_upstream_headers(oauth2_access: Kong) -> None:
     body = {**CC, "authenticated_userid": "hello", "provision_key": "provision123"}
-    resp = setup.proxy_tls.post("/oauth2/token", json=body, headers={"Host": "oauth2_4.test"})
+    resp = oauth2_access.proxy_tls.post("/oauth2/token", json=body, headers={"Host": "oauth2_4.test"})
     assert resp.status_code == 200
     token = resp.json()["access_token"]
-    proxied = setup.proxy_tls.get(f"/request?access_token={token}", headers={"Host": "oauth2_4.test"})
+    proxied = oauth2_access.proxy_tls.get(f"/request?access_token={token}", headers={"Host": "oauth2_4.test"})
     assert proxied.status_code == 200
     seen = upstream_headers(proxied)
     assert seen.get("x-consumer-id")
@@ -393,7 +275,7 @@ def test_client_credentials_token_sets_the_upstream_headers(setup: Kong) -> None
     assert seen["x-authenticated-userid"] == "hello"
     assert seen["x-credential-identifier"] == "clientid123"
     # the spec's multipart request (L1747): the token in a multipart form body
-    multipart = setup.proxy_tls.post(
+    multipart = oauth2_access.proxy_tls.post(
         "/request", files={"access_token": (None, token)}, headers={"Host": "oauth2_4.test"}
     )
     assert multipart.status_code == 200, multipart.text
