@@ -106,9 +106,9 @@ def build(kong: Kong) -> Kong:
 
 
 def pkce_challenge(verifier: str) -> str:
-    """The spec's ``get_pkce_tokens`` (L125-138): the S256 challenge of ``verifier``, base64url with padding."""
+    """The spec's ``get_pkce_tokens`` (L125-138): the S256 challenge of ``verifier``, unpadded base64url."""
     digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.b64encode(digest).decode().replace("+", "-").replace("/", "_")
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 VERIFIER = "KONGSPECVERIFIERKONGSPECVERIFIERKONGSPECVERIFIERKO"  # the spec draws 50 random capitals

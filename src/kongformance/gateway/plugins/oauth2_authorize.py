@@ -11,7 +11,6 @@ error parameters when no client is known. As in the Lua code, a later check over
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Mapping
@@ -50,13 +49,19 @@ def encode_args(args: Mapping[str, Any]) -> str:
     return "&".join(parts)
 
 
+_BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
 def _b64url_normalise(challenge: str) -> str:
-    """Kong re-encodes a decodable challenge as padded base64 with ``-``/``_`` (its ``base64url_encode``)."""
-    try:
-        raw = base64.b64decode(challenge.replace("-", "+").replace("_", "/"), validate=True)
-    except (binascii.Error, ValueError):
+    """Kong's ``base64url_decode`` then ``base64url_encode`` of a challenge (access.lua@3.9.0 L61-90):
+    ``-``/``_`` become ``+``/``/``, nginx's decoder reads up to the first ``=`` (so padding is optional) and
+    refuses other characters or a length of 1 mod 4; a decodable challenge is re-encoded as *unpadded*
+    base64 with ``-``/``_`` (``ngx.encode_base64(value, true)``), an undecodable one is kept as sent."""
+    text = challenge.replace("-", "+").replace("_", "/").split("=", 1)[0]
+    if len(text) % 4 == 1 or not set(text) <= _BASE64_ALPHABET:
         return challenge
-    return base64.b64encode(raw).decode().replace("+", "-").replace("/", "_")
+    raw = base64.b64decode(text + "=" * (-len(text) % 4))
+    return base64.b64encode(raw).decode().rstrip("=").replace("+", "-").replace("/", "_")
 
 
 def retrieve_code_challenge(params: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
@@ -89,9 +94,9 @@ def requires_pkce(conf: Mapping[str, Any], client: Mapping[str, Any] | None, use
 
 
 def s256(verifier: str) -> str:
-    """BASE64URL(SHA256(verifier)) with padding, as Kong's ``sha256_base64url`` compares it."""
+    """BASE64URL(SHA256(verifier)) without padding, as Kong's ``sha256_base64url`` compares it."""
     digest = hashlib.sha256(verifier.encode()).digest()
-    return _b64url_normalise(base64.urlsafe_b64encode(digest).decode().rstrip("="))
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def validate_pkce_verifier(
