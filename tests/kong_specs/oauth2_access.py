@@ -239,3 +239,104 @@ def challenge(kong: Kong, at_3_9: str) -> str:
 
 def upstream_headers(resp: httpx.Response) -> dict[str, str]:
     return {k.lower(): v for k, v in resp.json()["headers"].items()}
+
+
+ANY = "<any non-empty value>"  # an upstream header the spec only asserts truthy
+BOB = "<bob's consumer id>"  # the id of consumer bob (the spec's db.consumers:select_by_username("bob"))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The arguments of the spec's ``provision_token`` for a case's ``{token}``."""
+
+    host: str = "oauth2.test"
+    client_id: str = "clientid123"
+    client_secret: str = "secret123"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request to the proxy (``{token}`` in the path, headers and bodies is the case's access token)
+    and what the spec asserts about its answer and about the request the upstream received."""
+
+    host: str
+    method: str = "POST"
+    path: str = "/request"
+    headers: tuple[tuple[str, str], ...] = ()
+    json: dict[str, Any] | None = None  # a JSON request body
+    form: dict[str, str] | None = None  # a url-encoded request body
+    status: int = 200
+    body: dict[str, Any] | None = None  # the whole answer (assert.same)
+    challenge: str | None = None  # WWW-Authenticate
+    upstream: dict[str, str | None] = field(
+        default_factory=dict
+    )  # header -> value, ANY, BOB or None (absent)
+    args: dict[str, str | None] = field(
+        default_factory=dict
+    )  # query arguments the upstream saw (None: absent)
+    form_seen: dict[str, str | None] = field(default_factory=dict)  # form arguments the upstream saw
+
+
+@dataclass(frozen=True)
+class Use:
+    """An ``it`` block using a token (or none) on resource requests: one or more steps."""
+
+    name: str
+    lines: tuple[int, ...]
+    grant: Grant | None
+    steps: tuple[Step, ...]
+
+
+def bearer(header: str = "Authorization") -> tuple[tuple[str, str], ...]:
+    return ((header, "bearer {token}"),)
+
+
+def send(kong: Kong, step: Step, token: str, where: str) -> httpx.Response:
+    """Send one step with ``{token}`` filled in, and assert the spec's status, body and challenge."""
+
+    def fill(value: str) -> str:
+        return value.replace("{token}", token)
+
+    headers = [("Host", step.host), *((k, fill(v)) for k, v in step.headers)]
+    resp = kong.proxy_tls.request(
+        step.method,
+        fill(step.path),
+        headers=headers,
+        json={k: fill(v) for k, v in step.json.items()} if step.json is not None else None,
+        data={k: fill(v) for k, v in step.form.items()} if step.form is not None else None,
+    )
+    assert resp.status_code == step.status, f"{where}: {resp.status_code} {resp.text}"
+    if step.body is not None:
+        assert resp.json() == step.body, f"{where}: {resp.text}"
+    if step.challenge is not None:
+        assert resp.headers.get("www-authenticate") == challenge(kong, step.challenge), where
+    return resp
+
+
+def use(kong: Kong, case: Use) -> None:
+    """Replay a :class:`Use`: provision its token, send its steps, check what the upstream saw."""
+    token = ""
+    if case.grant is not None:
+        token = provision_token(kong, case.grant.host, case.grant.client_id, case.grant.client_secret)[
+            "access_token"
+        ]
+    where = f"{SPEC}#L{case.lines[0]}"
+    for step in case.steps:
+        resp = send(kong, step, token, where)
+        if not (step.upstream or step.args or step.form_seen):
+            continue
+        echoed = resp.json()
+        seen = upstream_headers(resp)
+        for name, value in step.upstream.items():
+            if value == ANY:
+                assert seen.get(name), where
+            elif value == BOB:
+                assert seen.get(name) == kong.admin.get("/consumers/bob").json()["id"], where
+            else:
+                assert seen.get(name) == (value.replace("{token}", token) if value else None), (
+                    f"{where}: {name}"
+                )
+        for name, value in step.args.items():
+            assert echoed["args"].get(name) == (token if value == "{token}" else value), where
+        for name, value in step.form_seen.items():
+            assert echoed["form"].get(name) == (token if value == "{token}" else value), where
