@@ -265,6 +265,7 @@ class Step:
     headers: tuple[tuple[str, str], ...] = ()
     json: dict[str, Any] | None = None  # a JSON request body
     form: dict[str, str] | None = None  # a url-encoded request body
+    multipart: dict[str, str] | None = None  # a multipart/form-data request body
     status: int = 200
     body: dict[str, Any] | None = None  # the whole answer (assert.same)
     challenge: str | None = None  # WWW-Authenticate
@@ -304,6 +305,7 @@ def send(kong: Kong, step: Step, token: str, where: str) -> httpx.Response:
         headers=headers,
         json={k: fill(v) for k, v in step.json.items()} if step.json is not None else None,
         data={k: fill(v) for k, v in step.form.items()} if step.form is not None else None,
+        files={k: (None, v) for k, v in step.multipart.items()} if step.multipart is not None else None,
     )
     assert resp.status_code == step.status, f"{where}: {resp.status_code} {resp.text}"
     if step.body is not None:
