@@ -1,10 +1,12 @@
 """Count the assertions of Kong's spec files that tests/kong_specs replays: every ``@ports(spec, *lines)``
 names the spec lines it ports; a line counts once per spec file however many tests or versions replay it.
+Per spec file: the assertions that agree (ported and not marked ``disagrees``), that disagree (ported, a
+strict xfail saying why) and that cannot run over HTTP (``cannot_run``), from tests/kong_specs/cite.py.
 
     .venv/bin/python tools/count_kong_spec_asserts.py [--verify KONG_GIT_DIR]
 
 ``--verify`` reads each spec file from a clone of Kong's repository (``git show <ref>:<path>``) and fails
-when a cited line is not an assertion (``assert``) of that file.
+when a cited line (ported or cannot run) is not an assertion (``assert``) of that file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ported() -> dict[str, set[int]]:
+    """Spec URL -> the lines its replay ports (importing every test module also fills cite's registries)."""
     sys.path.insert(0, str(ROOT))
     out: dict[str, set[int]] = defaultdict(set)
     for path in sorted((ROOT / "tests" / "kong_specs").glob("test_*.py")):
@@ -42,17 +45,36 @@ def not_assertions(spec: str, lines: set[int], git_dir: str) -> list[int]:
 
 def main() -> int:
     counts = ported()
+    cite = importlib.import_module("tests.kong_specs.cite")
+    disagree: dict[str, dict[int, str]] = cite.DISAGREE
+    cannot: dict[str, dict[int, str]] = cite.CANNOT_RUN
+    specs = sorted(set(counts) | set(cannot))
     if "--verify" in sys.argv:
         git_dir = sys.argv[sys.argv.index("--verify") + 1]
-        wrong = {spec: not_assertions(spec, lines, git_dir) for spec, lines in counts.items()}
+        wrong = {s: not_assertions(s, counts.get(s, set()) | set(cannot.get(s, {})), git_dir) for s in specs}
         for spec, bad in wrong.items():
             if bad:
                 print(f"not assertions: {spec} lines {bad}")
-        if any(wrong.values()):
+        both = {s: sorted(counts.get(s, set()) & set(cannot.get(s, {}))) for s in specs}
+        for spec, bad in both.items():
+            if bad:
+                print(f"both ported and cannot run: {spec} lines {bad}")
+        if any(wrong.values()) or any(both.values()):
             return 1
-    for spec, lines in sorted(counts.items()):
-        print(f"{len(lines):4d}  {spec}")
-    print(f"{sum(len(v) for v in counts.values()):4d}  assertions ported")
+    totals = [0, 0, 0]
+    print(" agree  disagree  cannot run  spec")
+    for spec in specs:
+        lines = counts.get(spec, set())
+        row = (
+            len(lines - set(disagree.get(spec, {}))),
+            len(lines & set(disagree.get(spec, {}))),
+            len(cannot.get(spec, {})),
+        )
+        totals = [t + n for t, n in zip(totals, row, strict=True)]
+        print(f"{row[0]:6d}  {row[1]:8d}  {row[2]:10d}  {spec}")
+    print(
+        f"{totals[0]:6d}  {totals[1]:8d}  {totals[2]:10d}  total ({totals[0] + totals[1]} assertions ported)"
+    )
     return 0
 
 
