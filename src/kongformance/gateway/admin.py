@@ -224,7 +224,10 @@ class AdminApi:
                     raise not_found()
                 return kong_json(200, found)
             if request.method == "DELETE":
-                store.delete(table, key, parent)
+                # a nested endpoint looks the entity up under its parent first: 404 when it is not there
+                # (Kong's delete_entity_endpoint, https://github.com/Kong/kong/blob/3.9.0/kong/api/endpoints.lua#L675-L692)
+                if not store.delete(table, key, parent) and parent is not None:
+                    raise not_found()
                 return Response(status_code=204)
             body = await _body(request, table)
             if request.method == "PATCH":

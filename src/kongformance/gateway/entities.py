@@ -6,6 +6,8 @@ entity-level checks Kong applies. Shapes follow Konnect's control-planes-config 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -166,7 +168,7 @@ OAUTH2_CREDENTIAL = EntityKind(
             "tags": _STRS,
             "created_at": _TS,
         },
-        ("name",),
+        ("consumer", "name"),
     ),
     defaults={"hash_secret": False, "redirect_uris": None, "client_type": "confidential", "tags": None},
     endpoint_keys=("client_id",),
@@ -334,8 +336,37 @@ def check_entity(kind: EntityKind, entity: Mapping[str, Any]) -> None:
             )
     elif kind is CONSUMER and not entity.get("username") and not entity.get("custom_id"):
         errors["@entity"] = ["at least one of these fields must be non-empty: 'custom_id', 'username'"]
+    elif kind is OAUTH2_CREDENTIAL:
+        uris = entity.get("redirect_uris") or []
+        problems = [redirect_uri_problem(str(uri)) for uri in uris]
+        if any(problems):
+            errors["redirect_uris"] = problems
     if errors:
         raise schema_violation(errors)
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Kong's ``validate_uri`` of an oauth2 credential's redirect URI (socket.url parse: a scheme and a host,
+    no fragment; https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/daos.lua#L9-L19)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.netloc or not parts.hostname:
+        return f"cannot parse '{uri}'"
+    if "#" in uri:
+        return f"fragment not allowed in '{uri}'"
+    return None
+
+
+def hash_client_secret(secret: str) -> str:
+    """Kong's ``secret.hash`` (PBKDF2 is the only algorithm enabled at 3.9.0): PBKDF2-HMAC-SHA512, 10000
+    iterations, 32 bytes, a 16-byte random salt, as ``$pbkdf2-sha512$i=10000,l=32$<salt>$<hash>`` with unpadded
+    base64 (https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/secret.lua#L199-L260)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, 10000, 32)
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode().rstrip("=")
+
+    return f"$pbkdf2-sha512$i=10000,l=32${b64(salt)}${b64(digest)}"
 
 
 def unique_violation(kind: EntityKind, field_name: str, value: Any) -> KongError:

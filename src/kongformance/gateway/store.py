@@ -17,6 +17,7 @@ from kongformance.defects import DefectSwitches
 from kongformance.gateway import plugins as registry
 from kongformance.gateway.entities import (
     KINDS,
+    OAUTH2_CREDENTIAL,
     PLUGIN,
     ROUTE,
     SERVICE,
@@ -25,6 +26,7 @@ from kongformance.gateway.entities import (
     check_fields,
     expand_service_url,
     foreign_key_violation,
+    hash_client_secret,
     is_uuid,
     new_id,
     random_secret,
@@ -99,6 +101,10 @@ class EntityStore:
             return None
         if not isinstance(body, Mapping):
             raise schema_violation({"@entity": ["expected a record"]})
+        if table == OAUTH2_CREDENTIAL.table and len({"hash_secret", "client_secret"} & set(body)) == 1:
+            # Kong's transformation (input hash_secret, needs client_secret) wants both or neither on update
+            message = "all or none of these fields must be set: 'hash_secret', 'client_secret'"
+            raise schema_violation({"@entity": [message]})
         merged = _merge(current, body)
         merged.pop("updated_at", None)
         if table == "services" and "url" in body:
@@ -209,6 +215,12 @@ class EntityStore:
         for f, length in kind.generated.items():
             if not entity.get(f):
                 entity[f] = random_secret(length)
+        if kind is OAUTH2_CREDENTIAL and entity.get("hash_secret"):
+            previous = existing or {}
+            if not previous.get("hash_secret") or entity.get("client_secret") != previous.get(
+                "client_secret"
+            ):
+                entity["client_secret"] = hash_client_secret(str(entity["client_secret"]))
         if kind is ROUTE and entity.get("protocols") is None:
             entity["protocols"] = route_protocols_default(self.version)
         if kind is ROUTE and entity.get("methods"):
