@@ -1,7 +1,8 @@
 """The reference gateway's Admin API (a Kong 3.x compatible subset) as a Starlette app.
 
 ``GET /`` and ``/status``; CRUD on services, routes, plugins (global, per service, per route, per
-consumer), consumers and consumer credentials (``/consumers/{c}/oauth2``, ``/consumers/{c}/jwt``) with
+consumer), consumers and consumer credentials (``/consumers/{c}/oauth2``, ``/consumers/{c}/jwt``), the oauth2
+plugin's tokens (``/oauth2_tokens``, admin_oauth2_tokens.py) with
 Kong's pagination and error bodies; DB-less ``/config`` (declarative.py). In DB-less mode CRUD writes
 answer 405 as Kong does. JSON and form-encoded bodies are accepted (form values coerced per schema).
 """
@@ -24,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from kongformance.gateway import declarative
 from kongformance.gateway import plugins as registry
+from kongformance.gateway.admin_oauth2_tokens import token_routes
 from kongformance.gateway.entities import KINDS
 from kongformance.gateway.forms import coerce_for_table, parse_form
 from kongformance.gateway.runtime import Runtime
@@ -86,6 +88,7 @@ class AdminApi:
             Route("/config", self.post_config, methods=["POST"]),
             Route("/plugins/enabled", self.plugins_enabled, methods=["GET"]),
             *extra_routes,
+            *token_routes(runtime, self._page, kong_json, lambda r: _body(r, None), self._refuse_writes),
         ]
         for segment, table in TOP_LEVEL.items():
             routes.append(Route(f"/{segment}", self._collection(table, None), methods=["GET", "POST"]))
@@ -318,8 +321,9 @@ def _with_tags(rows: list[dict[str, Any]], tags: str) -> list[dict[str, Any]]:
     return [r for r in rows if needed <= set(r.get("tags") or [])]
 
 
-async def _body(request: Request, table: str) -> Any:
-    """The request body as Kong reads it: JSON, or form fields with dotted/bracketed keys."""
+async def _body(request: Request, table: str | None) -> Any:
+    """The request body as Kong reads it: JSON, or form fields with dotted/bracketed keys (coerced per the
+    schema of ``table`` when it is one of entities.KINDS)."""
     content_type = request.headers.get("content-type", "").lower()
     raw = await request.body()
     if "application/x-www-form-urlencoded" in content_type:
@@ -327,7 +331,8 @@ async def _body(request: Request, table: str) -> Any:
             pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
         except UnicodeDecodeError:
             raise KongError(400, {"message": "Cannot parse form body"}) from None
-        return coerce_for_table(table, parse_form(pairs), KINDS[table].schema)
+        fields = parse_form(pairs)
+        return fields if table is None else coerce_for_table(table, fields, KINDS[table].schema)
     if "multipart/form-data" in content_type:
         raise KongError(415, {"message": "Unsupported Content-Type: multipart/form-data"})
     if not raw.strip():

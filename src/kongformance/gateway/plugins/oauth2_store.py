@@ -11,6 +11,7 @@ import dataclasses
 import math
 import secrets
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ class Oauth2Token:
     service_id: str | None
     purge_at: float | None = None  # Kong deletes the row after refresh_token_ttl
     refresh_token: str | None = None
+    id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))  # the row's primary key
 
     def expired(self, now: float) -> bool:
         """Kong's rule: ``expires_in > 0`` and ``now - created_at > expires_in`` (https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua and https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow)."""
@@ -192,6 +194,29 @@ class Oauth2Store:
     def delete(self, access_token: str) -> None:
         with self._lock:
             self._tokens.pop(access_token, None)
+
+    # -- the Admin API's /oauth2_tokens (admin_oauth2_tokens.py) -------------------------------------------
+
+    def rows(self) -> list[Oauth2Token]:
+        """Every live token row, oldest first."""
+        with self._lock:
+            tokens = list(self._tokens.values())
+        return [t for t in tokens if self.find(t.access_token) is not None]
+
+    def by_key(self, key: str) -> Oauth2Token | None:
+        """A live row by its id or its access token (Kong's endpoint key)."""
+        found = self.find(key)
+        if found is not None:
+            return found
+        return next((t for t in self.rows() if t.id == key), None)
+
+    def put(self, token: Oauth2Token) -> Oauth2Token:
+        """Insert ``token``, replacing the row with the same id."""
+        with self._lock:
+            for other in [t for t in self._tokens.values() if t.id == token.id]:
+                del self._tokens[other.access_token]
+            self._tokens[token.access_token] = token
+        return token
 
     def clear(self) -> None:
         """Drop every token (a fresh database)."""
