@@ -241,6 +241,18 @@ def upstream_headers(resp: httpx.Response) -> dict[str, str]:
     return {k.lower(): v for k, v in resp.json()["headers"].items()}
 
 
+def assert_bob_upstream(resp: httpx.Response, scope: str, userid: str) -> None:
+    """The spec's "sets the right upstream headers" checks: a consumer id, bob, the token's scope and user,
+    and clientid123 as the credential."""
+    assert resp.status_code == 200, resp.text
+    seen = upstream_headers(resp)
+    assert seen.get("x-consumer-id")
+    assert seen["x-consumer-username"] == "bob"
+    assert seen["x-authenticated-scope"] == scope
+    assert seen["x-authenticated-userid"] == userid
+    assert seen["x-credential-identifier"] == "clientid123"
+
+
 ANY = "<any non-empty value>"  # an upstream header the spec only asserts truthy
 BOB = "<bob's consumer id>"  # the id of consumer bob (the spec's db.consumers:select_by_username("bob"))
 

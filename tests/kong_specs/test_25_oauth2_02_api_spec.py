@@ -62,6 +62,13 @@ def api(kong: Kong) -> Kong:
     return kong
 
 
+def assert_lists(kong: Kong, path: str, count: int) -> None:
+    status, body = call(kong, "GET", path)
+    assert status == 200
+    assert isinstance(body["data"], list)
+    assert len(body["data"]) == count
+
+
 def bob(kong: Kong) -> str:
     return str(kong.admin.get("/consumers/bob").json()["id"])
 
@@ -176,10 +183,7 @@ def test_put_creates_a_credential_by_client_id(api: Kong) -> None:
 
 @ports(SPEC, 382, 384, 385)
 def test_lists_a_consumers_credentials(api: Kong) -> None:
-    status, body = call(api, "GET", "/consumers/get_test/oauth2")
-    assert status == 200
-    assert isinstance(body["data"], list)
-    assert len(body["data"]) == 3
+    assert_lists(api, "/consumers/get_test/oauth2", 3)
 
 
 # ---------------------------------------------------------------------------- /consumers/:consumer/oauth2/:id
@@ -274,10 +278,7 @@ def test_lists_tokens(api: Kong) -> None:
     body = token_body(api, credential(api))
     for _ in range(3):
         api.post("/oauth2_tokens", body)
-    status, listed = call(api, "GET", "/oauth2_tokens")
-    assert status == 200
-    assert isinstance(listed["data"], list)
-    assert len(listed["data"]) == 3
+    assert_lists(api, "/oauth2_tokens", 3)
 
 
 @pytest.mark.parametrize("by", ["id", "access_token"])
