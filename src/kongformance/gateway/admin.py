@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -97,6 +98,10 @@ class AdminApi:
                     f"/{segment}/{{key}}", self._item(table, None), methods=["GET", "PATCH", "PUT", "DELETE"]
                 )
             )
+        for segment in ("oauth2", "jwts"):
+            routes.append(
+                Route(f"/{segment}/{{key}}/consumer", self._owner(TOP_LEVEL[segment]), methods=["GET"])
+            )
         for segment, (child, fk, parent_table) in NESTED.items():
             parent_seg, child_seg = segment.split("/")
             spec = (fk, parent_table)
@@ -116,6 +121,7 @@ class AdminApi:
             )
         self.app = Starlette(
             routes=routes,
+            middleware=[Middleware(TrailingSlash)],
             exception_handlers={HTTPException: self._http_error, KongError: self._kong_error},  # type: ignore[dict-item]
         )
 
@@ -242,6 +248,19 @@ class AdminApi:
 
         return handler
 
+    def _owner(self, table: str) -> Handler:
+        """``GET /jwts/{key}/consumer``: the consumer a credential belongs to (Kong's foreign-entity endpoint,
+        16-jwt/02-api_spec.lua@3.9.0 L518-558)."""
+
+        async def handler(request: Request) -> Response:
+            found = self.runtime.store.get(table, request.path_params["key"])
+            consumer = self.runtime.store.get("consumers", str((found or {}).get("consumer", {}).get("id")))
+            if found is None or consumer is None:
+                raise not_found()
+            return kong_json(200, consumer)
+
+        return handler
+
     def _refuse_writes(self, request: Request, table: str) -> None:
         """DB-less mode: entity writes are Kong's 405 ``operation unsupported`` (code 12)."""
         if not (self.runtime.db_less and request.method in WRITE_METHODS):
@@ -300,6 +319,20 @@ class AdminApi:
     async def _kong_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, KongError)
         return kong_json(exc.status, exc.body)
+
+
+class TrailingSlash:
+    """Kong's Admin API answers ``/jwts/`` as ``/jwts`` (16-jwt/02-api_spec.lua@3.9.0 L60, L391): a trailing
+    slash is dropped before routing instead of Starlette's 307 redirect."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/", "raw_path": (path.rstrip("/") or "/").encode()}
+        await self.app(scope, receive, send)
 
 
 def _with_tags(rows: list[dict[str, Any]], tags: str) -> list[dict[str, Any]]:

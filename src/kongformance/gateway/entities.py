@@ -6,8 +6,6 @@ entity-level checks Kong applies. Shapes follow Konnect's control-planes-config 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -15,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from kongformance.gateway.credentials import NEEDS_PUBLIC_KEY, is_public_key, redirect_uri_problem
 from kongformance.gateway.schemas import KongError, Version, field_errors, schema_violation
 
 _STR: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -207,7 +206,8 @@ JWT_CREDENTIAL = EntityKind(
             "consumer": _FK,
             "tags": _STRS,
             "created_at": _TS,
-        }
+        },
+        ("consumer",),
     ),
     defaults={"algorithm": "HS256", "rsa_public_key": None, "tags": None},
     endpoint_keys=("key",),
@@ -336,6 +336,14 @@ def check_entity(kind: EntityKind, entity: Mapping[str, Any]) -> None:
             )
     elif kind is CONSUMER and not entity.get("username") and not entity.get("custom_id"):
         errors["@entity"] = ["at least one of these fields must be non-empty: 'custom_id', 'username'"]
+    elif kind is JWT_CREDENTIAL and entity.get("algorithm") in NEEDS_PUBLIC_KEY:
+        key = entity.get("rsa_public_key")
+        problem = (
+            "required field missing" if key is None else None if is_public_key(str(key)) else "invalid key"
+        )
+        if problem:
+            errors["rsa_public_key"] = problem
+            errors["@entity"] = ["failed conditional validation given value of field 'algorithm'"]
     elif kind is OAUTH2_CREDENTIAL:
         uris = entity.get("redirect_uris") or []
         problems = [redirect_uri_problem(str(uri)) for uri in uris]
@@ -343,30 +351,6 @@ def check_entity(kind: EntityKind, entity: Mapping[str, Any]) -> None:
             errors["redirect_uris"] = problems
     if errors:
         raise schema_violation(errors)
-
-
-def redirect_uri_problem(uri: str) -> str | None:
-    """Kong's ``validate_uri`` of an oauth2 credential's redirect URI (socket.url parse: a scheme and a host,
-    no fragment; https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/daos.lua#L9-L19)."""
-    parts = urlsplit(uri)
-    if not parts.scheme or not parts.netloc or not parts.hostname:
-        return f"cannot parse '{uri}'"
-    if "#" in uri:
-        return f"fragment not allowed in '{uri}'"
-    return None
-
-
-def hash_client_secret(secret: str) -> str:
-    """Kong's ``secret.hash`` (PBKDF2 is the only algorithm enabled at 3.9.0): PBKDF2-HMAC-SHA512, 10000
-    iterations, 32 bytes, a 16-byte random salt, as ``$pbkdf2-sha512$i=10000,l=32$<salt>$<hash>`` with unpadded
-    base64 (https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/secret.lua#L199-L260)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, 10000, 32)
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode().rstrip("=")
-
-    return f"$pbkdf2-sha512$i=10000,l=32${b64(salt)}${b64(digest)}"
 
 
 def unique_violation(kind: EntityKind, field_name: str, value: Any) -> KongError:

@@ -15,6 +15,7 @@ from typing import Any
 from kongformance.clock import Clock
 from kongformance.defects import DefectSwitches
 from kongformance.gateway import plugins as registry
+from kongformance.gateway.credentials import hash_client_secret
 from kongformance.gateway.entities import (
     KINDS,
     OAUTH2_CREDENTIAL,
@@ -26,7 +27,6 @@ from kongformance.gateway.entities import (
     check_fields,
     expand_service_url,
     foreign_key_violation,
-    hash_client_secret,
     is_uuid,
     new_id,
     random_secret,
