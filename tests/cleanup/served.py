@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -102,8 +103,8 @@ class Observer:
             total += len(resp.json()["data"])
         return total
 
-    def auth_servers(self, run_id: str | None = None) -> list[dict[str, object]]:
-        servers: list[dict[str, object]] = []
+    def auth_servers(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        servers: list[dict[str, Any]] = []
         number = 1
         while True:
             resp = self.http.get(
@@ -118,7 +119,7 @@ class Observer:
             number += 1
         if run_id is None:
             return servers
-        return [s for s in servers if (s.get("labels") or {}).get("kf-run") == run_id]  # type: ignore[union-attr]
+        return [s for s in servers if (s.get("labels") or {}).get("kf-run") == run_id]
 
     def claims(self, server_id: str) -> int:
         url = f"{self.urls['identity']}/v1/auth-servers/{server_id}/claims"

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
-from identity_issuer.helpers import Issuer, decode_segments
 from kongformance.identity.defects import ISSUER_DEFECTS
 
 

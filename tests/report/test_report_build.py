@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_samples import REGISTRY, SECRETS, write_sample_run
+from tests.report.report_samples import REGISTRY, SECRETS, write_sample_run
 
 from kongformance import cli
 from kongformance.report import build_report, load_report, main, render_html

@@ -113,7 +113,7 @@ class AdminApi:
             )
         self.app = Starlette(
             routes=routes,
-            exception_handlers={HTTPException: self._http_error, KongError: self._kong_error},  # type: ignore[dict-item]
+            exception_handlers={HTTPException: self._http_error, KongError: self._kong_error},
         )
 
     # --- info --------------------------------------------------------------------------------------

@@ -85,10 +85,6 @@ def body_schema(request_body: str) -> dict[str, Any]:
     return schema
 
 
-_format_checker = FormatChecker()
-
-
-@_format_checker.checks("uri")
 def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -99,6 +95,12 @@ def _is_uri(value: object) -> bool:
     except ValueError:
         return False
     return bool(parts.scheme) and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", parts.scheme))
+
+
+_format_checker = FormatChecker()
+_format_checker.checks("uri")(
+    _is_uri
+)  # registered by call: jsonschema is untyped, a decorator would untype it
 
 
 @functools.cache
