@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,9 +229,9 @@ def start_run(
     return child
 
 
-def poll_until(condition: object, deadline: float, what: str) -> None:
+def poll_until(condition: Callable[[], object], deadline: float, what: str) -> None:
     """Poll ``condition()`` until true; AssertionError naming ``what`` after ``deadline`` seconds."""
     end = time.monotonic() + deadline
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < end, f"never saw {what}"
         time.sleep(0.005)  # poll: watching another process reach a point of its run
