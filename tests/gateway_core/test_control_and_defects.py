@@ -3,7 +3,8 @@ from Kong that a conformance test can observe (layout contract; https://develope
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -122,7 +123,7 @@ class _First(Plugin):
 
 
 @pytest.fixture
-def tag_plugins() -> Any:
+def tag_plugins() -> Iterator[None]:
     registry.register(_Tag)
     registry.register(_First)
     yield
@@ -131,7 +132,7 @@ def tag_plugins() -> Any:
 
 
 def test_defect_plugin_precedence_reversed(
-    make_gateway: MakeGateway, upstream: Upstream, tag_plugins: Any
+    make_gateway: MakeGateway, upstream: Upstream, tag_plugins: None
 ) -> None:
     """plugin_precedence_reversed runs the global instance instead of the route's."""
     gw = make_gateway()
@@ -144,7 +145,7 @@ def test_defect_plugin_precedence_reversed(
 
 
 def test_defect_plugins_run_in_reverse_priority(
-    make_gateway: MakeGateway, upstream: Upstream, tag_plugins: Any
+    make_gateway: MakeGateway, upstream: Upstream, tag_plugins: None
 ) -> None:
     """plugins_run_in_reverse_priority runs the lower priority first (https://developer.konghq.com/gateway/authentication/)."""
     gw = make_gateway()
