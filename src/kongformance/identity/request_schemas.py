@@ -98,9 +98,8 @@ def _is_uri(value: object) -> bool:
 
 
 _format_checker = FormatChecker()
-_format_checker.checks("uri")(
-    _is_uri
-)  # registered by call: jsonschema is untyped, a decorator would untype it
+# registered by a call, not as a decorator: jsonschema is untyped here, and a decorator would untype _is_uri
+_format_checker.checks("uri")(_is_uri)
 
 
 @functools.cache

@@ -127,7 +127,7 @@ class DockerStack:
 
 
 def docker_client() -> Any:
-    """A docker SDK client for DOCKER_HOST (``docker.DockerClient``; the docker SDK ships no type information)."""
+    """A docker SDK client for DOCKER_HOST (a ``docker.DockerClient``: no type information for the SDK is installed)."""
     import docker
 
     return docker.from_env()
