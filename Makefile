@@ -1,7 +1,7 @@
 # The README's two commands:
 #   make run    main job: set up .venv, run the conformance suite on the local target, reports in reports/
-#   make test   self-tests: set up .venv, ruff, ruff format --check, mypy, pytest (tests/ and suites/,
-#               -n auto), then the mutation check (the suites must catch every defect)
+#   make test   self-tests: set up .venv, ruff, ruff format --check, mypy --strict (whole tree), pytest
+#               (tests/ and suites/, -n auto), then the mutation check (the suites must catch every defect)
 # Everything else here is a step of those two. tox.ini calls the same steps.
 
 SHELL := /bin/bash
@@ -47,6 +47,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# strict over src/, suites/, fixtures/, tests/, bench/ and tools/: the files and flags are pyproject's [tool.mypy]
 typecheck: setup
 	$(BIN)/mypy
 

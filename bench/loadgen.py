@@ -11,11 +11,22 @@ import argparse
 import asyncio
 import json
 import time
+from typing import TypedDict
 
 import httpx
 
 
-async def _worker(client: httpx.AsyncClient, args: argparse.Namespace, deadline: float, out: dict) -> None:
+class _Tally(TypedDict):
+    """What the workers count while the load runs."""
+
+    requests: int
+    non2xx: int
+    socket_errors: int
+    latencies: list[float]
+    headers: dict[str, str]
+
+
+async def _worker(client: httpx.AsyncClient, args: argparse.Namespace, deadline: float, out: _Tally) -> None:
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         try:
@@ -29,9 +40,9 @@ async def _worker(client: httpx.AsyncClient, args: argparse.Namespace, deadline:
             out["socket_errors"] += 1
 
 
-async def run(args: argparse.Namespace) -> dict:
-    headers = dict(h.split(":", 1) for h in args.header)
-    out: dict = {"requests": 0, "non2xx": 0, "socket_errors": 0, "latencies": [], "headers": headers}
+async def run(args: argparse.Namespace) -> dict[str, int]:
+    headers: dict[str, str] = dict(h.split(":", 1) for h in args.header)
+    out: _Tally = {"requests": 0, "non2xx": 0, "socket_errors": 0, "latencies": [], "headers": headers}
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
         started = time.perf_counter()

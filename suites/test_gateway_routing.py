@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -33,7 +33,7 @@ def temporary_route(
     *,
     route: dict[str, Any],
     tags: list[str],
-    plugins: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    plugins: Sequence[dict[str, Any]] = (),
 ) -> Iterator[dict[str, Any]]:
     """A service + route (+ route plugins) created for one test, live on the proxy, deleted afterwards; each
     carries the run's tags, so a run interrupted mid-test still removes them (docs/cleanup.md)."""

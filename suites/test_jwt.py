@@ -7,6 +7,7 @@ The profile gives the jwt route a consumer whose credential ``key`` is the token
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt as pyjwt
@@ -18,13 +19,14 @@ from fixtures.oracle import OIDC_UNAUTHORIZED, assert_refused
 from fixtures.timing import ClockControl
 
 from kongformance.profile import ProfileHandles
+from kongformance.targets import Stack
 
 FLOW = "jwt"
 ROUTE = "jwt"
 
 
 @pytest.fixture
-def sign(kf_profile: ProfileHandles, kf_stack: Any) -> Any:
+def sign(kf_profile: ProfileHandles, kf_stack: Stack) -> Callable[..., str]:
     """Signs claims with the jwt credential's private key; ``iss`` defaults to the credential key."""
     if kf_profile.jwt is None:
         pytest.skip("the profile has no jwt credential")
@@ -43,7 +45,7 @@ def sign(kf_profile: ProfileHandles, kf_stack: Any) -> Any:
 
 
 @pytest.fixture
-def now(kf_stack: Any) -> int:
+def now(kf_stack: Stack) -> int:
     """The gateway's notion of now (virtual clock locally)."""
     import httpx
 

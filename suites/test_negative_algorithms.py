@@ -8,6 +8,7 @@ https://developer.konghq.com/plugins/openid-connect/#discovery-cache) instead of
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import uuid
@@ -126,7 +127,7 @@ def test_ignores_a_key_embedded_in_the_token(
     header: dict[str, Any] = {"kid": kid}
     if member == "x5c":
         der = _self_signed(attacker_key).public_bytes(serialization.Encoding.DER)
-        header["x5c"] = [jose.base64.b64encode(der).decode()]
+        header["x5c"] = [base64.b64encode(der).decode()]
     else:
         header["jwk"] = _public_jwk(attacker_key, kid)
     forged = _attacker_token(attacker_key, forge.claims(), header)

@@ -5,9 +5,9 @@ cannot run fails the run instead of skipping it, so a CI job without Go or Docke
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterator
 
+import pluggy
 import pytest
 
 
@@ -22,9 +22,11 @@ def in_ci() -> bool:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    report = outcome.get_result()
     oracle = item.get_closest_marker("oracle") is not None or "go_oracle" in getattr(item, "fixturenames", ())
     if report.skipped and in_ci() and oracle:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

@@ -30,7 +30,7 @@ def ported() -> dict[str, set[int]]:
         for _, fn in inspect.getmembers(module, inspect.isfunction):
             spec = getattr(fn, "kong_spec", None)
             if spec:
-                out[spec].update(fn.kong_spec_lines)
+                out[spec].update(vars(fn)["kong_spec_lines"])
     return out
 
 

@@ -60,7 +60,7 @@ def subset(doc: dict[str, Any]) -> dict[str, Any]:
         components.setdefault(kind, {})[name] = node
         _refs(node, todo)
     components["securitySchemes"] = doc["components"]["securitySchemes"]
-    keep = {k: doc[k] for k in ("openapi", "info", "servers", "security") if k in doc}
+    keep: dict[str, Any] = {k: doc[k] for k in ("openapi", "info", "servers", "security") if k in doc}
     return {**keep, "paths": paths, "components": components}
 
 

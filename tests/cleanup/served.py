@@ -10,10 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -102,8 +103,8 @@ class Observer:
             total += len(resp.json()["data"])
         return total
 
-    def auth_servers(self, run_id: str | None = None) -> list[dict[str, object]]:
-        servers: list[dict[str, object]] = []
+    def auth_servers(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        servers: list[dict[str, Any]] = []
         number = 1
         while True:
             resp = self.http.get(
@@ -118,7 +119,7 @@ class Observer:
             number += 1
         if run_id is None:
             return servers
-        return [s for s in servers if (s.get("labels") or {}).get("kf-run") == run_id]  # type: ignore[union-attr]
+        return [s for s in servers if (s.get("labels") or {}).get("kf-run") == run_id]
 
     def claims(self, server_id: str) -> int:
         url = f"{self.urls['identity']}/v1/auth-servers/{server_id}/claims"
@@ -228,9 +229,9 @@ def start_run(
     return child
 
 
-def poll_until(condition: object, deadline: float, what: str) -> None:
+def poll_until(condition: Callable[[], object], deadline: float, what: str) -> None:
     """Poll ``condition()`` until true; AssertionError naming ``what`` after ``deadline`` seconds."""
     end = time.monotonic() + deadline
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < end, f"never saw {what}"
         time.sleep(0.005)  # poll: watching another process reach a point of its run

@@ -3,10 +3,11 @@ surface": freeze, advance). Every test runs against the bare module, the issuer 
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
-
-from control.conftest import Surface
+from tests.control.conftest import Surface
 
 
 def _post(http: httpx.Client, surface: Surface, form: str, action: str, **fields: float) -> httpx.Response:
@@ -60,10 +61,10 @@ def test_accepts_a_body_action_equal_to_the_path_action(http: httpx.Client, surf
     assert response.status_code == 200 and response.json()["now"] == 5
 
 
-def _assert_bad(response: httpx.Response, field: str, rule: str) -> dict:
+def _assert_bad(response: httpx.Response, field: str, rule: str) -> dict[str, Any]:
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == 400
     assert [(p["field"], p.get("rule")) for p in body["invalid_parameters"]] == [(field, rule)]
     return body
@@ -112,7 +113,7 @@ def test_rejects_a_body_action_that_contradicts_the_path(http: httpx.Client, sur
 )
 @pytest.mark.parametrize("form", ["path", "body"])
 def test_rejects_advance_without_a_finite_non_negative_number(
-    http: httpx.Client, surface: Surface, form: str, body: dict, rule: str
+    http: httpx.Client, surface: Surface, form: str, body: dict[str, Any], rule: str
 ) -> None:
     """common rules and docs/identity-control-api.md: advance needs "seconds" >= 0; the clock stays put."""
     surface.clock.freeze(1000)
@@ -147,7 +148,7 @@ def test_rejects_a_freeze_instant_that_is_not_a_number(
     ],
 )
 def test_rejects_fields_the_action_does_not_take(
-    http: httpx.Client, surface: Surface, action: str, body: dict, field: str
+    http: httpx.Client, surface: Surface, action: str, body: dict[str, Any], field: str
 ) -> None:
     """common rules: a misspelt or misplaced field is refused rather than silently ignored."""
     _assert_bad(http.post(f"{surface.control}/clock/{action}", json=body), field, "unknown_property")

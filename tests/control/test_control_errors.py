@@ -10,8 +10,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
-
-from control.conftest import Surface
+from tests.control.conftest import Surface
 
 SPEC = resources.files("kongformance").joinpath("reference/konnect-openapi/kong-identity-v1.yaml")
 
@@ -35,7 +34,12 @@ def bad_request_schema() -> dict[str, Any]:
     ],
 )
 def test_bad_input_answers_konnects_bad_request_error(
-    http: httpx.Client, surface: Surface, bad_request_schema: dict, method: str, path: str, body: Any
+    http: httpx.Client,
+    surface: Surface,
+    bad_request_schema: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any,
 ) -> None:
     """https://developer.konghq.com/api/konnect/kong-identity/v1/: 400s carry status, title, instance, detail and schema-valid invalid_parameters."""
     response = http.request(method, surface.control + path, json=body)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from control.conftest import SAMPLE_DEFECTS, Surface
+from tests.control.conftest import SAMPLE_DEFECTS, Surface
 
 
 def test_lists_the_whole_catalogue_with_each_switch_state(http: httpx.Client, surface: Surface) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,8 +109,12 @@ class RunningGateway:
         return svc.json(), rt.json()
 
 
+# make_gateway(**ReferenceGateway options) -> a started gateway, stopped at the end of the test
+MakeGateway = Callable[..., RunningGateway]
+
+
 @pytest.fixture
-def make_gateway() -> Iterator[Any]:
+def make_gateway() -> Iterator[MakeGateway]:
     started: list[RunningGateway] = []
 
     def make(**kwargs: Any) -> RunningGateway:
@@ -135,6 +139,6 @@ def make_gateway() -> Iterator[Any]:
 
 
 @pytest.fixture
-def gateway(make_gateway: Any) -> RunningGateway:
+def gateway(make_gateway: MakeGateway) -> RunningGateway:
     """A DB-mode gateway following Kong 3.15."""
     return make_gateway()

@@ -10,8 +10,10 @@ import pytest
 from kongformance.gateway import plugins as registry
 from kongformance.gateway.plugins.base import Plugin
 
+from .conftest import MakeGateway, RunningGateway
 
-def test_root_reports_version_plugins_and_database_mode(make_gateway: Any) -> None:
+
+def test_root_reports_version_plugins_and_database_mode(make_gateway: MakeGateway) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: GET / lists the plugins of the node and the database mode."""
     db = make_gateway(kong_version="3.15")
     body = db.admin.get("/").json()
@@ -26,7 +28,7 @@ def test_root_reports_version_plugins_and_database_mode(make_gateway: Any) -> No
     assert body["version"].startswith("3.9")
 
 
-def test_service_url_shorthand_sets_protocol_host_port_and_path(gateway: Any) -> None:
+def test_service_url_shorthand_sets_protocol_host_port_and_path(gateway: RunningGateway) -> None:
     """Kong Service entity: ``url`` expands to protocol, host, port, path; other defaults as Kong's."""
     r = gateway.admin.post("/services", json={"name": "svc", "url": "https://example.com/base"})
     assert r.status_code == 201
@@ -46,7 +48,7 @@ def test_service_url_shorthand_sets_protocol_host_port_and_path(gateway: Any) ->
     [("3.9", ["http", "https"]), ("3.13", ["http", "https"]), ("3.14", ["https"]), ("3.15", ["https"])],
 )
 def test_route_protocols_default_depends_on_kong_version(
-    make_gateway: Any, version: str, expected: list[str]
+    make_gateway: MakeGateway, version: str, expected: list[str]
 ) -> None:
     """https://developer.konghq.com/gateway/authentication/: a new Route defaults to protocols [https] from 3.14, [http, https] before."""
     gw = make_gateway(kong_version=version)
@@ -62,7 +64,7 @@ def test_route_protocols_default_depends_on_kong_version(
     ("version", "expected"), [("3.9", False), ("3.13", False), ("3.14", True), ("3.15", True)]
 )
 def test_plugin_hide_credentials_default_depends_on_kong_version(
-    make_gateway: Any, version: str, expected: bool
+    make_gateway: MakeGateway, version: str, expected: bool
 ) -> None:
     """https://developer.konghq.com/gateway/authentication/: hide_credentials defaults to true from 3.14 (false up to 3.13)."""
     gw = make_gateway(kong_version=version)
@@ -77,7 +79,7 @@ def test_plugin_hide_credentials_default_depends_on_kong_version(
     assert config["client_id"] is None  # unset fields are present as null, as Kong stores them
 
 
-def test_schema_violation_names_every_bad_field(gateway: Any) -> None:
+def test_schema_violation_names_every_bad_field(gateway: RunningGateway) -> None:
     """Kong's schema violation (code 2): message and ``fields`` name each field (kong/db/errors.lua)."""
     r = gateway.admin.post(
         "/plugins", json={"name": "openid-connect", "config": {"leeway": "soon", "nope": 1}}
@@ -94,7 +96,7 @@ def test_schema_violation_names_every_bad_field(gateway: Any) -> None:
     assert "config.issuer: required field missing" in body["message"]
 
 
-def test_single_schema_violation_message(gateway: Any) -> None:
+def test_single_schema_violation_message(gateway: RunningGateway) -> None:
     """kong/db/errors.lua: one error reads ``schema violation (<field>: <error>)``."""
     r = gateway.admin.post("/plugins", json={"name": "openid-connect", "config": {}})
     assert r.json()["message"] == "schema violation (config.issuer: required field missing)"
@@ -103,7 +105,7 @@ def test_single_schema_violation_message(gateway: Any) -> None:
     assert r.json()["fields"] == {"host": "required field missing"}
 
 
-def test_unknown_plugin_name_is_rejected_as_kong_does(gateway: Any) -> None:
+def test_unknown_plugin_name_is_rejected_as_kong_does(gateway: RunningGateway) -> None:
     """Kong refuses a plugin that is not enabled on the node, naming the ``name`` field."""
     r = gateway.admin.post("/plugins", json={"name": "no-such-plugin"})
     assert r.status_code == 400
@@ -123,7 +125,7 @@ class _CheckedPlugin(Plugin):
         return {}
 
 
-def test_entity_checks_of_the_plugin_class_run_after_defaults(gateway: Any) -> None:
+def test_entity_checks_of_the_plugin_class_run_after_defaults(gateway: RunningGateway) -> None:
     """Layout contract: a plugin's ``entity_checks`` gets the defaulted config; its errors come back under config."""
     schema = {
         "type": "object",
@@ -146,7 +148,7 @@ def test_entity_checks_of_the_plugin_class_run_after_defaults(gateway: Any) -> N
         registry.unregister("test-checked")
 
 
-def test_unknown_entity_is_404_not_found(gateway: Any) -> None:
+def test_unknown_entity_is_404_not_found(gateway: RunningGateway) -> None:
     """Kong answers a missing entity with 404 ``{"message":"Not found"}``."""
     for path in (
         "/services/missing",
@@ -161,7 +163,7 @@ def test_unknown_entity_is_404_not_found(gateway: Any) -> None:
     assert gateway.admin.get("/no/such/endpoint").json() == {"message": "Not found"}
 
 
-def test_duplicate_name_is_409_unique_violation(gateway: Any) -> None:
+def test_duplicate_name_is_409_unique_violation(gateway: RunningGateway) -> None:
     """Kong's unique constraint violation (code 5) is a 409 naming the field."""
     assert gateway.admin.post("/services", json={"name": "dup", "url": "http://a.example"}).status_code == 201
     r = gateway.admin.post("/services", json={"name": "dup", "url": "http://b.example"})
@@ -172,7 +174,7 @@ def test_duplicate_name_is_409_unique_violation(gateway: Any) -> None:
     assert again.status_code == 409 and again.json()["name"] == "unique constraint violation"
 
 
-def test_list_pages_with_size_offset_and_next(gateway: Any) -> None:
+def test_list_pages_with_size_offset_and_next(gateway: RunningGateway) -> None:
     """Kong pagination: ``size`` bounds a page, ``offset``/``next`` lead to the following one."""
     for i in range(5):
         gateway.admin.post("/consumers", json={"username": f"user-{i}"})
@@ -187,7 +189,7 @@ def test_list_pages_with_size_offset_and_next(gateway: Any) -> None:
     assert bad.status_code == 400 and bad.json()["name"] == "invalid size"
 
 
-def test_patch_put_and_delete_follow_kong(gateway: Any) -> None:
+def test_patch_put_and_delete_follow_kong(gateway: RunningGateway) -> None:
     """PATCH merges, PUT upserts by name, DELETE answers 204 and cascades to the route's plugins."""
     svc = gateway.admin.put("/services/by-put", json={"url": "http://up.example"})
     assert svc.status_code == 200 and svc.json()["name"] == "by-put"
@@ -205,7 +207,7 @@ def test_patch_put_and_delete_follow_kong(gateway: Any) -> None:
     assert gateway.admin.delete("/services/by-put").status_code == 204  # Kong: deleting nothing is still 204
 
 
-def test_plugin_config_patch_merges_fields(gateway: Any) -> None:
+def test_plugin_config_patch_merges_fields(gateway: RunningGateway) -> None:
     """Kong's PATCH on a plugin merges ``config`` field by field and revalidates."""
     p = gateway.admin.post(
         "/plugins", json={"name": "openid-connect", "config": {"issuer": "https://i.example"}}
@@ -217,7 +219,7 @@ def test_plugin_config_patch_merges_fields(gateway: Any) -> None:
     assert bad.status_code == 400 and bad.json()["fields"] == {"config": {"leeway": "expected a number"}}
 
 
-def test_oauth2_credentials_generate_client_id_and_secret(gateway: Any) -> None:
+def test_oauth2_credentials_generate_client_id_and_secret(gateway: RunningGateway) -> None:
     """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: ``client_id`` and ``client_secret`` are generated when omitted."""
     gateway.admin.post("/consumers", json={"username": "alice"})
     r = gateway.admin.post("/consumers/alice/oauth2", json={"name": "app"})
@@ -231,10 +233,11 @@ def test_oauth2_credentials_generate_client_id_and_secret(gateway: Any) -> None:
     missing_name = gateway.admin.post("/consumers/alice/oauth2", json={})
     assert missing_name.json()["fields"] == {"name": "required field missing"}
     runtime = gateway.gateway.runtime
-    assert runtime.find_credential("oauth2_credentials", "client_id", cred["client_id"])["id"] == cred["id"]
+    found = runtime.find_credential("oauth2_credentials", "client_id", cred["client_id"])
+    assert found is not None and found["id"] == cred["id"]
 
 
-def test_consumer_needs_username_or_custom_id(gateway: Any) -> None:
+def test_consumer_needs_username_or_custom_id(gateway: RunningGateway) -> None:
     """Kong Consumer entity check: at least one of custom_id, username."""
     r = gateway.admin.post("/consumers", json={})
     assert r.status_code == 400
@@ -243,7 +246,7 @@ def test_consumer_needs_username_or_custom_id(gateway: Any) -> None:
     }
 
 
-def test_form_encoded_bodies_are_coerced_like_kong(gateway: Any) -> None:
+def test_form_encoded_bodies_are_coerced_like_kong(gateway: RunningGateway) -> None:
     """Kong's Admin API accepts form fields (``paths[]``, ``config.x``) and converts them to the schema's types."""
     svc = gateway.admin.post(
         "/services", data={"name": "form", "url": "http://form.example", "retries": "2"}
@@ -259,7 +262,7 @@ def test_form_encoded_bodies_are_coerced_like_kong(gateway: Any) -> None:
     assert plugin.json()["config"]["leeway"] == 3
 
 
-def test_broken_json_body_is_a_400(gateway: Any) -> None:
+def test_broken_json_body_is_a_400(gateway: RunningGateway) -> None:
     """Bad input to the Admin API gets a well-formed 400, never a 500."""
     r = gateway.admin.post("/services", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json() == {"message": "Cannot parse JSON body"}
@@ -267,7 +270,7 @@ def test_broken_json_body_is_a_400(gateway: Any) -> None:
     assert r.status_code == 400 and r.json()["code"] == 2
 
 
-def test_route_checks_paths_and_match_criteria(gateway: Any) -> None:
+def test_route_checks_paths_and_match_criteria(gateway: RunningGateway) -> None:
     """Kong Route entity checks: paths start with / or ~/, and an http route needs a match criterion."""
     svc = gateway.admin.post("/services", json={"url": "http://x.example"}).json()
     bad = gateway.admin.post(f"/services/{svc['id']}/routes", json={"paths": ["nope"], "protocols": ["http"]})
@@ -279,7 +282,7 @@ def test_route_checks_paths_and_match_criteria(gateway: Any) -> None:
     }
 
 
-def test_crud_writes_answer_405_in_db_less_mode(make_gateway: Any) -> None:
+def test_crud_writes_answer_405_in_db_less_mode(make_gateway: MakeGateway) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: in DB-less mode CRUD writes return 405; GETs work."""
     gw = make_gateway(db_less=True)
     refused = gw.admin.post("/services", json={"url": "http://x.example"})
@@ -295,7 +298,7 @@ def test_crud_writes_answer_405_in_db_less_mode(make_gateway: Any) -> None:
     assert gw.admin.get("/services").json() == {"data": [], "next": None}
 
 
-def test_list_filters_by_tags(gateway: Any) -> None:
+def test_list_filters_by_tags(gateway: RunningGateway) -> None:
     """Kong's ``tags`` list filter: ``a,b`` needs all tags, ``a/b`` any of them."""
     gateway.admin.post("/consumers", json={"username": "one", "tags": ["kf", "x"]})
     gateway.admin.post("/consumers", json={"username": "two", "tags": ["kf"]})
@@ -310,7 +313,7 @@ def test_list_filters_by_tags(gateway: Any) -> None:
     assert gateway.admin.get("/consumers", params={"tags": "a,b/c"}).status_code == 400
 
 
-def test_ids_must_be_uuids(gateway: Any) -> None:
+def test_ids_must_be_uuids(gateway: RunningGateway) -> None:
     """Kong entity ids are UUIDs: a client-chosen id must be one."""
     r = gateway.admin.post("/consumers", json={"id": "not-a-uuid", "username": "u"})
     assert r.status_code == 400 and r.json()["fields"] == {"id": "expected a valid UUID"}

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .conftest import MakeGateway, RunningGateway
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -40,7 +42,7 @@ def bodies(draw: Any, path: str) -> Any:
 
 
 @pytest.mark.parametrize("path", sorted(FIELDS))
-def test_admin_api_answers_any_json_below_500(gateway: Any, path: str) -> None:
+def test_admin_api_answers_any_json_below_500(gateway: RunningGateway, path: str) -> None:
     """Bad input to anything we ship gets a clear, well-formed error (common rules; kong/db/errors.lua)."""
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -74,7 +76,7 @@ def declarative_docs(draw: Any) -> Any:
     return doc
 
 
-def test_config_endpoint_answers_any_document_below_500(make_gateway: Any) -> None:
+def test_config_endpoint_answers_any_document_below_500(make_gateway: MakeGateway) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: invalid declarative input is a 400 in Kong's shape, never a server error."""
     gw = make_gateway(db_less=True)
 

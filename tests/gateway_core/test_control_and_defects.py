@@ -3,7 +3,8 @@ from Kong that a conformance test can observe (layout contract; https://develope
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -11,8 +12,10 @@ from kongformance.gateway import plugins as registry
 from kongformance.gateway.defects import CORE_DEFECTS
 from kongformance.gateway.plugins.base import Exit, Plugin, RequestContext
 
+from .conftest import MakeGateway, RunningGateway, Upstream
 
-def test_clock_control_freezes_and_advances(gateway: Any) -> None:
+
+def test_clock_control_freezes_and_advances(gateway: RunningGateway) -> None:
     """/_emulator/clock: freeze at an instant, advance, resume, reset."""
     r = gateway.admin.post("/_emulator/clock", json={"action": "freeze", "at": 1_000_000})
     assert r.json()["now"] == 1_000_000 and r.json()["frozen"] is True
@@ -28,13 +31,13 @@ def test_clock_control_freezes_and_advances(gateway: Any) -> None:
     )
 
 
-def test_entity_timestamps_follow_the_virtual_clock(gateway: Any) -> None:
+def test_entity_timestamps_follow_the_virtual_clock(gateway: RunningGateway) -> None:
     """One clock: created_at of new entities comes from the gateway's Clock."""
     gateway.admin.post("/_emulator/clock", json={"action": "freeze", "at": 2_000_000})
     assert gateway.admin.post("/consumers", json={"username": "t"}).json()["created_at"] == 2_000_000
 
 
-def test_defect_switches_list_and_set(gateway: Any) -> None:
+def test_defect_switches_list_and_set(gateway: RunningGateway) -> None:
     """/_emulator/defects: the catalogue includes core and plugin defects; PUT sets exactly the listed ones."""
     state = gateway.admin.get("/_emulator/defects").json()
     names = {d["name"] for d in state["catalogue"]}
@@ -45,7 +48,7 @@ def test_defect_switches_list_and_set(gateway: Any) -> None:
     assert gateway.admin.put("/_emulator/defects", json={"enabled": []}).json()["enabled"] == []
 
 
-def test_defects_can_be_enabled_at_start(make_gateway: Any) -> None:
+def test_defects_can_be_enabled_at_start(make_gateway: MakeGateway) -> None:
     """ReferenceGateway(defects=...) switches defects on from the start."""
     gw = make_gateway(defects=["strip_path_ignored"])
     assert gw.admin.get("/_emulator/defects").json()["enabled"] == ["strip_path_ignored"]
@@ -60,7 +63,7 @@ class _Counter(Plugin):
         type(self).cleared += 1
 
 
-def test_dropping_caches_rebuilds_plugin_objects(gateway: Any, upstream: Any) -> None:
+def test_dropping_caches_rebuilds_plugin_objects(gateway: RunningGateway, upstream: Upstream) -> None:
     """/_emulator/caches DELETE: every plugin cache is dropped (plugin objects rebuilt)."""
     registry.register(_Counter)
     try:
@@ -77,7 +80,7 @@ def test_dropping_caches_rebuilds_plugin_objects(gateway: Any, upstream: Any) ->
 # --- each core defect is observable ------------------------------------------------------------------
 
 
-def test_defect_route_protocols_default_ignored(make_gateway: Any, upstream: Any) -> None:
+def test_defect_route_protocols_default_ignored(make_gateway: MakeGateway, upstream: Upstream) -> None:
     """route_protocols_default_ignored breaks https://developer.konghq.com/gateway/authentication/: a defaulted 3.14+ route answers plain HTTP."""
     gw = make_gateway()
     svc = gw.admin.post("/services", json={"url": upstream.url}).json()
@@ -89,14 +92,14 @@ def test_defect_route_protocols_default_ignored(make_gateway: Any, upstream: Any
     assert gw.proxy.get("/explicit").status_code == 426  # an explicit https-only route is still honoured
 
 
-def test_defect_strip_path_ignored(make_gateway: Any, upstream: Any) -> None:
+def test_defect_strip_path_ignored(make_gateway: MakeGateway, upstream: Upstream) -> None:
     """strip_path_ignored forwards the matched prefix although strip_path is true."""
     gw = make_gateway(defects=["strip_path_ignored"])
     gw.service_and_route(upstream.url, paths=["/strip"])
     assert gw.proxy.get("/strip/a").json()["path"] == "/strip/a"
 
 
-def test_defect_https_only_route_served_over_http(make_gateway: Any, upstream: Any) -> None:
+def test_defect_https_only_route_served_over_http(make_gateway: MakeGateway, upstream: Upstream) -> None:
     """https_only_route_served_over_http proxies plain HTTP instead of answering 426."""
     gw = make_gateway(defects=["https_only_route_served_over_http"])
     gw.service_and_route(upstream.url, paths=["/tls"], protocols=["https"])
@@ -120,7 +123,7 @@ class _First(Plugin):
 
 
 @pytest.fixture
-def tag_plugins() -> Any:
+def tag_plugins() -> Iterator[None]:
     registry.register(_Tag)
     registry.register(_First)
     yield
@@ -128,7 +131,9 @@ def tag_plugins() -> Any:
     registry.unregister("test-first")
 
 
-def test_defect_plugin_precedence_reversed(make_gateway: Any, upstream: Any, tag_plugins: Any) -> None:
+def test_defect_plugin_precedence_reversed(
+    make_gateway: MakeGateway, upstream: Upstream, tag_plugins: None
+) -> None:
     """plugin_precedence_reversed runs the global instance instead of the route's."""
     gw = make_gateway()
     _, route = gw.service_and_route(upstream.url, paths=["/p"])
@@ -139,7 +144,9 @@ def test_defect_plugin_precedence_reversed(make_gateway: Any, upstream: Any, tag
     assert gw.proxy.get("/p").json() == {"tag": "global"}
 
 
-def test_defect_plugins_run_in_reverse_priority(make_gateway: Any, upstream: Any, tag_plugins: Any) -> None:
+def test_defect_plugins_run_in_reverse_priority(
+    make_gateway: MakeGateway, upstream: Upstream, tag_plugins: None
+) -> None:
     """plugins_run_in_reverse_priority runs the lower priority first (https://developer.konghq.com/gateway/authentication/)."""
     gw = make_gateway()
     _, route = gw.service_and_route(upstream.url, paths=["/o"])
@@ -159,7 +166,7 @@ class _ConfigEcho(Plugin):
         return Exit(200, {k: self.config.get(k) for k in keys})
 
 
-def test_defect_legacy_plugin_defaults(make_gateway: Any, upstream: Any) -> None:
+def test_defect_legacy_plugin_defaults(make_gateway: MakeGateway, upstream: Upstream) -> None:
     """legacy_plugin_defaults runs 3.14+ plugins with the pre-3.14 hide_credentials/ssl_verify defaults."""
     gw = make_gateway()
     _, route = gw.service_and_route(upstream.url, paths=["/d"])

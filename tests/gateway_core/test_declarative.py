@@ -9,9 +9,11 @@ import yaml
 
 from kongformance.gateway.runtime import DbLessWriteError
 
+from .conftest import MakeGateway, RunningGateway, Upstream
+
 
 @pytest.fixture
-def dbless(make_gateway: Any) -> Any:
+def dbless(make_gateway: MakeGateway) -> RunningGateway:
     return make_gateway(db_less=True, kong_version="3.15")
 
 
@@ -43,7 +45,9 @@ def _config(upstream_url: str, path: str = "/dl") -> dict[str, Any]:
     }
 
 
-def test_post_config_loads_nested_entities_and_proxies_at_once(dbless: Any, upstream: Any) -> None:
+def test_post_config_loads_nested_entities_and_proxies_at_once(
+    dbless: RunningGateway, upstream: Upstream
+) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: POST /config loads the whole config (201 with the entities); the proxy uses it at once."""
     r = dbless.admin.post("/config", json=_config(upstream.url))
     assert r.status_code == 201, r.text
@@ -61,7 +65,7 @@ def test_post_config_loads_nested_entities_and_proxies_at_once(dbless: Any, upst
     assert runtime.snapshot.router.match("http", "GET", "x", "/dl/a", {}) is not None
 
 
-def test_post_config_replaces_the_whole_config(dbless: Any, upstream: Any) -> None:
+def test_post_config_replaces_the_whole_config(dbless: RunningGateway, upstream: Upstream) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: a second POST /config replaces everything loaded before."""
     dbless.admin.post("/config", json=_config(upstream.url, "/first"))
     second = {
@@ -77,7 +81,9 @@ def test_post_config_replaces_the_whole_config(dbless: Any, upstream: Any) -> No
     assert dbless.proxy.get("/second").status_code == 200
 
 
-def test_post_config_accepts_yaml_with_top_level_references(dbless: Any, upstream: Any) -> None:
+def test_post_config_accepts_yaml_with_top_level_references(
+    dbless: RunningGateway, upstream: Upstream
+) -> None:
     """decK format: YAML bodies; top-level routes and plugins reference services and routes by name."""
     text = f"""
 _format_version: "3.0"
@@ -101,13 +107,13 @@ plugins:
     assert upstream.seen == []
 
 
-def test_empty_config_is_refused(dbless: Any) -> None:
+def test_empty_config_is_refused(dbless: RunningGateway) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: an empty body gets ``expected a declarative configuration``."""
     r = dbless.admin.post("/config", content=b"")
     assert (r.status_code, r.json()) == (400, {"message": "expected a declarative configuration"})
 
 
-def test_invalid_config_names_the_fields_where_they_are(dbless: Any, upstream: Any) -> None:
+def test_invalid_config_names_the_fields_where_they_are(dbless: RunningGateway, upstream: Upstream) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: invalid input is 400 in Kong's declarative error shape, mirroring the nesting."""
     doc = _config(upstream.url)
     doc["services"][0]["routes"][0]["paths"] = ["no-slash"]
@@ -129,14 +135,14 @@ def test_invalid_config_names_the_fields_where_they_are(dbless: Any, upstream: A
     )
 
 
-def test_format_version_is_required(dbless: Any) -> None:
+def test_format_version_is_required(dbless: RunningGateway) -> None:
     """decK format: ``_format_version`` is required; unknown top-level keys are refused."""
     r = dbless.admin.post("/config", json={"services": [], "bogus": 1})
     assert r.status_code == 400
     assert r.json()["fields"] == {"_format_version": "required field missing", "bogus": "unknown field"}
 
 
-def test_get_config_returns_the_loaded_yaml(dbless: Any, upstream: Any) -> None:
+def test_get_config_returns_the_loaded_yaml(dbless: RunningGateway, upstream: Upstream) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: GET /config returns ``{"config": "<yaml>"}``."""
     dbless.admin.post("/config", json=_config(upstream.url))
     doc = yaml.safe_load(dbless.admin.get("/config").json()["config"])
@@ -144,20 +150,20 @@ def test_get_config_returns_the_loaded_yaml(dbless: Any, upstream: Any) -> None:
     assert [s["name"] for s in doc["services"]] == ["svc"]
 
 
-def test_config_endpoint_needs_db_less_mode(gateway: Any) -> None:
+def test_config_endpoint_needs_db_less_mode(gateway: RunningGateway) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: /config answers 400 when a database is configured."""
     assert gateway.admin.post("/config", json={"_format_version": "3.0"}).status_code == 400
     assert gateway.admin.get("/config").status_code == 400
 
 
-def test_status_reports_a_configuration_hash(dbless: Any, upstream: Any) -> None:
+def test_status_reports_a_configuration_hash(dbless: RunningGateway, upstream: Upstream) -> None:
     """Kong's /status in DB-less mode carries configuration_hash (zeros before any config)."""
     assert dbless.admin.get("/status").json()["configuration_hash"] == "0" * 32
     dbless.admin.post("/config", json=_config(upstream.url))
     assert dbless.admin.get("/status").json()["configuration_hash"] != "0" * 32
 
 
-def test_oauth2_tokens_cannot_be_written_without_a_database(dbless: Any) -> None:
+def test_oauth2_tokens_cannot_be_written_without_a_database(dbless: RunningGateway) -> None:
     """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: the oauth2 plugin cannot issue tokens in DB-less mode (Kong/kong#6179: 500)."""
     store = dbless.gateway.runtime.oauth2_store()
     with pytest.raises(DbLessWriteError):
@@ -167,7 +173,7 @@ def test_oauth2_tokens_cannot_be_written_without_a_database(dbless: Any) -> None
     assert store.find("anything") is None
 
 
-def test_reload_keeps_plugin_objects_of_unchanged_plugins(dbless: Any, upstream: Any) -> None:
+def test_reload_keeps_plugin_objects_of_unchanged_plugins(dbless: RunningGateway, upstream: Upstream) -> None:
     """Layout contract: a reload that leaves a plugin entity unchanged keeps its object (and caches)."""
     dbless.admin.post("/config", json=_config(upstream.url))
     runtime = dbless.gateway.runtime
@@ -177,7 +183,7 @@ def test_reload_keeps_plugin_objects_of_unchanged_plugins(dbless: Any, upstream:
     assert all(runtime.snapshot.plugins[k] is v for k, v in before.items())
 
 
-def test_check_hash_answers_304_for_the_loaded_config(dbless: Any, upstream: Any) -> None:
+def test_check_hash_answers_304_for_the_loaded_config(dbless: RunningGateway, upstream: Upstream) -> None:
     """https://developer.konghq.com/gateway/db-less-mode/: ``?check_hash=1`` returns 304 when the config is unchanged."""
     doc = _config(upstream.url)
     assert dbless.admin.post("/config", json=doc, params={"check_hash": 1}).status_code == 201
@@ -188,7 +194,7 @@ def test_check_hash_answers_304_for_the_loaded_config(dbless: Any, upstream: Any
     assert dbless.admin.get("/status").json()["configuration_hash"] != loaded_hash
 
 
-def test_yaml_only_values_give_a_400_not_a_crash(dbless: Any) -> None:
+def test_yaml_only_values_give_a_400_not_a_crash(dbless: RunningGateway) -> None:
     """YAML can carry values JSON cannot (dates): they are refused with field errors, never a 500."""
     text = b'_format_version: "3.0"\nservices:\n- name: s\n  host: example.com\n  tags: [2024-01-01]\n'
     r = dbless.admin.post(

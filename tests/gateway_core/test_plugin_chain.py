@@ -4,12 +4,14 @@ plugin entity, Exit short-circuiting, header_filter, and plugin failures (https:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 
 from kongformance.gateway import plugins as registry
 from kongformance.gateway.plugins.base import Exit, Plugin, RequestContext, UpstreamResponse
+
+from .conftest import RunningGateway, Upstream
 
 CALLS: list[str] = []
 
@@ -77,7 +79,7 @@ def test_plugins() -> Iterator[None]:
         registry.unregister(cls.name)
 
 
-def test_plugins_run_in_descending_priority(gateway: Any, upstream: Any) -> None:
+def test_plugins_run_in_descending_priority(gateway: RunningGateway, upstream: Upstream) -> None:
     """https://developer.konghq.com/gateway/authentication/: a higher priority runs earlier in the access phase, whatever the creation order."""
     _, route = gateway.service_and_route(upstream.url, paths=["/chain"])
     for name in ("test-low", "test-high", "test-middle"):
@@ -91,7 +93,7 @@ def test_plugins_run_in_descending_priority(gateway: Any, upstream: Any) -> None
     ]
 
 
-def test_most_specific_plugin_entity_wins(gateway: Any, upstream: Any) -> None:
+def test_most_specific_plugin_entity_wins(gateway: RunningGateway, upstream: Upstream) -> None:
     """Kong plugin precedence: route > service > global for the same plugin name; one instance runs."""
     svc, route = gateway.service_and_route(upstream.url, paths=["/scoped"])
     _, other = gateway.service_and_route(upstream.url, paths=["/other"])
@@ -107,7 +109,7 @@ def test_most_specific_plugin_entity_wins(gateway: Any, upstream: Any) -> None:
     assert CALLS == ["test-high:route", "test-high:global"]
 
 
-def test_disabled_plugin_does_not_run(gateway: Any, upstream: Any) -> None:
+def test_disabled_plugin_does_not_run(gateway: RunningGateway, upstream: Upstream) -> None:
     """Kong Plugin ``enabled: false`` keeps the entity but skips it."""
     _, route = gateway.service_and_route(upstream.url, paths=["/off"])
     gateway.admin.post(f"/routes/{route['id']}/plugins", json={"name": "test-deny", "enabled": False})
@@ -115,7 +117,9 @@ def test_disabled_plugin_does_not_run(gateway: Any, upstream: Any) -> None:
     assert CALLS == []
 
 
-def test_exit_ends_the_request_without_calling_the_upstream(gateway: Any, upstream: Any) -> None:
+def test_exit_ends_the_request_without_calling_the_upstream(
+    gateway: RunningGateway, upstream: Upstream
+) -> None:
     """base.py Exit (kong.response.exit): the client gets the plugin's answer; later plugins and the upstream do not run."""
     _, route = gateway.service_and_route(upstream.url, paths=["/deny"])
     for name in ("test-deny", "test-low"):
@@ -130,7 +134,7 @@ def test_exit_ends_the_request_without_calling_the_upstream(gateway: Any, upstre
     assert upstream.seen == []
 
 
-def test_header_filter_sees_the_upstream_status(gateway: Any, upstream: Any) -> None:
+def test_header_filter_sees_the_upstream_status(gateway: RunningGateway, upstream: Upstream) -> None:
     """base.py header_filter runs on the upstream response and may edit its headers."""
     _, route = gateway.service_and_route(upstream.url, paths=["/status"], strip_path=False)
     gateway.admin.post(f"/routes/{route['id']}/plugins", json={"name": "test-status-spy"})
@@ -140,7 +144,7 @@ def test_header_filter_sees_the_upstream_status(gateway: Any, upstream: Any) -> 
     assert "x-upstream" not in r.headers
 
 
-def test_failing_plugin_gives_kong_500_not_a_traceback(gateway: Any, upstream: Any) -> None:
+def test_failing_plugin_gives_kong_500_not_a_traceback(gateway: RunningGateway, upstream: Upstream) -> None:
     """Kong answers an error inside a plugin with 500 ``An unexpected error occurred``."""
     _, route = gateway.service_and_route(upstream.url, paths=["/broken"])
     gateway.admin.post(f"/routes/{route['id']}/plugins", json={"name": "test-broken"})
@@ -150,7 +154,7 @@ def test_failing_plugin_gives_kong_500_not_a_traceback(gateway: Any, upstream: A
     assert upstream.seen == []
 
 
-def test_plugin_protocols_limit_where_it_runs(gateway: Any, upstream: Any) -> None:
+def test_plugin_protocols_limit_where_it_runs(gateway: RunningGateway, upstream: Upstream) -> None:
     """Kong Plugin ``protocols``: a plugin limited to https does not run on plain-HTTP requests."""
     _, route = gateway.service_and_route(upstream.url, paths=["/proto"])
     gateway.admin.post(f"/routes/{route['id']}/plugins", json={"name": "test-deny", "protocols": ["https"]})
@@ -158,7 +162,7 @@ def test_plugin_protocols_limit_where_it_runs(gateway: Any, upstream: Any) -> No
     assert gateway.proxy_tls.get("/proto").status_code == 401
 
 
-def test_plugin_object_survives_unrelated_changes(gateway: Any, upstream: Any) -> None:
+def test_plugin_object_survives_unrelated_changes(gateway: RunningGateway, upstream: Upstream) -> None:
     """Layout contract: plugin objects (and their caches) are rebuilt only when their entity changes."""
     _, route = gateway.service_and_route(upstream.url, paths=["/keep"])
     plugin = gateway.admin.post(f"/routes/{route['id']}/plugins", json={"name": "test-high"}).json()

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kongformance.gateway import plugins as registry
+
+from .conftest import MakeGateway, RunningGateway, Upstream
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def oauth2_available() -> None:
 
 
 def test_oauth2_token_issued_through_the_gateway_authenticates_requests(
-    make_gateway: Any, upstream: Any, oauth2_available: None
+    make_gateway: MakeGateway, upstream: Upstream, oauth2_available: None
 ) -> None:
     """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: a client_credentials token from <route>/oauth2/token is accepted on that route."""
     gw = make_gateway(kong_version="3.9")
@@ -42,7 +42,7 @@ def test_oauth2_token_issued_through_the_gateway_authenticates_requests(
 
 
 def test_oauth2_token_endpoint_fails_in_db_less_mode(
-    make_gateway: Any, upstream: Any, oauth2_available: None
+    make_gateway: MakeGateway, upstream: Upstream, oauth2_available: None
 ) -> None:
     """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: oauth2 is traditional-mode only; in DB-less the token insert fails (Kong/kong#6179: 500)."""
     gw = make_gateway(kong_version="3.9", db_less=True)
@@ -74,7 +74,7 @@ def test_oauth2_token_endpoint_fails_in_db_less_mode(
     assert r.json()["message"] == "An unexpected error occurred"
 
 
-def test_oidc_schema_follows_kong_version(make_gateway: Any) -> None:
+def test_oidc_schema_follows_kong_version(make_gateway: MakeGateway) -> None:
     """https://developer.konghq.com/plugins/openid-connect/#consumer-authorization: consumer_claim up to 3.13, consumer_claims from 3.14."""
     old = make_gateway(kong_version="3.9")
     ok = old.admin.post(
@@ -98,13 +98,15 @@ def test_oidc_schema_follows_kong_version(make_gateway: Any) -> None:
     assert r.json()["fields"] == {"config": {"consumer_claim": "unknown field"}}
 
 
-def test_runtime_lookups_for_plugins(gateway: Any) -> None:
+def test_runtime_lookups_for_plugins(gateway: RunningGateway) -> None:
     """base.py GatewayRuntime: consumers by id or username, and by a chosen field."""
     alice = gateway.admin.post("/consumers", json={"username": "alice", "custom_id": "c-1"}).json()
     runtime = gateway.gateway.runtime
-    assert runtime.find_consumer("alice")["id"] == alice["id"]
-    assert runtime.find_consumer(alice["id"])["username"] == "alice"
-    assert runtime.find_consumer_by("custom_id", "c-1")["id"] == alice["id"]
+    by_username, by_id = runtime.find_consumer("alice"), runtime.find_consumer(alice["id"])
+    by_custom_id = runtime.find_consumer_by("custom_id", "c-1")
+    assert by_username is not None and by_username["id"] == alice["id"]
+    assert by_id is not None and by_id["username"] == "alice"
+    assert by_custom_id is not None and by_custom_id["id"] == alice["id"]
     assert runtime.find_consumer("nobody") is None
     assert runtime.kong_version == (3, 15)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from tests.gateway_oauth_plugins.oauth_fakes import FakeRuntime, Idp
@@ -11,7 +11,7 @@ from kongformance.serving import start_in_thread
 
 
 @pytest.fixture(scope="session")
-def idp_server() -> Any:
+def idp_server() -> Iterator[Idp]:
     idp = Idp()
     idp.server = start_in_thread(idp.app)
     yield idp

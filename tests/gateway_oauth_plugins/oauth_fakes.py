@@ -136,6 +136,15 @@ class FakeRuntime:
     def find_consumer_by(self, field_name: str, value: str) -> Mapping[str, Any] | None:
         return next((c for c in self.consumers if c.get(field_name) == value), None)
 
+    def list_consumers(self) -> list[Mapping[str, Any]]:
+        return list(self.consumers)
+
+    def find_credential(self, table: str, field_name: str, value: str) -> Mapping[str, Any] | None:
+        """Only the oauth2 plugin's credentials exist here (``oauth2_credentials``)."""
+        if table != "oauth2_credentials":
+            return None
+        return next((c for c in self.credentials if c.get(field_name) == value), None)
+
     def oauth2_store(self) -> Oauth2Store:
         return self._store
 

@@ -385,6 +385,7 @@ def test_json_credential_body_is_json_encoded(runtime: FakeRuntime, idp: Idp) ->
     idp.answer("/introspect", body={"active": True, "aud": ["a1", "a2"]})
     _, ctx = call(runtime, plugin(runtime, idp), bearer())
     assert ctx.request.headers.get_all("X-Credential-Aud") == ["a1", "a2"]
+    assert ctx.credential is not None
     assert json.dumps(ctx.credential["aud"]) == '["a1", "a2"]'
 
 

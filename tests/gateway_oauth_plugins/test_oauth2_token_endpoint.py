@@ -210,7 +210,10 @@ def test_verifies_a_hashed_secret(runtime: FakeRuntime) -> None:
     """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua: hash_secret stores a PBKDF2 hash; the plain secret still authenticates."""
     salt = b"0123456789abcdef"
     digest = hashlib.pbkdf2_hmac("sha512", b"plain", salt, 10000, 32)
-    b64 = lambda raw: base64.b64encode(raw).decode().rstrip("=")  # noqa: E731
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode().rstrip("=")
+
     stored = f"$pbkdf2-sha512$i=10000,l=32${b64(salt)}${b64(digest)}"
     consumer = runtime.add_consumer(username="h")
     runtime.add_credential(consumer, client_id="hashed", client_secret=stored, hash_secret=True)

@@ -63,6 +63,7 @@ def ec_key() -> ec.EllipticCurvePrivateKey:
 
 
 def public_jwk(key: Any, kid: str | None, alg: str | None) -> dict[str, Any]:
+    jwk: dict[str, Any]
     if isinstance(key, rsa.RSAPrivateKey):
         jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
     else:
@@ -240,7 +241,7 @@ class FakeRuntime:
     def find_consumer_by(self, field_name: str, value: str) -> Mapping[str, Any] | None:
         return next((c for c in self.consumers if c.get(field_name) == value), None)
 
-    def list_consumers(self) -> list[dict[str, Any]]:
+    def list_consumers(self) -> list[Mapping[str, Any]]:
         return list(self.consumers)
 
     def oauth2_store(self) -> FakeOauth2Store:
@@ -295,6 +296,12 @@ class Harness:
         if token is not None:
             headers += bearer(token)
         return self.call(make_request(headers=headers, **kwargs))
+
+    def refusal(self, token: str | None = None, **kwargs: Any) -> Exit:
+        """The plugin's own answer to a request it must not proxy (``send``'s first item, asserted present)."""
+        result, _ = self.send(token, **kwargs)
+        assert result is not None, "proxied where the plugin should have answered"
+        return result
 
 
 def oidc_harness(

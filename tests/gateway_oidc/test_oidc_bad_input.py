@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import NOW, FakeIdp, b64url, make_request, oidc_harness
@@ -20,7 +22,7 @@ MALFORMED_TOKENS = {
 
 
 @pytest.mark.parametrize("shape", sorted(MALFORMED_TOKENS))
-def test_malformed_tokens_give_401(shape):
+def test_malformed_tokens_give_401(shape: str) -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: malformed token with bearer only -> 401."""
     h = oidc_harness()
     result, _ = h.send(MALFORMED_TOKENS[shape])
@@ -37,7 +39,7 @@ def test_malformed_tokens_give_401(shape):
         ("multipart/form-data; boundary=x", b"--x--"),
     ],
 )
-def test_broken_bodies_are_no_token(ctype, body):
+def test_broken_bodies_are_no_token(ctype: str, body: bytes) -> None:
     """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: an unreadable body holds no token -> 401 (no crash)."""
     h = oidc_harness()
     result, _ = h.call(make_request(method="POST", body=body, headers=[("Content-Type", ctype)]))
@@ -47,7 +49,7 @@ def test_broken_bodies_are_no_token(ctype, body):
 @pytest.mark.parametrize(
     "keys", [[{"kty": "RSA", "kid": "key-1", "n": "!!", "e": 5}], [{"kid": "key-1"}], ["str"]]
 )
-def test_garbage_jwks_keys_never_verify(keys):
+def test_garbage_jwks_keys_never_verify(keys: list[Any]) -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: a token whose key cannot be loaded does not verify (401)."""
     idp = FakeIdp()
     token = idp.token()
@@ -57,7 +59,7 @@ def test_garbage_jwks_keys_never_verify(keys):
     assert result is not None and result.status == 401
 
 
-def test_discovery_answering_404_is_a_500():
+def test_discovery_answering_404_is_a_500() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: discovery that cannot be loaded gives 500."""
     idp = FakeIdp()
     h = oidc_harness(idp, issuer="http://idp.example.test:9443/nowhere")
@@ -65,14 +67,14 @@ def test_discovery_answering_404_is_a_500():
     assert result is not None and result.status == 500
 
 
-def test_an_unusable_issuer_url_is_a_500():
+def test_an_unusable_issuer_url_is_a_500() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: an issuer that cannot be fetched gives 500, not an exception."""
     h = oidc_harness(issuer="not a url")
     result, _ = h.send(None)
     assert result is not None and result.status == 500
 
 
-def test_introspection_answering_a_list_is_a_401():
+def test_introspection_answering_a_list_is_a_401() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an introspection answer that is not an object fails authentication."""
     h = oidc_harness(auth_methods=["introspection"], client_id=["c"], client_secret=["s"])
     h.idp.introspection["t"] = ["active"]  # type: ignore[assignment]
@@ -80,7 +82,7 @@ def test_introspection_answering_a_list_is_a_401():
     assert result is not None and result.status == 401
 
 
-def test_non_numeric_exp_in_introspection_is_treated_as_absent():
+def test_non_numeric_exp_in_introspection_is_treated_as_absent() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: the second expiry check uses exp only when it is a number (inferred)."""
     h = oidc_harness(auth_methods=["introspection"], client_id=["c"], client_secret=["s"])
     h.idp.introspection["t"] = {"active": True, "exp": "soon", "iat": int(NOW)}

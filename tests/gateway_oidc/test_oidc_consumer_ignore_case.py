@@ -11,10 +11,10 @@ from typing import Any
 
 from kongformance.gateway.plugins.oidc_consumers import username_ignoring_case
 
-from .conftest import oidc_harness
+from .conftest import Harness, oidc_harness
 
 
-def _loose(**config: Any) -> Any:
+def _loose(**config: Any) -> Harness:
     return oidc_harness(
         consumer_claims=[["sub"]], consumer_by=["username"], by_username_ignore_case=True, **config
     )

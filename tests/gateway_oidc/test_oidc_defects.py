@@ -12,47 +12,48 @@ import pytest
 
 from kongformance.gateway.plugins import oidc_defects as dx
 from kongformance.gateway.plugins import openid_connect
+from kongformance.gateway.plugins.base import Exit
 
-from .conftest import ISSUER, NOW, FakeIdp, FakeToken, make_request, oidc_harness, unsigned
+from .conftest import ISSUER, NOW, FakeIdp, FakeToken, Harness, make_request, oidc_harness, unsigned
 from .test_oidc_bearer_verification import hs256_with_public_key
 
 
-def _status(result: Any) -> int:
+def _status(result: Exit | None) -> int:
     return 200 if result is None else result.status
 
 
-def expired(defects):
+def expired(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(h.idp.token({"exp": int(NOW) - 100}))[0])
 
 
-def foreign_issuer(defects):
+def foreign_issuer(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(h.idp.token({"iss": "https://evil.example.test"}))[0])
 
 
-def audience_unmet(defects):
+def audience_unmet(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects, audience_required=["api://orders"])
     return _status(h.send(h.idp.token())[0])
 
 
-def scopes_unmet(defects):
+def scopes_unmet(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects, scopes_required=["admin"])
     return _status(h.send(h.idp.token())[0])
 
 
-def alg_none(defects):
+def alg_none(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(unsigned({"alg": "none", "typ": "JWT"}, {"iss": ISSUER, "exp": int(NOW) + 60}))[0])
 
 
-def hs256_public_key(defects):
+def hs256_public_key(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(hs256_with_public_key({"iss": ISSUER, "exp": int(NOW) + 60}))[0])
 
 
 def rotated_after(seconds: float) -> Callable[[tuple[str, ...]], int]:
-    def scenario(defects):
+    def scenario(defects: tuple[str, ...]) -> int:
         h = oidc_harness(defects=defects)
         h.send(h.idp.token())
         h.runtime.clock.advance(seconds)
@@ -62,39 +63,39 @@ def rotated_after(seconds: float) -> Callable[[tuple[str, ...]], int]:
     return scenario
 
 
-def future_nbf(defects):
+def future_nbf(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(h.idp.token({"nbf": int(NOW) + 60}))[0])
 
 
-def future_iat(defects):
+def future_iat(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(h.idp.token({"iat": int(NOW) + 60}))[0])
 
 
-def exp_equals_now(defects):
+def exp_equals_now(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(h.idp.token({"exp": int(NOW)}))[0])
 
 
-def within_leeway(defects):
+def within_leeway(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects, leeway=10)
     return _status(h.send(h.idp.token({"exp": int(NOW) - 5}))[0])
 
 
-def _introspection(defects, **config):
+def _introspection(defects: tuple[str, ...], **config: Any) -> Harness:
     return oidc_harness(
         defects=defects, auth_methods=["introspection"], client_id=["c"], client_secret=["s"], **config
     )
 
 
-def inactive(defects):
+def inactive(defects: tuple[str, ...]) -> int:
     h = _introspection(defects)
     h.idp.introspection["t"] = {"active": False}
     return _status(h.send("t")[0])
 
 
-def revoked_after_cache_ttl(defects):
+def revoked_after_cache_ttl(defects: tuple[str, ...]) -> int:
     h = _introspection(defects, cache_ttl=100)
     h.idp.introspection["t"] = {"active": True}
     h.send("t")
@@ -103,52 +104,56 @@ def revoked_after_cache_ttl(defects):
     return _status(h.send("t")[0])
 
 
-def client_claim_header(defects):
+def client_claim_header(defects: tuple[str, ...]) -> str | None:
     h = oidc_harness(defects=defects, upstream_headers_claims=["email"], upstream_headers_names=["X-Email"])
     _, ctx = h.send(h.idp.token(), headers=[("X-Email", "forged")])
     return ctx.request.headers.get("X-Email")
 
 
-def lowercase_bearer_forwarded(defects):
+def lowercase_bearer_forwarded(defects: tuple[str, ...]) -> bool:
     h = oidc_harness(defects=defects)
     token = h.idp.token()
     _, ctx = h.call(make_request(headers=[("Authorization", f"bearer {token}")]))
     return ctx.request.headers.get("Authorization") == f"Bearer {token}"
 
 
-def challenge_present(defects):
+def challenge_present(defects: tuple[str, ...]) -> bool:
     h = oidc_harness(defects=defects)
-    return "WWW-Authenticate" in h.send(None)[0].headers
+    refusal = h.send(None)[0]
+    assert refusal is not None
+    return "WWW-Authenticate" in refusal.headers
 
 
-def challenge_without_token(defects):
+def challenge_without_token(defects: tuple[str, ...]) -> str | None:
     h = oidc_harness(defects=defects)
-    return h.send(None)[0].headers.get("WWW-Authenticate")
+    refusal = h.send(None)[0]
+    assert refusal is not None
+    return refusal.headers.get("WWW-Authenticate")
 
 
-def discovery_down(defects):
+def discovery_down(defects: tuple[str, ...]) -> int:
     h = oidc_harness(FakeIdp(discovery_status=503), defects=defects)
     return _status(h.send(None)[0])
 
 
-def kong_token_other_service(defects):
+def kong_token_other_service(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects, auth_methods=["kong_oauth2"])
     h.runtime.store.tokens["k"] = FakeToken("k", 3600, int(NOW), "", None, "cr", "cl", "c-bob", "svc-other")
     return _status(h.send("k")[0])
 
 
-def query_token_hidden(defects):
+def query_token_hidden(defects: tuple[str, ...]) -> bool:
     h = oidc_harness(defects=defects, hide_credentials=True)
     _, ctx = h.call(make_request(query=[("access_token", h.idp.token())]))
     return ctx.request.query_get("access_token") is None
 
 
-def nbf_within_leeway(defects):
+def nbf_within_leeway(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects, leeway=30)
     return _status(h.send(h.idp.token({"nbf": int(NOW) + 20}))[0])
 
 
-def form_token_hidden(defects):
+def form_token_hidden(defects: tuple[str, ...]) -> bytes:
     h = oidc_harness(defects=defects, hide_credentials=True)
     body = f"access_token={h.idp.token()}&kf=1".encode()
     headers = [("Content-Type", "application/x-www-form-urlencoded")]
@@ -156,12 +161,12 @@ def form_token_hidden(defects):
     return ctx.request.body
 
 
-def unpublished_kid(defects):
+def unpublished_kid(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.send(h.idp.token(kid="not-published"))[0])
 
 
-def x_access_token_header(defects):
+def x_access_token_header(defects: tuple[str, ...]) -> int:
     h = oidc_harness(defects=defects)
     return _status(h.call(make_request(headers=[("x-access-token", h.idp.token())]))[0])
 
@@ -199,21 +204,21 @@ SCENARIOS: dict[str, tuple[Callable[[tuple[str, ...]], Any], Any]] = {
 }
 
 
-def test_every_defect_has_a_scenario():
+def test_every_defect_has_a_scenario() -> None:
     """Mutation check: each declared defect is shown to change behaviour below."""
     assert set(SCENARIOS) == {d.name for d in openid_connect.DEFECTS}
     assert len(openid_connect.DEFECTS) >= 12
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_defect_changes_behaviour(name):
+def test_defect_changes_behaviour(name: str) -> None:
     """Kong's behaviour without the defect; something else with it (section in the defect's departs_from)."""
     scenario, kong_behaviour = SCENARIOS[name]
     assert scenario(()) == kong_behaviour
     assert scenario((name,)) != kong_behaviour
 
 
-def test_each_defect_is_checked_at_exactly_one_place():
+def test_each_defect_is_checked_at_exactly_one_place() -> None:
     """defects.py: a defect is checked at exactly one place in code."""
     plugins = Path(openid_connect.__file__).parent
     source = (

@@ -11,13 +11,13 @@ import asyncio
 import httpx
 
 from kongformance.gateway.plugins import openid_connect
+from kongformance.gateway.plugins.base import RequestContext
 from kongformance.gateway.plugins.oidc_discovery import drop_discovery
 
 from .conftest import (
     ISSUER,
     FakeIdp,
     Harness,
-    RequestContext,
     bearer,
     make_request,
     oidc_harness,
@@ -35,7 +35,7 @@ def second_plugin(h: Harness, **config: object) -> Harness:
     return Harness(h.idp, h.runtime, plugin)
 
 
-def test_two_plugins_with_one_issuer_share_one_discovery():
+def test_two_plugins_with_one_issuer_share_one_discovery() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: discovery data is kept per issuer, so a second route does not discover again."""
     a = oidc_harness()
     b = second_plugin(a)
@@ -46,7 +46,7 @@ def test_two_plugins_with_one_issuer_share_one_discovery():
     assert a.plugin.discovery.fetches == b.plugin.discovery.fetches == 1
 
 
-def test_two_plugins_with_one_issuer_share_one_rediscovery_throttle():
+def test_two_plugins_with_one_issuer_share_one_rediscovery_throttle() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: rediscovery is rate-limited per issuer, not per route."""
     a = oidc_harness(rediscovery_lifetime=30)
     b = second_plugin(a, rediscovery_lifetime=30)
@@ -63,7 +63,7 @@ def test_two_plugins_with_one_issuer_share_one_rediscovery_throttle():
     assert a.idp.calls["discovery"] == 2
 
 
-def test_a_key_rotation_picked_up_by_one_route_is_seen_by_another():
+def test_a_key_rotation_picked_up_by_one_route_is_seen_by_another() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: rediscovered keys are stored per issuer, so every route naming it trusts them."""
     a = oidc_harness(rediscovery_lifetime=30)
     b = second_plugin(a, rediscovery_lifetime=30)
@@ -76,7 +76,7 @@ def test_a_key_rotation_picked_up_by_one_route_is_seen_by_another():
     assert a.idp.calls["discovery"] == 2
 
 
-def test_different_issuers_keep_separate_discovery():
+def test_different_issuers_keep_separate_discovery() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: the cache is per issuer; another issuer URL is discovered on its own."""
     a = oidc_harness()
     b = second_plugin(a, issuer=ISSUER + "/.well-known/oauth-authorization-server")
@@ -87,7 +87,7 @@ def test_different_issuers_keep_separate_discovery():
     assert b.plugin.discovery.fetches == 1
 
 
-def test_separate_gateway_nodes_do_not_share_discovery():
+def test_separate_gateway_nodes_do_not_share_discovery() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: the data lives in one node's memory (DB-less), so another runtime discovers again."""
     idp = FakeIdp()
     a = oidc_harness(idp)
@@ -109,7 +109,7 @@ class YieldingTransport(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-def test_concurrent_requests_trigger_one_discovery():
+def test_concurrent_requests_trigger_one_discovery() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: a per-issuer semaphore serialises discovery, so parallel requests fetch once."""
     a = oidc_harness()
     b = second_plugin(a)
@@ -129,7 +129,7 @@ def test_concurrent_requests_trigger_one_discovery():
     assert a.idp.calls["discovery"] == 1
 
 
-def test_clearing_one_plugin_cache_empties_the_issuer_for_every_route():
+def test_clearing_one_plugin_cache_empties_the_issuer_for_every_route() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: clearing the cache (Admin API / DELETE /_emulator/caches) forgets the issuer."""
     a = oidc_harness()
     b = second_plugin(a)
@@ -139,7 +139,7 @@ def test_clearing_one_plugin_cache_empties_the_issuer_for_every_route():
     assert a.idp.calls["discovery"] == 2
 
 
-def test_dropping_the_node_cache_forgets_every_issuer():
+def test_dropping_the_node_cache_forgets_every_issuer() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: the runtime's cache drop empties the shared discovery state."""
     a = oidc_harness()
     b = second_plugin(a, issuer=ISSUER + "/.well-known/oauth-authorization-server")
@@ -151,7 +151,7 @@ def test_dropping_the_node_cache_forgets_every_issuer():
     assert a.idp.calls["discovery"] == 4
 
 
-def test_a_route_with_an_extra_jwks_loads_it_without_losing_the_shared_keys():
+def test_a_route_with_an_extra_jwks_loads_it_without_losing_the_shared_keys() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: extra_jwks_uris is the reading instance's setting; other routes keep their key set."""
     a = oidc_harness()
     b = second_plugin(a, extra_jwks_uris=[ISSUER + "/extra-jwks"])
@@ -162,7 +162,7 @@ def test_a_route_with_an_extra_jwks_loads_it_without_losing_the_shared_keys():
     assert a.idp.calls["jwks"] == 3  # first discovery: 1; b's load: discovered jwks_uri + its extra
 
 
-def test_each_route_applies_its_own_cache_ttl():
+def test_each_route_applies_its_own_cache_ttl() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#discovery-cache: cache_ttl of the reading instance bounds the shared data it accepts."""
     a = oidc_harness(cache_ttl=3600)
     b = second_plugin(a, cache_ttl=60)

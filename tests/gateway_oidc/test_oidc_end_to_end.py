@@ -74,7 +74,7 @@ def e2e() -> Iterator[dict[str, Any]]:
             }
 
 
-def test_no_token_is_rejected_with_kongs_challenge(e2e):
+def test_no_token_is_rejected_with_kongs_challenge(e2e: dict[str, Any]) -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: 401 {"message":"Unauthorized"} with Bearer realm + error="invalid_token"."""
     r = e2e["http"].get(f"{e2e['stack'].proxy_url}/oidc")
     assert r.status_code == 401
@@ -82,14 +82,14 @@ def test_no_token_is_rejected_with_kongs_challenge(e2e):
     assert r.headers["www-authenticate"] == 'Bearer realm="127.0.0.1", error="invalid_token"'
 
 
-def test_missing_scope_is_403(e2e):
+def test_missing_scope_is_403(e2e: dict[str, Any]) -> None:
     """https://developer.konghq.com/plugins/openid-connect/#claims-based-authorization and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: a token without the required scope is 403 (no scope granted by default)."""
     r = e2e["http"].get(f"{e2e['stack'].proxy_url}/oidc", headers={"Authorization": f"Bearer {e2e['token']}"})
     assert r.status_code == 403
     assert r.headers["www-authenticate"] == 'Bearer realm="127.0.0.1", error="insufficient_scope"'
 
 
-def test_valid_token_reaches_the_upstream_with_bearer_and_claim_headers(e2e):
+def test_valid_token_reaches_the_upstream_with_bearer_and_claim_headers(e2e: dict[str, Any]) -> None:
     """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: Authorization: Bearer <token> and upstream_headers_claims reach the upstream."""
     token = e2e["token"]
     r = e2e["http"].get(f"{e2e['stack'].proxy_url}/open", headers={"Authorization": f"bearer {token}"})

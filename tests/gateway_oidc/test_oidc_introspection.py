@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
-from .conftest import NOW, oidc_harness
+from .conftest import NOW, Harness, oidc_harness
 
 
-def _harness(**config):
-    base = {"auth_methods": ["introspection"], "client_id": ["gw-client"], "client_secret": ["gw-secret"]}
+def _harness(**config: Any) -> Harness:
+    base: dict[str, Any] = {
+        "auth_methods": ["introspection"],
+        "client_id": ["gw-client"],
+        "client_secret": ["gw-secret"],
+    }
     base.update(config)
     return oidc_harness(**base)
 
 
-def test_introspection_request_shape():
+def test_introspection_request_shape() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: POST token + token_type_hint, Accept application/json, Basic client auth."""
     h = _harness()
     h.idp.introspection["opaque-1"] = {"active": True, "sub": "client-1", "exp": int(NOW) + 60}
@@ -25,7 +30,7 @@ def test_introspection_request_shape():
     assert sent["authorization"] == "Basic " + base64.b64encode(b"gw-client:gw-secret").decode()
 
 
-def test_client_secret_post_sends_credentials_in_the_body():
+def test_client_secret_post_sends_credentials_in_the_body() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspection_endpoint_auth_method client_secret_post."""
     h = _harness(introspection_endpoint_auth_method="client_secret_post")
     h.idp.introspection["t"] = {"active": True}
@@ -35,7 +40,7 @@ def test_client_secret_post_sends_credentials_in_the_body():
     assert sent["form"]["client_id"] == "gw-client" and sent["form"]["client_secret"] == "gw-secret"
 
 
-def test_configured_token_param_name_and_hint():
+def test_configured_token_param_name_and_hint() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspection_token_param_name and introspection_hint."""
     h = _harness(introspection_token_param_name="tok", introspection_hint="refresh_token")
     h.send("t")
@@ -43,7 +48,7 @@ def test_configured_token_param_name_and_hint():
     assert h.idp.introspect_requests[-1]["form"]["token_type_hint"] == "refresh_token"
 
 
-def test_inactive_token_gives_401():
+def test_inactive_token_gives_401() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow and https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: introspection_check_active requires active:true."""
     h = _harness()
     h.idp.introspection["t"] = {"active": False}
@@ -52,14 +57,14 @@ def test_inactive_token_gives_401():
     assert result.headers["WWW-Authenticate"] == 'Bearer realm="idp.example.test", error="invalid_token"'
 
 
-def test_active_check_can_be_turned_off():
+def test_active_check_can_be_turned_off() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspection_check_active=false."""
     h = _harness(introspection_check_active=False)
     h.idp.introspection["t"] = {"active": False}
     assert h.send("t")[0] is None
 
 
-def test_introspected_token_past_exp_gives_the_expired_description():
+def test_introspected_token_past_exp_gives_the_expired_description() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: introspected token past exp -> error_description="The access token expired"."""
     h = _harness()
     h.idp.introspection["t"] = {"active": True, "exp": int(NOW) - 5}
@@ -70,7 +75,7 @@ def test_introspected_token_past_exp_gives_the_expired_description():
     )
 
 
-def test_idp_error_gives_401():
+def test_idp_error_gives_401() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an unusable introspection answer fails authentication (inferred 401)."""
     h = _harness()
     h.idp.introspection_status = 500
@@ -78,7 +83,7 @@ def test_idp_error_gives_401():
     assert result is not None and result.status == 401
 
 
-def test_results_are_cached_until_the_token_exp():
+def test_results_are_cached_until_the_token_exp() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: cache TTL is the token's remaining lifetime."""
     h = _harness()
     h.idp.introspection["t"] = {"active": True, "exp": int(NOW) + 60}
@@ -93,7 +98,7 @@ def test_results_are_cached_until_the_token_exp():
     assert h.idp.calls["introspect"] == 2
 
 
-def test_a_revoked_token_stays_valid_while_cached_and_fails_without_caching():
+def test_a_revoked_token_stays_valid_while_cached_and_fails_without_caching() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: a revoked token stays valid until its exp unless caching is off."""
     cached = _harness()
     cached.idp.introspection["t"] = {"active": True, "exp": int(NOW) + 600}
@@ -104,10 +109,10 @@ def test_a_revoked_token_stays_valid_while_cached_and_fails_without_caching():
     uncached.idp.introspection["t"] = {"active": True, "exp": int(NOW) + 600}
     uncached.send("t")
     uncached.idp.introspection["t"] = {"active": False}
-    assert uncached.send("t")[0].status == 401
+    assert uncached.refusal("t").status == 401
 
 
-def test_cache_ttl_applies_without_exp_and_cache_ttl_max_clamps():
+def test_cache_ttl_applies_without_exp_and_cache_ttl_max_clamps() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: no exp -> cache_ttl; the TTL is clamped by cache_ttl_max."""
     h = _harness(cache_ttl=100)
     h.idp.introspection["t"] = {"active": True}
@@ -126,16 +131,16 @@ def test_cache_ttl_applies_without_exp_and_cache_ttl_max_clamps():
     assert clamped.idp.calls["introspect"] == 2
 
 
-def test_inactive_answers_without_exp_are_cached_too():
+def test_inactive_answers_without_exp_are_cached_too() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: an active:false response with no exp is cached (for up to cache_ttl)."""
     h = _harness()
     h.send("t")
     h.idp.introspection["t"] = {"active": True}
-    assert h.send("t")[0].status == 401
+    assert h.refusal("t").status == 401
     assert h.idp.calls["introspect"] == 1
 
 
-def test_introspect_jwt_tokens_detects_revocation_of_a_valid_jwt():
+def test_introspect_jwt_tokens_detects_revocation_of_a_valid_jwt() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow: introspect_jwt_tokens=true also introspects verified JWTs."""
     h = oidc_harness(introspect_jwt_tokens=True, client_id=["c"], client_secret=["s"])
     token = h.idp.token()
@@ -146,7 +151,7 @@ def test_introspect_jwt_tokens_detects_revocation_of_a_valid_jwt():
     assert h.send(token)[0] is None
 
 
-def test_bearer_falls_through_to_introspection_for_opaque_tokens():
+def test_bearer_falls_through_to_introspection_for_opaque_tokens() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#authentication-flows-and-grants: JWT verification fails first, then introspection is tried."""
     h = oidc_harness(auth_methods=["bearer", "introspection"], client_id=["c"], client_secret=["s"])
     h.idp.introspection["opaque"] = {"active": True, "scope": "read"}
@@ -155,14 +160,16 @@ def test_bearer_falls_through_to_introspection_for_opaque_tokens():
     assert h.idp.calls["introspect"] == 1
 
 
-def test_upstream_introspection_header_carries_base64_json():
+def test_upstream_introspection_header_carries_base64_json() -> None:
     """https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header: upstream_introspection_header (base64 JSON)."""
     import json
 
     h = _harness(upstream_introspection_header="X-Introspection")
     h.idp.introspection["t"] = {"active": True, "sub": "u1"}
     _, ctx = h.send("t")
-    assert json.loads(base64.b64decode(ctx.request.headers.get("X-Introspection"))) == {
+    introspection = ctx.request.headers.get("X-Introspection")
+    assert introspection is not None
+    assert json.loads(base64.b64decode(introspection)) == {
         "active": True,
         "sub": "u1",
     }

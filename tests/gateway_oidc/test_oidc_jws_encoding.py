@@ -18,7 +18,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from kongformance.gateway.plugins.oidc_verify import b64url_decode, parse_jws
 
-from .conftest import ISSUER, NOW, b64url, oidc_harness
+from .conftest import ISSUER, NOW, Harness, b64url, oidc_harness
 
 
 def _split(token: str) -> tuple[str, str, str]:
@@ -26,10 +26,10 @@ def _split(token: str) -> tuple[str, str, str]:
     return h, p, s
 
 
-def _token_whose_signature_has_url_safe_characters(h: object) -> str:
+def _token_whose_signature_has_url_safe_characters(h: Harness) -> str:
     """A valid token whose signature contains ``-`` or ``_`` (so a standard-base64 copy differs)."""
     for n in range(20):
-        token = h.idp.token({"jti": f"t-{n}"})  # type: ignore[attr-defined]
+        token = h.idp.token({"jti": f"t-{n}"})
         if set(_split(token)[2]) & {"-", "_"}:
             return str(token)
     raise AssertionError("no signature with - or _ in 20 tokens")
@@ -110,7 +110,8 @@ def test_accepts_a_validly_signed_token_naming_an_unknown_critical_extension() -
     (the suites record it as Kong's departure: suites/test_negative_jws.py)."""
     h = oidc_harness()
     token = h.idp.token(headers={"crit": ["kf-unknown"], "kf-unknown": True})
-    assert "crit" in parse_jws(token).header  # type: ignore[union-attr]
+    jws = parse_jws(token)
+    assert jws is not None and "crit" in jws.header
     result, _ = h.send(token)
     assert result is None
 

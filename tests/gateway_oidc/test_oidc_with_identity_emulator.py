@@ -5,6 +5,8 @@ The emulator runs in-process behind ``httpx.ASGITransport`` and shares the gatew
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import httpx
 import pytest
 
@@ -13,12 +15,15 @@ from kongformance.gateway.plugins.oidc_verify import parse_jws
 
 from .conftest import FakeIdp, FakeRuntime, Harness, make_request, run, schema_defaults
 
+if TYPE_CHECKING:
+    from kongformance.identity.app import IdentityEmulator
+
 app_module = pytest.importorskip("kongformance.identity.app")
 
 BASE = "http://identity.test"
 
 
-def _setup():
+def _setup() -> tuple[IdentityEmulator, FakeRuntime, str, str, str, dict[str, Any]]:
     idp = FakeIdp()
     runtime = FakeRuntime(idp)
     emulator = app_module.IdentityEmulator(runtime.clock)
@@ -47,12 +52,12 @@ def _token(runtime: FakeRuntime, issuer: str, client_id: str, secret: str) -> tu
     return body["access_token"], int(body["expires_in"])
 
 
-def _harness(runtime: FakeRuntime, config: dict) -> Harness:
+def _harness(runtime: FakeRuntime, config: dict[str, Any]) -> Harness:
     plugin = openid_connect.OpenidConnectPlugin({"name": "openid-connect", "config": config}, runtime)
     return Harness(runtime.idp, runtime, plugin)
 
 
-def test_accepts_a_kong_identity_access_token_and_forwards_it():
+def test_accepts_a_kong_identity_access_token_and_forwards_it() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow and https://developer.konghq.com/plugins/openid-connect/reference/#schema--config-upstream-access-token-header with https://developer.konghq.com/how-to/configure-kong-identity-oidc/ tokens: verified via discovery + JWKS."""
     _, runtime, issuer, cid, secret, config = _setup()
     token, _ = _token(runtime, issuer, cid, secret)
@@ -63,7 +68,7 @@ def test_accepts_a_kong_identity_access_token_and_forwards_it():
     assert ctx.credential == {"id": cid}
 
 
-def test_rejects_without_token_with_the_identity_host_as_realm():
+def test_rejects_without_token_with_the_identity_host_as_realm() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: realm is the discovered issuer's host."""
     _, runtime, _, _, _, config = _setup()
     h = _harness(runtime, config)
@@ -72,12 +77,14 @@ def test_rejects_without_token_with_the_identity_host_as_realm():
     assert result.headers["WWW-Authenticate"] == 'Bearer realm="identity.test", error="invalid_token"'
 
 
-def test_kong_identity_token_expires_on_the_shared_clock():
+def test_kong_identity_token_expires_on_the_shared_clock() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#jwt-access-token-authentication-flow: exp from the issuer, checked on the shared virtual clock."""
     _, runtime, issuer, cid, secret, config = _setup()
     token, _ = _token(runtime, issuer, cid, secret)
     h = _harness(runtime, config)
-    claims = parse_jws(token).claims
+    jws = parse_jws(token)
+    assert jws is not None
+    claims = jws.claims
     runtime.clock.advance(claims["exp"] - runtime.clock.now())
     assert h.call(make_request(headers=[("Authorization", f"Bearer {token}")]))[0] is None
     runtime.clock.advance(1)
@@ -85,7 +92,7 @@ def test_kong_identity_token_expires_on_the_shared_clock():
     assert result is not None and result.status == 401
 
 
-def test_introspection_against_kong_identity():
+def test_introspection_against_kong_identity() -> None:
     """https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow with https://developer.konghq.com/how-to/configure-kong-identity-oauth-introspection/: POST /introspect with HTTP Basic."""
     _, runtime, issuer, cid, secret, config = _setup()
     token, _ = _token(runtime, issuer, cid, secret)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from tests.identity_issuer.helpers import Issuer, add_client
 
-from identity_issuer.helpers import Issuer, add_client
 from kongformance.identity.app import IdentityEmulator
 from kongformance.serving import RunningServer, start_in_thread
 

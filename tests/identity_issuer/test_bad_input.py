@@ -6,8 +6,7 @@ import base64
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from identity_issuer.helpers import Issuer
+from tests.identity_issuer.helpers import Issuer
 
 PATHS = ["/oauth/token", "/introspect", "/revoke", "/userinfo"]
 CONTENT_TYPES = [

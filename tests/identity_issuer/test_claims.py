@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from identity_issuer.helpers import Issuer, decode_segments
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
 
 @pytest.fixture

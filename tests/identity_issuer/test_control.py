@@ -6,12 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
 import pytest
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
-from identity_issuer.helpers import Issuer, decode_segments
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 def test_clock_freeze_advance_resume_reset(issuer: Issuer, control: str) -> None:
@@ -27,7 +30,9 @@ def test_clock_freeze_advance_resume_reset(issuer: Issuer, control: str) -> None
 
 
 @pytest.mark.parametrize("body", [{"seconds": -1}, {"seconds": "x"}, {}, {"seconds": True}])
-def test_clock_advance_rejects_bad_input_with_problem_json(issuer: Issuer, control: str, body: dict) -> None:
+def test_clock_advance_rejects_bad_input_with_problem_json(
+    issuer: Issuer, control: str, body: dict[str, Any]
+) -> None:
     """common rules: bad input to the control API gives 400 problem+json."""
     response = issuer.http.post(f"{control}/clock/advance", json=body)
     assert response.status_code == 400
@@ -206,13 +211,13 @@ def test_mint_alg_none_and_hs256_confusion(issuer: Issuer, control: str) -> None
     assert "kid" not in decode_segments(hs)[0]
 
 
-def _pem():  # type: ignore[no-untyped-def]
+def _pem() -> Encoding:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return Encoding.PEM
 
 
-def _spki():  # type: ignore[no-untyped-def]
+def _spki() -> PublicFormat:
     from cryptography.hazmat.primitives.serialization import PublicFormat
 
     return PublicFormat.SubjectPublicKeyInfo
@@ -221,7 +226,7 @@ def _spki():  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "body", [{"key": "other"}, {"header": []}, {"claims": "x"}, {"sign_as": "ES256"}, {"defaults": "no"}]
 )
-def test_mint_bad_input_is_400(issuer: Issuer, control: str, body: dict) -> None:
+def test_mint_bad_input_is_400(issuer: Issuer, control: str, body: dict[str, Any]) -> None:
     """common rules: 400 problem+json for bad control input."""
     response = issuer.http.post(f"{control}/auth-servers/{issuer.server.id}/mint", json=body)
     assert response.status_code == 400

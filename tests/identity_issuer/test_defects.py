@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
-from identity_issuer.helpers import Issuer, decode_segments
+from kongformance.identity.app import IdentityEmulator
 from kongformance.identity.defects import ISSUER_DEFECTS
 
 
@@ -257,7 +258,7 @@ def test_the_catalogue_has_at_least_ten_documented_issuer_defects() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_defect_changes_behaviour(name: str, issuer: Issuer, emulator: Any) -> None:
+def test_defect_changes_behaviour(name: str, issuer: Issuer, emulator: IdentityEmulator) -> None:
     """Each defect is a real departure: the observable differs from the correct behaviour."""
     scenario = SCENARIOS[name]
     correct = scenario(issuer)

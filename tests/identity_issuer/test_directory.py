@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from identity_issuer.helpers import Issuer, decode_segments
+from tests.identity_issuer.helpers import Issuer, decode_segments
+
 from kongformance.clock import Clock
 from kongformance.identity.directory import READ_ONLY_OR_TOKENS, CountingStore, IssuerDirectory
 from kongformance.identity.store import IdentityStore

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import httpx
-
-from identity_issuer.helpers import Issuer, decode_segments
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
 
 def _mint(issuer: Issuer, **body: object) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
-from identity_issuer.helpers import Issuer, decode_segments
 from kongformance.defects import DefectSwitches
 from kongformance.identity.defects import ISSUER_DEFECTS
 from kongformance.identity.store import Client, Scope

@@ -6,8 +6,7 @@ import base64
 
 import httpx
 import pytest
-
-from identity_issuer.helpers import Issuer
+from tests.identity_issuer.helpers import Issuer
 
 
 def _error(response: httpx.Response) -> str:

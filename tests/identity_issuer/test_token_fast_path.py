@@ -17,8 +17,8 @@ import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
-from identity_issuer.helpers import Issuer, decode_segments
 from kongformance.identity.client_auth import parse_form
 from kongformance.identity.keys import JwtSigners, SigningKey
 from kongformance.identity.oauth_errors import OAuthError

@@ -6,8 +6,7 @@ import uuid
 
 import jwt
 import pytest
-
-from identity_issuer.helpers import Issuer, decode_segments
+from tests.identity_issuer.helpers import Issuer, decode_segments
 
 
 def _jwks_key(issuer: Issuer, kid: str) -> jwt.PyJWK:

@@ -27,7 +27,7 @@ from kongformance.identity.tokens import (
 NO_DEFECTS = DefectSwitches(ISSUER_DEFECTS)
 
 # what the store can hold: the management API replaces lone surrogates with U+FFFD, as Go's decoder does
-CHARS = st.characters(exclude_categories=("Cs",))
+CHARS = st.characters(exclude_categories=["Cs"])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(CHARS),
@@ -55,7 +55,7 @@ def _payload(segment: str) -> bytes:
     client_id=st.text(CHARS, min_size=1),
     issuer=st.text(CHARS),
     scope_names=st.lists(
-        st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters=" "), min_size=1),
+        st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters=" "), min_size=1),
         max_size=3,
     ),
     custom=st.dictionaries(st.text(CHARS), json_values, max_size=4),

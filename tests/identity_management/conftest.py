@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -50,17 +51,19 @@ def api(store: IdentityStore, clock: Clock) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def server(api: TestClient) -> dict:
+def server(api: TestClient) -> dict[str, Any]:
     r = api.post("/v1/auth-servers", json={"name": "orders", "audience": "https://orders.example"})
     assert r.status_code == 201, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 @pytest.fixture
-def client_app(api: TestClient, server: dict) -> dict:
+def client_app(api: TestClient, server: dict[str, Any]) -> dict[str, Any]:
     r = api.post(
         f"/v1/auth-servers/{server['id']}/clients",
         json={"name": "svc", "grant_types": ["client_credentials"], "response_types": ["token"]},
     )
     assert r.status_code == 201, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body

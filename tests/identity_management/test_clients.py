@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from kongformance.identity.store import TokenRecord
+from starlette.testclient import TestClient
+
+from kongformance.clock import Clock
+from kongformance.identity.store import IdentityStore, TokenRecord
 
 from .test_auth_servers import assert_problem, rules
 
 CC = {"grant_types": ["client_credentials"], "response_types": ["token"]}
 
 
-def test_post_generates_an_id_and_a_secret_shown_once(api, server, store):
+def test_post_generates_an_id_and_a_secret_shown_once(
+    api: TestClient, server: dict[str, Any], store: IdentityStore
+) -> None:
     """A.6: id = 16 lowercase alphanumerics, secret = 24, client_secret only in the create response."""
     r = api.post(f"/v1/auth-servers/{server['id']}/clients", json={"name": "svc", **CC})
     assert r.status_code == 201
@@ -24,7 +30,7 @@ def test_post_generates_an_id_and_a_secret_shown_once(api, server, store):
     assert store.authenticate_client(server["id"], body["id"], body["client_secret"] + "x") is None
 
 
-def test_client_defaults_match_the_document(api, server):
+def test_client_defaults_match_the_document(api: TestClient, server: dict[str, Any]) -> None:
     """A.6: durations 300, allow_all_scopes false, auth method client_secret_post, empty lists, login_uri null."""
     body = api.post(f"/v1/auth-servers/{server['id']}/clients", json={"name": "svc", **CC}).json()
     assert body["access_token_duration"] == 300 and body["id_token_duration"] == 300
@@ -33,7 +39,7 @@ def test_client_defaults_match_the_document(api, server):
     assert body["redirect_uris"] == [] and body["login_uri"] is None and body["labels"] == {}
 
 
-def test_rejects_bad_client_bodies(api, server):
+def test_rejects_bad_client_bodies(api: TestClient, server: dict[str, Any]) -> None:
     """A.6: required fields, enums, duration bounds, https redirect URIs, known scope ids."""
     base = f"/v1/auth-servers/{server['id']}/clients"
     assert ("grant_types", "required") in rules(assert_problem(api.post(base, json={"name": "x"}), 400))
@@ -57,14 +63,16 @@ def test_rejects_bad_client_bodies(api, server):
     )
 
 
-def test_rejects_a_duplicate_client_name_with_409(api, server):
+def test_rejects_a_duplicate_client_name_with_409(api: TestClient, server: dict[str, Any]) -> None:
     """A.6: client names are unique within an auth server."""
     base = f"/v1/auth-servers/{server['id']}/clients"
     api.post(base, json={"name": "svc", **CC})
     assert_problem(api.post(base, json={"name": "svc", **CC}), 409)
 
 
-def test_put_creates_with_the_given_id_and_secret_then_replaces(api, server, store):
+def test_put_creates_with_the_given_id_and_secret_then_replaces(
+    api: TestClient, server: dict[str, Any], store: IdentityStore
+) -> None:
     """A.6: PUT creates the client with that exact id+secret (201) or replaces it (200)."""
     url = f"/v1/auth-servers/{server['id']}/clients/my-client_01"
     r = api.put(
@@ -83,7 +91,7 @@ def test_put_creates_with_the_given_id_and_secret_then_replaces(api, server, sto
     assert store.authenticate_client(server["id"], "my-client_01", "other-secret") is not None
 
 
-def test_put_requires_a_secret_and_a_valid_client_id(api, server):
+def test_put_requires_a_secret_and_a_valid_client_id(api: TestClient, server: dict[str, Any]) -> None:
     """A.6: PUT body requires client_secret; clientId is 1-36 of [-_\\w]."""
     base = f"/v1/auth-servers/{server['id']}/clients"
     assert ("client_secret", "required") in rules(
@@ -93,7 +101,9 @@ def test_put_requires_a_secret_and_a_valid_client_id(api, server):
     assert_problem(api.put(f"{base}/{'a' * 37}", json={"name": "x", "client_secret": "s", **CC}), 400)
 
 
-def test_patch_updates_fields_labels_and_secret(api, server, client_app, store):
+def test_patch_updates_fields_labels_and_secret(
+    api: TestClient, server: dict[str, Any], client_app: dict[str, Any], store: IdentityStore
+) -> None:
     """A.6: PATCH fields are optional; client_secret may be set; labels use LabelsUpdate."""
     url = f"/v1/auth-servers/{server['id']}/clients/{client_app['id']}"
     body = api.patch(url, json={"labels": {"tier": "gold"}, "allow_all_scopes": True}).json()
@@ -104,7 +114,9 @@ def test_patch_updates_fields_labels_and_secret(api, server, client_app, store):
     assert_problem(api.patch(url, json={"client_secret": ""}), 400)
 
 
-def test_deleting_a_client_deletes_its_tokens(api, server, client_app, store, clock):
+def test_deleting_a_client_deletes_its_tokens(
+    api: TestClient, server: dict[str, Any], client_app: dict[str, Any], store: IdentityStore, clock: Clock
+) -> None:
     """A.6: delete also deletes all tokens of the client."""
     now = clock.now()
     store.record_token(
@@ -115,7 +127,7 @@ def test_deleting_a_client_deletes_its_tokens(api, server, client_app, store, cl
     assert_problem(api.get(f"/v1/auth-servers/{server['id']}/clients/{client_app['id']}"), 404)
 
 
-def test_lists_clients_filtered_by_labels(api, server):
+def test_lists_clients_filtered_by_labels(api: TestClient, server: dict[str, Any]) -> None:
     """A.10: clients filter by name, id and labels."""
     base = f"/v1/auth-servers/{server['id']}/clients"
     api.post(base, json={"name": "a", **CC, "labels": {"tier": "gold"}})

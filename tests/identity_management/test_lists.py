@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from kongformance.clock import Clock
 from kongformance.identity.pagination import DEFAULT_PAGE_SIZE
 
-from .test_auth_servers import assert_problem
+from .test_auth_servers import Answer, assert_problem
 
 
-def make_servers(api, clock, n: int) -> list[dict]:
-    out = []
+def make_servers(api: TestClient, clock: Clock, n: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for i in range(n):
         clock.advance(1)
         labels = {"env": "prod" if i % 2 else "dev", "team": f"t{i}"}
@@ -25,11 +30,11 @@ def make_servers(api, clock, n: int) -> list[dict]:
     return out
 
 
-def names(response) -> list[str]:
+def names(response: Answer) -> list[str]:
     return [item["name"] for item in response.json()["data"]]
 
 
-def test_pages_have_data_and_meta_page_number_size_total(api, clock):
+def test_pages_have_data_and_meta_page_number_size_total(api: TestClient, clock: Clock) -> None:
     """A.10: {data, meta.page{number,size,total}}; the default page size is recorded in the fidelity ledger."""
     make_servers(api, clock, 12)
     first = api.get("/v1/auth-servers").json()
@@ -41,14 +46,14 @@ def test_pages_have_data_and_meta_page_number_size_total(api, clock):
     assert api.get("/v1/auth-servers?page[size]=5&page[number]=9").json()["data"] == []
 
 
-def test_rejects_page_parameters_that_are_not_positive_integers(api):
+def test_rejects_page_parameters_that_are_not_positive_integers(api: TestClient) -> None:
     """A.10: page[size] and page[number] are integers."""
     for query in ("page[size]=abc", "page[size]=0", "page[number]=-1", "page[number]=1.5"):
         body = assert_problem(api.get(f"/v1/auth-servers?{query}"), 400)
         assert body["invalid_parameters"][0]["source"] == "query"
 
 
-def test_filters_by_eq_and_contains(api, clock):
+def test_filters_by_eq_and_contains(api: TestClient, clock: Clock) -> None:
     """A.10: filter[name][eq|contains], filter[audience], filter[description], filter[id][eq]."""
     servers = make_servers(api, clock, 6)
     assert names(api.get("/v1/auth-servers?filter[name][eq]=srv-03")) == ["srv-03"]
@@ -61,7 +66,7 @@ def test_filters_by_eq_and_contains(api, clock):
     assert combined.json()["meta"]["page"]["total"] == 2
 
 
-def test_filters_by_labels_with_key_value_terms(api, clock):
+def test_filters_by_labels_with_key_value_terms(api: TestClient, clock: Clock) -> None:
     """A.10: filter[labels][eq]; value format key:value (or key), comma-separated (inferred)."""
     make_servers(api, clock, 4)
     assert names(api.get("/v1/auth-servers?filter[labels][eq]=env:prod")) == ["srv-01", "srv-03"]
@@ -70,14 +75,14 @@ def test_filters_by_labels_with_key_value_terms(api, clock):
     assert names(api.get("/v1/auth-servers?filter[labels][eq]=missing")) == []
 
 
-def test_rejects_unknown_filter_fields_and_operators(api):
+def test_rejects_unknown_filter_fields_and_operators(api: TestClient) -> None:
     """A.10: only the document's filters are accepted."""
     assert_problem(api.get("/v1/auth-servers?filter[colour][eq]=red"), 400)
     assert_problem(api.get("/v1/auth-servers?filter[id][contains]=x"), 400)
     assert_problem(api.get("/v1/auth-servers?filter[name][like]=x"), 400)
 
 
-def test_sorts_ascending_by_default_and_descending_on_request(api, clock):
+def test_sorts_ascending_by_default_and_descending_on_request(api: TestClient, clock: Clock) -> None:
     """A.10: sort=<field>[ desc][,...], ascending by default."""
     make_servers(api, clock, 4)
     assert names(api.get("/v1/auth-servers?sort=name desc")) == ["srv-03", "srv-02", "srv-01", "srv-00"]
@@ -86,14 +91,14 @@ def test_sorts_ascending_by_default_and_descending_on_request(api, clock):
     assert multi == ["srv-02", "srv-01", "srv-00", "srv-03"]
 
 
-def test_rejects_an_unsupported_sort_attribute(api):
+def test_rejects_an_unsupported_sort_attribute(api: TestClient) -> None:
     """A.10: sortable auth-server fields are created_at, updated_at, name, audience."""
     body = assert_problem(api.get("/v1/auth-servers?sort=description"), 400)
     assert body["invalid_parameters"][0]["field"] == "sort"
     assert_problem(api.get("/v1/auth-servers?sort=name sideways"), 400)
 
 
-def test_nested_lists_return_404_for_an_unknown_auth_server(api):
+def test_nested_lists_return_404_for_an_unknown_auth_server(api: TestClient) -> None:
     """A.2: scope/claim/client lists declare 404."""
     for kind in ("scopes", "claims", "clients"):
         assert_problem(api.get(f"/v1/auth-servers/4b3c1f0e-0000-4000-8000-000000000000/{kind}"), 404)

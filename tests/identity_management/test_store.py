@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
+from kongformance.clock import Clock
 from kongformance.identity.store import IdentityStore, NameConflict, SecretLimit, TokenRecord
 
 CC = {"name": "svc", "grant_types": ["client_credentials"], "response_types": ["token"]}
 
 
-def test_template_context_exposes_the_documented_variables(store):
+def test_template_context_exposes_the_documented_variables(store: IdentityStore) -> None:
     """C.3: .AuthServer.* and .Client.* as plain values, timestamps RFC 3339."""
     server = store.create_server(name="s", audience="aud", description="d", labels={"env": "prod"})
     client, _ = store.create_client(
@@ -33,14 +35,15 @@ def test_template_context_exposes_the_documented_variables(store):
     assert ctx["AuthServer"]["CreatedAt"].endswith("Z")
 
 
-def test_objects_handed_out_are_copies(store):
+def test_objects_handed_out_are_copies(store: IdentityStore) -> None:
     """Changing a returned object does not change the store (changes go through methods)."""
     server = store.create_server(name="s", audience="aud")
     server.labels["x"] = "y"
-    assert store.get_server(server.id).labels == {}
+    stored = store.get_server(server.id)
+    assert stored is not None and stored.labels == {}
 
 
-def test_timestamps_come_from_the_clock(store, clock):
+def test_timestamps_come_from_the_clock(store: IdentityStore, clock: Clock) -> None:
     """Timestamps come from the shared virtual Clock."""
     server = store.create_server(name="s", audience="aud")
     assert server.created_at == clock.now()
@@ -48,25 +51,26 @@ def test_timestamps_come_from_the_clock(store, clock):
     assert store.update_server(server.id, {"audience": "b"}).updated_at == server.created_at + 30
 
 
-def test_secrets_are_not_kept_in_clear_text(store):
+def test_secrets_are_not_kept_in_clear_text(store: IdentityStore) -> None:
     """A.6: secrets are not stored retrievably."""
     server = store.create_server(name="s", audience="aud")
     client, secret = store.create_client(server.id, CC)
     assert secret not in repr(store.get_client(server.id, client.id))
 
 
-def test_authenticate_client_needs_an_enabled_matching_secret(store):
+def test_authenticate_client_needs_an_enabled_matching_secret(store: IdentityStore) -> None:
     """A.7: only enabled secrets authenticate."""
     server = store.create_server(name="s", audience="aud")
     client, secret = store.create_client(server.id, CC)
-    assert store.authenticate_client(server.id, client.id, secret).id == client.id
+    authenticated = store.authenticate_client(server.id, client.id, secret)
+    assert authenticated is not None and authenticated.id == client.id
     assert store.authenticate_client(server.id, "nobody", secret) is None
     item = store.secrets_of(server.id, client.id)[0]
     store.set_secret_enabled(server.id, client.id, item.id, False)
     assert store.authenticate_client(server.id, client.id, secret) is None
 
 
-def test_store_enforces_the_secret_limit_and_name_uniqueness(store):
+def test_store_enforces_the_secret_limit_and_name_uniqueness(store: IdentityStore) -> None:
     """A.7 at most two enabled secrets; A.6 unique client names."""
     server = store.create_server(name="s", audience="aud")
     client, _ = store.create_client(server.id, CC)
@@ -77,17 +81,19 @@ def test_store_enforces_the_secret_limit_and_name_uniqueness(store):
         store.create_client(server.id, CC)
 
 
-def test_revocation_keeps_the_record_for_introspection(store, clock):
+def test_revocation_keeps_the_record_for_introspection(store: IdentityStore, clock: Clock) -> None:
     """A.8: revocation marks the record revoked (the issuer answers active=false for it)."""
     server = store.create_server(name="s", audience="aud")
     client, _ = store.create_client(server.id, CC)
     now = clock.now()
     store.record_token(TokenRecord("a1", server.id, client.id, [], now, now + 60))
-    assert store.revoke_token("a1") is True and store.get_token("a1").revoked is True
+    assert store.revoke_token("a1") is True
+    revoked = store.get_token("a1")
+    assert revoked is not None and revoked.revoked is True
     assert store.revoke_token("missing") is False
 
 
-def test_concurrent_creates_keep_names_unique(clock):
+def test_concurrent_creates_keep_names_unique(clock: Clock) -> None:
     """The store is thread-safe: concurrent creates of one name give exactly one object."""
     store = IdentityStore(clock)
     outcomes: list[str] = []
@@ -107,12 +113,12 @@ def test_concurrent_creates_keep_names_unique(clock):
     assert outcomes.count("ok") == 1 and len(store.list_servers()) == 1
 
 
-def test_client_writes_are_seen_by_write_tracking(clock):
+def test_client_writes_are_seen_by_write_tracking(clock: Clock) -> None:
     """The issuer's cached views (directory.CountingStore) must notice client and secret writes too."""
     directory = pytest.importorskip("kongformance.identity.directory")
     store = directory.CountingStore(clock)
     server = store.create_server(name="s", audience="aud")
-    steps = [
+    steps: list[Callable[[], object]] = [
         lambda: store.create_client(server.id, CC),
         lambda: store.update_client(server.id, store.clients_of(server.id)[0].id, {"allow_all_scopes": True}),
         lambda: store.create_secret(server.id, store.clients_of(server.id)[0].id),

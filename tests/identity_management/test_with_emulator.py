@@ -5,6 +5,8 @@ https://developer.konghq.com/api/konnect/kong-identity/v1/ (issuer, metadata_uri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import jwt
 import pytest
 from starlette.testclient import TestClient
@@ -22,12 +24,12 @@ def emulator() -> IdentityEmulator:
 
 
 @pytest.fixture
-def http(emulator: IdentityEmulator):
+def http(emulator: IdentityEmulator) -> Iterator[TestClient]:
     with TestClient(emulator.app, headers={"Authorization": "Bearer any-token"}) as client:
         yield client
 
 
-def test_issuer_urls_in_management_responses_serve_discovery(http):
+def test_issuer_urls_in_management_responses_serve_discovery(http: TestClient) -> None:
     """A.3/B.1: issuer = {base}/{issuer_key}/auth; metadata_uri answers with that issuer."""
     server = http.post("/v1/auth-servers", json={"name": "a", "audience": "aud"}).json()
     assert server["issuer"].startswith(BASE + "/") and server["issuer"].endswith("/auth")
@@ -37,7 +39,9 @@ def test_issuer_urls_in_management_responses_serve_discovery(http):
     assert http.get(server["jwks_uri"].removeprefix(BASE)).status_code == 200
 
 
-def test_issued_tokens_are_listed_under_their_client_and_can_be_revoked(http, emulator):
+def test_issued_tokens_are_listed_under_their_client_and_can_be_revoked(
+    http: TestClient, emulator: IdentityEmulator
+) -> None:
     """A.8: token id is the JWT jti; DELETE revokes (marks the record revoked)."""
     server = http.post("/v1/auth-servers", json={"name": "a", "audience": "aud"}).json()
     client = http.post(
@@ -57,5 +61,6 @@ def test_issued_tokens_are_listed_under_their_client_and_can_be_revoked(http, em
     tokens_url = f"/v1/auth-servers/{server['id']}/clients/{client['id']}/tokens"
     assert [t["id"] for t in http.get(tokens_url).json()["data"]] == [jti]
     assert http.delete(f"{tokens_url}/{jti}").status_code == 204
-    assert emulator.store.get_token(jti).revoked is True
+    revoked = emulator.store.get_token(jti)
+    assert revoked is not None and revoked.revoked is True
     assert http.get(tokens_url).json()["data"] == []

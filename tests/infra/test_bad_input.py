@@ -146,7 +146,7 @@ def test_sigterm_on_serve_stack_leaves_no_tls_key(tmp_path: Path) -> None:
 
 def _lines_until_serving(proc: subprocess.Popen[str]) -> list[str]:
     assert proc.stdout is not None
-    lines = []
+    lines: list[str] = []
     for line in proc.stdout:
         if line.startswith("serving"):
             return lines

@@ -3,6 +3,8 @@ is needed here."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kongformance.targets.base import TargetOptions, TargetUnavailable
@@ -16,7 +18,7 @@ from kongformance.targets.docker_settings import (
 
 
 def test_an_unreachable_engine_makes_the_target_unavailable(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     ok, why = engine_reachable()

@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from tests.kong_specs.cite import MASTER, cannot_run, ports, spec_url
 from tests.kong_specs.conftest import Kong
 
@@ -72,7 +74,7 @@ def _pem_public(private: Any) -> str:
     return str(pem.decode("ascii"))
 
 
-ASYMMETRIC = {
+ASYMMETRIC: dict[str, tuple[str, Callable[[], PrivateKeyTypes]]] = {
     # consumer username -> (algorithm, key factory)
     "jwt_tests_rsa_consumer_1": ("RS256", lambda: rsa.generate_private_key(65537, 2048)),
     "jwt_tests_rsa_consumer_2": ("RS256", lambda: rsa.generate_private_key(65537, 2048)),

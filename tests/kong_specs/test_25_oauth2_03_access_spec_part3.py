@@ -8,6 +8,7 @@ The spec waits up to 7 s for a 5 s token to expire (L3551); the replay moves the
 from __future__ import annotations
 
 import re
+from typing import Any, TypedDict
 
 import pytest
 from tests.kong_specs.cite import cannot_run, ports
@@ -31,7 +32,17 @@ from tests.kong_specs.oauth2_access import (
 )
 
 CUSTOM = Grant("oauth2_11.test", "clientid1011", "secret1011")
-REFUSED = {"status": 401, "body": INVALID_TOKEN_BODY, "challenge": INVALID_TOKEN_CHALLENGE}
+
+
+class Refusal(TypedDict):
+    """The Step fields of Kong's invalid-token answer."""
+
+    status: int
+    body: dict[str, Any]
+    challenge: str
+
+
+REFUSED: Refusal = {"status": 401, "body": INVALID_TOKEN_BODY, "challenge": INVALID_TOKEN_CHALLENGE}
 BOB_HEADERS: dict[str, str | None] = {
     "x-consumer-id": BOB, "x-consumer-username": "bob", "x-authenticated-userid": "userid123",
     "x-authenticated-scope": "email", "x-credential-identifier": "clientid123", "x-anonymous-consumer": None,

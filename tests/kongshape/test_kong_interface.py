@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from kongformance.gateway import declarative
 from kongformance.gateway.app import ReferenceGateway
@@ -65,9 +66,9 @@ def test_listen_off_means_no_listener() -> None:
     assert parse_listen("admin_listen", "off") == ()
 
 
-def _get(app: object, path: str) -> httpx.Response:
+def _get(app: Starlette, path: str) -> httpx.Response:
     async def get() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kong") as c:
             return await c.get(path)
 

@@ -11,6 +11,7 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -109,7 +110,13 @@ def test_an_unknown_control_plane_is_404(api: httpx.Client) -> None:
     ],
 )
 def test_a_request_outside_the_openapi_document_is_400_in_konnects_shape(
-    konnect: RunningKonnect, api: httpx.Client, method: str, path: str, body: dict, field: str, rule: str
+    konnect: RunningKonnect,
+    api: httpx.Client,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+    rule: str,
 ) -> None:
     resp = api.request(method, core(konnect, path), json=body, headers=AUTH)
     assert resp.status_code == 400, resp.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kongformance.targets import TargetOptions, TargetUnavailable
+from kongformance.targets import Stack, TargetOptions, TargetUnavailable
 from kongformance.targets.konnect import KonnectTarget, api_url
 
 CP = "9524ec7d-36d9-465d-a8c5-83a3c9390458"
@@ -15,7 +15,7 @@ BASE = {
 }
 
 
-def start(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+def start(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Stack:
     for key in ("KONNECT_API_URL", "KONNECT_REGION", *BASE):
         monkeypatch.delenv(key, raising=False)
     return KonnectTarget(TargetOptions(settings=settings)).start()

@@ -106,7 +106,7 @@ def check_pages(
             url = page.resolve().as_uri() + query
             driver.get(url)
             facts = driver.execute_script(_PROBE)
-            logs = driver.get_log("browser")
+            logs = driver.get_log("browser")  # type: ignore[no-untyped-call]  # selenium leaves get_log unannotated
             check = PageCheck(
                 url,
                 console_errors=[e["message"] for e in logs if e.get("level") == "SEVERE"],

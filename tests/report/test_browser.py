@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from browser import available, check_pages
+from tests.report.browser import available, check_pages
 
 from kongformance.report import build_report
 from kongformance.requirements import Coverage, load_catalogue

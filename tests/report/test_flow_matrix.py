@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from kongformance.deviations import Deviation, DeviationRegistry
 from kongformance.report import flows
 from kongformance.report.assemble import _report
-from kongformance.report.model import RunInfo, TestResult, verdict_of
+from kongformance.report.model import ComplianceReport, RunInfo, TestResult, verdict_of
 from kongformance.report.render import render_html
 from kongformance.requirements import Coverage, parse_catalogue
 from kongformance.sources import Source
@@ -75,7 +75,7 @@ TESTS = [
 ]
 
 
-def _report_():
+def _report_() -> ComplianceReport:
     return _report(CATALOGUE, TESTS, RunInfo(target="local"), REGISTRY)
 
 

@@ -13,11 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_samples import REGISTRY, SECRETS, write_sample_run
+from tests.report.report_samples import REGISTRY, SECRETS, write_sample_run
 
 from kongformance import cli
 from kongformance.report import build_report, load_report, main, render_html
@@ -261,11 +262,11 @@ def test_command_writes_the_report_and_exits_0(
     ],
 )
 def test_command_exits_2_with_one_line_on_bad_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: object, fragment: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: Callable[[Path], object], fragment: str
 ) -> None:
     """h11: missing reports dir, malformed XML/JSON: a clear one-line error and exit code 2, no traceback."""
     reports = tmp_path / "reports"
-    setup(reports)  # type: ignore[operator]
+    setup(reports)
     assert main(_args(reports)) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err

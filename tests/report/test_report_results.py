@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from _pytest.junitxml import mangle_test_address
-from report_samples import CATALOGUE_DOC, write_sample_run
+from tests.report.report_samples import CATALOGUE_DOC, write_sample_run
 
 from kongformance.report.results import (
     ReportInputError,

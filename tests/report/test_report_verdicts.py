@@ -11,6 +11,7 @@ import pytest
 
 from kongformance.report.model import ComplianceReport, RequirementVerdict, RunInfo, TestResult, verdict_of
 from kongformance.requirements import Requirement
+from kongformance.sources import Source
 
 DEPARTS = {"dev-a": "R1"}
 
@@ -59,7 +60,7 @@ def test_a_deviation_counts_only_against_the_requirement_it_departs_from() -> No
 
 
 def _row(level: str, outcome: str) -> RequirementVerdict:
-    req = Requirement("R1", "s", "RFC 6750 3.1", level, ("oidc-bearer",))
+    req = Requirement("R1", "s", (Source("RFC 6750 3.1", ""),), level, ("oidc-bearer",))
     tests = [_t(outcome)]
     return RequirementVerdict(req, tests, verdict_of("R1", tests, DEPARTS))
 
@@ -84,7 +85,7 @@ def test_colours_must_and_kong_failures_red_and_should_failures_amber(
 
 def test_lists_skip_reasons_once_each() -> None:
     """h11: skipped with the reason."""
-    req = Requirement("R1", "s", "x", "MUST", ("jwt",))
+    req = Requirement("R1", "s", (Source("x", ""),), "MUST", ("jwt",))
     tests = [
         _t("skipped", message="no db"),
         _t("skipped", message="no db"),
@@ -95,8 +96,8 @@ def test_lists_skip_reasons_once_each() -> None:
 
 def test_counts_tests_deviations_and_must_readiness() -> None:
     """h11: run summary counts passed / failed / skipped / deviations / xfail."""
-    must = Requirement("R1", "s", "x", "MUST", ("jwt",))
-    should = Requirement("R2", "s", "x", "SHOULD", ("jwt",))
+    must = Requirement("R1", "s", (Source("x", ""),), "MUST", ("jwt",))
+    should = Requirement("R2", "s", (Source("x", ""),), "SHOULD", ("jwt",))
     tests = [_t("passed"), _t("passed", "dev-a"), _t("failed"), _t("skipped"), _t("xfailed")]
     report = ComplianceReport(
         RunInfo(),

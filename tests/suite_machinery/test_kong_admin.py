@@ -44,7 +44,7 @@ class FakeAdmin:
 
     async def handle(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
-        body = await request.json() if request.method == "POST" else None
+        body: Any = await request.json() if request.method == "POST" else None
         self.calls.append((request.method, path, body))
         if request.method == "GET":
             return JSONResponse({"data": [], "next": None})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from typing import Any
 
 import pytest
 import yaml
@@ -18,8 +19,11 @@ KONG_SOURCE_AT_TAG = re.compile(
 )
 
 
-def _shipped(name: str) -> dict:
-    return yaml.safe_load(resources.files("kongformance").joinpath(f"data/{name}").read_text("utf-8"))
+def _shipped(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(
+        resources.files("kongformance").joinpath(f"data/{name}").read_text("utf-8")
+    )
+    return doc
 
 
 def _all_sources() -> list[tuple[str, Source]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -47,7 +48,7 @@ def test_the_propagation_deadline_is_a_setting(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_refused_token_is_named_with_a_hint() -> None:
-    async def refuse(request):  # type: ignore[no-untyped-def]
+    async def refuse(request: Request) -> JSONResponse:
         return JSONResponse({"message": "Unauthorized"}, status_code=401)
 
     server = start_in_thread(Starlette(routes=[Route("/v1/auth-servers", refuse)]))
@@ -79,10 +80,10 @@ def test_konnect_checks_its_control_plane_token_and_proxy_before_any_test(
 
     from kongformance.targets.konnect import KonnectTarget
 
-    async def expired(request):  # type: ignore[no-untyped-def]
+    async def expired(request: Request) -> JSONResponse:
         return JSONResponse({"status": 401, "title": "Unauthorized"}, status_code=401)
 
-    async def unknown(request):  # type: ignore[no-untyped-def]
+    async def unknown(request: Request) -> JSONResponse:
         return JSONResponse({"status": 404, "title": "Not Found"}, status_code=404)
 
     routes = [Route("/v1/auth-servers", expired), Route("/v2/control-planes/{cp}", unknown)]

@@ -92,7 +92,12 @@ def test_exclusive_holder_excludes_shared_holders(tmp_path: Path) -> None:
     lock = RunLock(str(tmp_path))
     entered = threading.Event()
     with lock.exclusive():
-        t = threading.Thread(target=lambda: (lock.shared().__enter__(), entered.set()), daemon=True)
+
+        def hold_shared() -> None:
+            lock.shared().__enter__()
+            entered.set()
+
+        t = threading.Thread(target=hold_shared, daemon=True)
         t.start()
         assert not entered.wait(0.2)
     assert entered.wait(5)

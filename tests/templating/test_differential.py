@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from templating_strategies import NOW_VALUES, contexts, templates, url_texts
+from tests.templating.templating_strategies import NOW_VALUES, contexts, templates, url_texts
 
 from kongformance.identity.templating import TemplateFailure, render_text
 from kongformance.identity.templating.oracle import GoTemplateOracle, OracleResult

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from templating_strategies import LABEL_KEYS, contexts
+from tests.templating.templating_strategies import LABEL_KEYS, contexts
 
 from kongformance.identity.templating import render_claim, render_claims, render_text, type_rendered_text
 from kongformance.identity.templating.engine import compile_template

@@ -122,7 +122,7 @@ class AdminApi:
         self.app = Starlette(
             routes=routes,
             middleware=[Middleware(TrailingSlash)],
-            exception_handlers={HTTPException: self._http_error, KongError: self._kong_error},  # type: ignore[dict-item]
+            exception_handlers={HTTPException: self._http_error, KongError: self._kong_error},
         )
 
     # --- info --------------------------------------------------------------------------------------

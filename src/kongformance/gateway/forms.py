@@ -83,7 +83,7 @@ def coerce(schema: Mapping[str, Any] | None, value: Any) -> Any:
 
 def coerce_for_table(table: str, data: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
     """Coerce a parsed form for an entity table; a plugin's ``config`` follows that plugin's schema."""
-    out = coerce(schema, data)
+    out: dict[str, Any] = coerce(schema, data)
     if table == "plugins" and isinstance(out.get("config"), dict) and isinstance(out.get("name"), str):
         plugin_schema = config_schema(out["name"], (3, 15))
         out["config"] = coerce(plugin_schema, out["config"]) if plugin_schema else out["config"]

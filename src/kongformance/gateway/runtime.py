@@ -48,7 +48,7 @@ class DbLessWriteError(RuntimeError):
 class _DbLessOauth2Store:
     """Kong's ``oauth2_tokens`` DAO in DB-less mode: no rows, and inserting one fails (issue Kong/kong#6179)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Oauth2Store) -> None:
         self._inner = inner
 
     def credential(self, client_id: str) -> Mapping[str, Any] | None:

@@ -103,7 +103,8 @@ LEGACY_DEFAULTS: dict[str, dict[tuple[str, ...], Any]] = {
 
 def _read_schema(filename: str) -> dict[str, Any]:
     ref = resources.files("kongformance").joinpath("reference", "kong-plugin-schemas-3.15", filename)
-    return json.loads(ref.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
+    return schema
 
 
 def _close(node: Any) -> None:
@@ -126,7 +127,7 @@ def _config_schema(name: str, version: Version) -> dict[str, Any] | None:
     if filename is None:
         return None
     full = _read_schema(filename)
-    schema = copy.deepcopy(full["properties"]["config"])
+    schema: dict[str, Any] = copy.deepcopy(full["properties"]["config"])
     props = schema.setdefault("properties", {})
     for since, names in _ADDED_IN.get(name, []):
         if version < since:
@@ -197,7 +198,7 @@ def _message(err: jsonschema.ValidationError) -> str:
         return f"length must be at most {err.validator_value}"
     if kind == "pattern":
         return f"invalid value: {err.instance}"
-    return err.message
+    return str(err.message)
 
 
 def _put(tree: dict[Any, Any], path: list[Any], message: str) -> None:
@@ -265,7 +266,8 @@ def field_errors(schema: Mapping[str, Any], value: Any) -> dict[str, Any]:
             tree.setdefault("@entity", []).append(_message(err))
         else:
             _put(tree, path, _message(err))
-    return _listify(tree)
+    errors: dict[str, Any] = _listify(tree)
+    return errors
 
 
 def fill_defaults(schema: Mapping[str, Any], value: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,7 +315,7 @@ def validate_plugin_config(
         config = {}
     if not isinstance(config, Mapping):
         raise schema_violation({"config": "expected a record"})
-    cleaned = _strip_nulls(dict(config))
+    cleaned: dict[str, Any] = _strip_nulls(dict(config))
     if schema is None:
         return cleaned
     errors = field_errors(schema, cleaned)

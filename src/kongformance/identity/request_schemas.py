@@ -85,10 +85,6 @@ def body_schema(request_body: str) -> dict[str, Any]:
     return schema
 
 
-_format_checker = FormatChecker()
-
-
-@_format_checker.checks("uri")
 def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -99,6 +95,11 @@ def _is_uri(value: object) -> bool:
     except ValueError:
         return False
     return bool(parts.scheme) and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", parts.scheme))
+
+
+_format_checker = FormatChecker()
+# registered by a call, not as a decorator: jsonschema is untyped here, and a decorator would untype _is_uri
+_format_checker.checks("uri")(_is_uri)
 
 
 @functools.cache

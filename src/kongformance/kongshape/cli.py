@@ -172,8 +172,8 @@ def build_node(conf: KongConf) -> tuple[ReferenceGateway, list[tuple[Any, Any, b
         proxy, admin = HiddenControl(proxy, "proxy"), HiddenControl(admin, "admin")
     listeners += [(proxy, lst, lst.ssl) for lst in conf.proxy_listen]
     listeners += [(admin, lst, lst.ssl) for lst in conf.admin_listen]
-    status = status_app(gateway.runtime, database_ok)
-    listeners += [(status, lst, lst.ssl) for lst in conf.status_listen]
+    status_api = status_app(gateway.runtime, database_ok)
+    listeners += [(status_api, lst, lst.ssl) for lst in conf.status_listen]
     return gateway, listeners, conn
 
 

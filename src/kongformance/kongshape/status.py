@@ -29,7 +29,7 @@ def ready_reason(runtime: Runtime, database_ok: Callable[[], bool] | None) -> st
     return None
 
 
-def status_app(runtime: Runtime, database_ok: Callable[[], bool] | None = None) -> Any:
+def status_app(runtime: Runtime, database_ok: Callable[[], bool] | None = None) -> Starlette:
     """The Status API over one gateway runtime; ``database_ok`` pings Postgres (None when DB-less)."""
 
     async def status(request: Request) -> Response:

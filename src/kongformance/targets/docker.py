@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from testcontainers.core.config import testcontainers_config
@@ -125,8 +126,8 @@ class DockerStack:
         self.stop()
 
 
-def docker_client():  # type: ignore[no-untyped-def]
-    """A docker SDK client for DOCKER_HOST."""
+def docker_client() -> Any:
+    """A docker SDK client for DOCKER_HOST (a ``docker.DockerClient``: no type information for the SDK is installed)."""
     import docker
 
     return docker.from_env()

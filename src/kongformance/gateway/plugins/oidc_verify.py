@@ -134,7 +134,7 @@ def _verify_hmac_with_public_key(alg: str, jwk: Mapping[str, Any], jws: CompactJ
         public = rsa.from_jwk(dict(jwk))
     except (InvalidKeyError, ValueError, TypeError, KeyError):
         return False
-    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)  # type: ignore[union-attr]
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}.get(alg)
     if digest is None:
         return False

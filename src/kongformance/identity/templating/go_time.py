@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import wraps
 from typing import Any
 
-from goduration.go import Duration
+from goduration.go import SECOND, Duration
 from gotime.go import Location as GoLocation
 from gotime.go import Time as GoTime
 from gotpl.funcs.sprig import dates
@@ -134,7 +134,7 @@ def ago(value: Any, *, clock: Callable[[], datetime]) -> str:
     """Sprig `ago`, also for year-0 times (Go's duration saturates at its int64 limit)."""
     if isinstance(value, GoTime):
         nanoseconds = dates._instant_age_nanoseconds(clock(), value)
-        return str(dates._duration_clamped(nanoseconds).round(dates.SECOND))
+        return str(dates._duration_clamped(nanoseconds).round(SECOND))
     return dates.ago(value, clock=clock)
 
 
