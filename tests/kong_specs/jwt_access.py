@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from tests.kong_specs.cite import MASTER, cannot_run, spec_url
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 
 SPEC = spec_url("16-jwt/03-access_spec.lua")
 MASTER_SPEC = spec_url("16-jwt/03-access_spec.lua", MASTER)

@@ -15,13 +15,11 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from tests.kong_specs.cite import MASTER, spec_url
-
-if TYPE_CHECKING:  # conftest.py imports this module for its oauth2_access fixture
-    from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 
 SPEC = spec_url("25-oauth2/03-access_spec.lua")
 MASTER_SPEC = spec_url("25-oauth2/03-access_spec.lua", MASTER)

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.kong_specs.cite import ports, spec_url
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 
 SPEC = spec_url("16-jwt/02-api_spec.lua")
 CONDITIONAL = ["failed conditional validation given value of field 'algorithm'"]

@@ -13,12 +13,10 @@ import time
 
 import pytest
 from tests.kong_specs.cite import ports
-from tests.kong_specs.conftest import Kong
 from tests.kong_specs.jwt_access import (
     INVALID,
     SPEC,
     Setup,
-    build,
     hs256_claiming,
     payload,
     realm_challenge,
@@ -27,11 +25,6 @@ from tests.kong_specs.jwt_access import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key")  # the spec signs with "foo"
-
-
-@pytest.fixture(scope="module")
-def setup(kong: Kong) -> Setup:
-    return build(kong)
 
 
 # ------------------------------------------------------------------------------------------- refusals

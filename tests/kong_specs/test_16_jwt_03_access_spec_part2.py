@@ -8,23 +8,16 @@ import time
 
 import pytest
 from tests.kong_specs.cite import ports
-from tests.kong_specs.conftest import Kong
 from tests.kong_specs.jwt_access import (
     INVALID,
     SPEC,
     Setup,
-    build,
     payload,
     sign,
     upstream_headers,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key")  # the spec signs with "foo"
-
-
-@pytest.fixture(scope="module")
-def setup(kong: Kong) -> Setup:
-    return build(kong)
 
 
 # ------------------------------------------------------------------------------ asymmetric algorithms

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.kong_specs.cite import ports, spec_url
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 
 SPEC = spec_url("16-jwt/06-schema_spec.lua")
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.kong_specs.cite import cannot_run, ports, spec_url
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 
 SPEC = spec_url("25-oauth2/01-schema_spec.lua")
 DAO_MAX_TTL = 100000000  # kong/constants.lua DATABASE.DAO_MAX_TTL at 3.9.0

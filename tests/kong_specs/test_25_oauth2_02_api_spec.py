@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.kong_specs.cite import ports, spec_url
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 
 SPEC = spec_url("25-oauth2/02-api_spec.lua")
 REQUIRED = "required field missing"

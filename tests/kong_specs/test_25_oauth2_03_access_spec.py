@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from tests.kong_specs.cite import cannot_run, ports
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 from tests.kong_specs.oauth2_access import (
     HTTPS,
     INVALID_CLIENT,

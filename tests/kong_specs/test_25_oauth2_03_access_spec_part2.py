@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from tests.kong_specs.cite import cannot_run, ports
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 from tests.kong_specs.oauth2_access import (
     INVALID_CLIENT,
     INVALID_CODE,

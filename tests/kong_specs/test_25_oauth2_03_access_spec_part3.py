@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 import pytest
 from tests.kong_specs.cite import cannot_run, ports
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 from tests.kong_specs.oauth2_access import (
     BOB,
     CODE_PATTERN,

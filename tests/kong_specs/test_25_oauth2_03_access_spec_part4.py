@@ -18,7 +18,7 @@ import dataclasses
 import httpx
 import pytest
 from tests.kong_specs.cite import cannot_run, ports
-from tests.kong_specs.conftest import Kong
+from tests.kong_specs.kong import Kong
 from tests.kong_specs.oauth2_access import (
     INVALID_CLIENT,
     INVALID_TOKEN_BODY,
