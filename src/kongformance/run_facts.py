@@ -63,11 +63,7 @@ def summarize(tr: Any, checks: RunChecks, verdict: list[str], stack: Stack | Non
     if unchecked:
         items = [f"{rid} (needs {', '.join(caps)})" for rid, caps in unchecked.items()]
         tr.write_line(f"requirements left unchecked on target {target} ({len(items)}): " + ", ".join(items))
-    calls = polite.API_CALLS.summary()
-    by_api = ", ".join(f"{k} {n}" for k, n in dict(calls["by_api"]).items())  # type: ignore[call-overload]
-    tr.write_line(
-        f"API calls this run: {calls['total']} ({by_api or 'none'}); answered 429: {calls['rate_limited']}"
-    )
+    tr.write_line(f"API calls this run: {polite.describe_calls(polite.API_CALLS.summary())}")
     if stack is not None:
         source = f" (from {stack.kong_version_source})" if stack.kong_version_source else ""
         tr.write_line(f"Kong version: {stack.kong_version}{source}")

@@ -9,6 +9,7 @@ list, failure messages, exit code 2 on bad input).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -301,3 +302,9 @@ def test_builds_from_what_a_real_suite_run_writes(tmp_path: Path) -> None:
     assert guard.verdict == expected
     page = build_report(reports).read_text("utf-8")
     assert 'id="req-GUARD-unauthenticated-rejected"' in page
+    # the run facts show the API calls the terminal summary and the coverage JSON count, in the same words
+    terminal = re.search(r"API calls this run: (.+)", run.stdout)
+    assert terminal is not None, run.stdout[-2000:]
+    assert f"<dt>API calls</dt><dd>{terminal.group(1).strip()}</dd>" in page
+    calls = json.loads((reports / "requirements-coverage.json").read_text("utf-8"))["run"]["api_calls"]
+    assert calls["total"] > 0 and f"<dd>{calls['total']} (" in page

@@ -104,6 +104,16 @@ class CallCounter:
 
 
 API_CALLS = CallCounter()
+
+
+def describe_calls(summary: Mapping[str, object]) -> str:
+    """One line for a :meth:`CallCounter.summary` (the terminal summary and the HTML report say it alike):
+    ``631 (admin 253, identity 66, issuer 312); answered 429: 0``."""
+    by_api = summary.get("by_api")
+    parts = ", ".join(f"{k} {n}" for k, n in by_api.items()) if isinstance(by_api, Mapping) else ""
+    return f"{summary.get('total', 0)} ({parts or 'none'}); answered 429: {summary.get('rate_limited', 0)}"
+
+
 _default_policy = RetryPolicy()
 
 

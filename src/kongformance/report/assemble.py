@@ -166,6 +166,7 @@ def _run_info(metas: list[RunMeta], overrides: Mapping[str, str], sources: tuple
         sources=sources,
         run_id=_text(facts.get("run_id")),
         defects=_text(facts.get("defects")),
+        api_calls=dict(facts["api_calls"]) if isinstance(facts.get("api_calls"), Mapping) else None,
     )
 
 

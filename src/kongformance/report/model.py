@@ -74,11 +74,10 @@ class RunInfo:
     kong_version: str | None = None
     started: str | None = None
     duration: float | None = None
-    sources: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # the result files the report was built from
     run_id: str | None = None
-    defects: str | None = (
-        None  # emulator defects switched on for the run (mutation and leak tests)  # the result files the report was built from
-    )
+    defects: str | None = None  # emulator defects switched on for the run (mutation and leak tests)
+    api_calls: dict[str, Any] | None = None  # {"total", "by_api", "rate_limited"}: the run's API calls
 
 
 @dataclass

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from string import Template
 
+from kongformance.clients.polite import describe_calls
 from kongformance.report.evidence_html import evidence_html
 from kongformance.report.flow_matrix import flow_summary, matrix
 from kongformance.report.html_text import (
@@ -83,6 +84,7 @@ def _run(report: ComplianceReport) -> str:
         ("Started", text(_started(run.started)) if run.started else unknown),
         ("Duration", _duration(run.duration)),
         ("Run id", text(run.run_id) if run.run_id else unknown),
+        ("API calls", text(describe_calls(run.api_calls)) if run.api_calls is not None else unknown),
     ]
     if run.defects:
         facts.append(

@@ -40,7 +40,8 @@ class Observed:
     duration: float | None = None
 
 
-RunMeta = dict[str, Any]  # target, kong_version, run_id, defects, started (ISO 8601), duration (seconds)
+RunMeta = dict[str, Any]  # target, kong_version, run_id, defects, started (ISO 8601), duration (seconds),
+# api_calls (coverage JSON only)
 RUN_FACTS = ("target", "kong_version", "run_id", "defects")
 
 
@@ -209,6 +210,8 @@ def read_coverage(path: Path) -> tuple[Catalogue, list[Observed], RunMeta]:
             key = meta_key(str(name)) or (name if name in ("started", "duration") else None)
             if key and value is not None:
                 meta[key] = value
+        if isinstance(run.get("api_calls"), Mapping):  # the run's API calls, as the terminal counted them
+            meta["api_calls"] = dict(run["api_calls"])
     return catalogue, list(cases.values()), meta
 
 
