@@ -28,6 +28,7 @@ import pytest
 from kongformance import run_checks, run_facts
 from kongformance.clients import polite
 from kongformance.deviations import DeviationRegistry, load_registry
+from kongformance.report.at_source import learn_settings, stop, usage_error
 from kongformance.report.redaction import redact
 from kongformance.requirements import FLOWS, Catalogue, Coverage, load_catalogue
 from kongformance.run_signals import terminate_as_interrupt
@@ -186,20 +187,20 @@ class RunManager:
         except TargetUnavailable as exc:
             self._unavailable = str(exc)
             lines = "\n  ".join(str(exc).splitlines())
-            pytest.exit(
+            stop(
                 f"kongformance: target {target!r} cannot run, no test was started:\n  {lines}\n"
                 "(each target's settings: README.md, section Targets)",
-                returncode=EXIT_TARGET_UNAVAILABLE,
+                EXIT_TARGET_UNAVAILABLE,
             )
         except GuardFailure as exc:
-            pytest.exit(f"kongformance guard: {exc}", returncode=3)
+            stop(f"kongformance guard: {exc}", 3)
         except (
             RuntimeError,
             TimeoutError,
             OSError,
             httpx.HTTPError,
         ) as exc:  # Admin/Identity API refusals too
-            pytest.exit(f"kongformance: setting up the run on target {target!r} failed: {exc}", returncode=3)
+            stop(f"kongformance: setting up the run on target {target!r} failed: {exc}", 3)
 
     def state(self) -> RunState:
         """The run's state for fixtures; skips the test when the target is unavailable."""
@@ -215,9 +216,7 @@ class RunManager:
             else:
                 self.start()
         if self._state is None:  # fail closed: never skip the run's tests for a target that cannot run
-            pytest.exit(
-                f"kongformance: target unavailable: {self._unavailable}", returncode=EXIT_TARGET_UNAVAILABLE
-            )
+            stop(f"kongformance: target unavailable: {self._unavailable}", EXIT_TARGET_UNAVAILABLE)
         return self._state
 
     def worker_payload(self) -> str:
@@ -284,10 +283,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not manager.suite_run:
         return
     terminate_as_interrupt()  # SIGTERM (CI cancelling) ends the session in order, with teardown
+    target_settings = manager.target_options().settings
+    learn_settings(target_settings)  # a token among them is masked wherever it would be printed
     try:
-        polite.set_default_policy(polite.RetryPolicy.from_settings(manager.target_options().settings))
+        polite.set_default_policy(polite.RetryPolicy.from_settings(target_settings))
     except ValueError as exc:
-        raise pytest.UsageError(f"kongformance: {exc}") from exc
+        raise usage_error(f"kongformance: {exc}") from exc
     polite.API_CALLS.reset()
     _register_hypothesis_profiles()
     from hypothesis import settings
@@ -361,7 +362,7 @@ def pytest_collection_modifyitems(
             item.user_properties.append(("requirement", rid))
         item.add_marker(pytest.mark.allure_label(*dict.fromkeys(ids), label_type="requirement"))
     if errors:
-        raise pytest.UsageError(
+        raise usage_error(
             "kongformance: suite tests must name known requirements and keep credentials out of their ids:\n  "
             + "\n  ".join(errors)
         )

@@ -47,3 +47,49 @@ def test_nothing_reaches_the_terminal_junit_or_allure_unredacted(
     assert (reports / "compliance.html").is_file() and (reports / "evidence.json").is_file()
     leaks = [(where, s[:12]) for where, text in written.items() for s in (OPAQUE, SECRET, JWT) if s in text]
     assert leaks == []
+
+
+KPAT = "kpat_" + "Zq8x" * 12  # shaped like a Konnect token: the patterns mask it
+SETTING_SECRET = "n0t-a-kpat-" + "but-still-a-secret"  # no pattern knows it: learnt from KONNECT_TOKEN
+NEEDS_THE_TARGET = """
+import pytest
+from kongformance.pytest_plugin import run_manager
+
+@pytest.fixture
+def kf_state(request):
+    return run_manager(request.config).state()
+
+@pytest.mark.requirement("RFC6750-3.1-invalid-token")
+def test_needs_the_target(kf_state):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("settings", "workers", "code"),
+    [
+        (["--kf-set", f"KF_RETRY_MAX_ATTEMPTS={KPAT}"], [], pytest.ExitCode.USAGE_ERROR),
+        (["--kf-set", f"KF_RETRY_MAX_ATTEMPTS={KPAT}"], ["-n", "2"], pytest.ExitCode.USAGE_ERROR),
+        (["--kf-target", "konnect", "--kf-set", f"KONNECT_REGION={KPAT}"], [], 3),
+        (
+            ["--kf-target", "konnect"]
+            + ["--kf-set", f"KONNECT_TOKEN={SETTING_SECRET}", "--kf-set", f"KONNECT_REGION={SETTING_SECRET}"],
+            ["-n", "2"],
+            3,
+        ),
+    ],
+    ids=["usage-error", "usage-error-xdist", "target-settings", "learnt-setting-xdist"],
+)
+def test_a_secret_in_a_bad_setting_never_reaches_the_terminal(
+    pytester: pytest.Pytester, settings: list[str], workers: list[str], code: int
+) -> None:
+    """A pytest.exit or UsageError of the plugin quotes the bad value of a setting: redacted, like the rest."""
+    pytester.mkdir("suites")
+    (pytester.path / "suites" / "test_x.py").write_text(NEEDS_THE_TARGET)
+    result = pytester.runpytest_subprocess(
+        "suites", "--kf-reports", str(pytester.path / "out"), "-p", "no:cacheprovider", *settings, *workers
+    )
+    terminal = result.stdout.str() + result.stderr.str()
+    assert result.ret == code, terminal[-2000:]
+    assert "[redacted " in terminal  # the line that quotes the value is there, masked
+    assert KPAT not in terminal and KPAT[5:] not in terminal and SETTING_SECRET not in terminal

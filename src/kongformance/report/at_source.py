@@ -25,9 +25,9 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -104,6 +104,23 @@ def redact_report(report: pytest.TestReport | pytest.CollectReport) -> None:
     wasxfail = getattr(report, "wasxfail", None)
     if isinstance(wasxfail, str):
         setattr(report, "wasxfail", redact(wasxfail))  # noqa: B010
+
+
+def learn_settings(settings: Mapping[str, str]) -> None:
+    """Learn the values of target settings with secret-looking names (``KONNECT_TOKEN``, ``KF_*_TOKEN``,
+    ...), given with ``--kf-set`` or in the environment, before anything can print one."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(("KF_", "KONNECT_"))}
+    learn_from({**env, **settings})
+
+
+def stop(message: str, returncode: int) -> NoReturn:
+    """``pytest.exit`` with ``message`` redacted: a setting's value in it may be a token."""
+    pytest.exit(redact(message), returncode=returncode)
+
+
+def usage_error(message: str) -> pytest.UsageError:
+    """A ``pytest.UsageError`` whose message is redacted (pytest prints it as it is)."""
+    return pytest.UsageError(redact(message))
 
 
 def learn_from(value: Any, key: str = "") -> None:
