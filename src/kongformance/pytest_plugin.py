@@ -446,9 +446,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     write_logs = getattr(getattr(manager.setup, "target", None), "write_logs", None)
     if reports is not None and session.testsfailed and callable(write_logs):
         write_logs(reports / "containers")  # the containers' logs (redacted) of a failed run
+    manager.coverage.run.update(run_facts.closing_facts(manager.checks, manager.verdict))  # the summary's too
     if reports is not None and manager.coverage.collected:
         manager.coverage.run["duration"] = round(time.monotonic() - manager.started, 3)
-        manager.coverage.run.update(run_facts.closing_facts(manager.checks, manager.verdict))
         manager.coverage.write(reports / "requirements-coverage.json")
 
 

@@ -176,7 +176,8 @@ class Coverage:
         """passed | failed | open | deviation | unchecked | skipped | not-run | uncovered, for one requirement.
 
         Only a check that executed credits a requirement: *open* (Kong's behaviour unknown, observation
-        recorded) and *unchecked* (the check could not run on this target) are never counted as passed.
+        recorded) and *unchecked* (the check could not run on this target; every requirement the run lists
+        under ``run["unchecked_on_target"]``, as the HTML report does) are never counted as passed.
         """
         if rid not in self.collected:
             return "uncovered"
@@ -186,6 +187,8 @@ class Coverage:
         outcomes = {r["outcome"] for r in runs}
         if "failed" in outcomes:
             return "failed"
+        if rid in (self.run.get("unchecked_on_target") or {}):  # no test could check it on this target
+            return "unchecked"
         if "open" in outcomes:
             return "open"
         # one definition with the HTML report (report/model.py verdict_of): a passing test's deviation

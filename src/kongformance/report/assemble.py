@@ -20,6 +20,7 @@ from kongformance.report.model import (
     RunInfo,
     TestResult,
     deviations_for,
+    lacking,
     verdict_of,
 )
 from kongformance.report.results import (
@@ -167,6 +168,7 @@ def _run_info(metas: list[RunMeta], overrides: Mapping[str, str], sources: tuple
         run_id=_text(facts.get("run_id")),
         defects=_text(facts.get("defects")),
         api_calls=dict(facts["api_calls"]) if isinstance(facts.get("api_calls"), Mapping) else None,
+        unchecked=dict(facts.get("unchecked_on_target") or {}),
     )
 
 
@@ -190,8 +192,13 @@ def _report(
         for test in covering:
             for dev in deviations_for(rid, test, departs):
                 notes.setdefault(dev, _note(dev, rid, recorded))
+        verdict, caps = verdict_of(rid, covering, departs), lacking(covering)
+        if rid in run.unchecked and verdict != "fails":  # the run's own account (terminal, coverage JSON)
+            verdict, caps = "unchecked", tuple(run.unchecked[rid])
         rows.append(
-            RequirementVerdict(req, covering, verdict_of(rid, covering, departs), list(notes.values()))
+            RequirementVerdict(
+                req, covering, verdict, list(notes.values()), caps if verdict == "unchecked" else ()
+            )
         )
     unknown = sorted(rid for rid in by_requirement if rid not in catalogue)
     return ComplianceReport(run=run, rows=rows, tests=tests, unknown_requirements=unknown, departs=departs)

@@ -21,8 +21,11 @@ from kongformance.report.model import (
     ComplianceReport,
     DeviationNote,
     RequirementVerdict,
+    lacking,
+    unchecked_label,
 )
 from kongformance.requirements import LEVELS
+from kongformance.run_checks import DEPARTURE
 
 TESTS_SHOWN = 4  # tests listed before the rest fold into a <details>
 _VERDICT_RANK = {v: str(i) for i, v in enumerate(VERDICTS)}
@@ -31,11 +34,12 @@ _SHORT = {
     "fails": "fail",
     "deviation": "dev",
     "conforms": "ok",
+    "unchecked": "lacks",
     "xfail": "xfail",
     "skipped": "skip",
     "not-covered": "none",
 }
-_COLOURS = {"fails": "red", "deviation": "purple", "conforms": "green"}
+_COLOURS = {"fails": "red", "deviation": "purple", "conforms": "green", "unchecked": "unchecked"}
 _HEAD = {
     "guard": "guard",
     "issuer": "issuer",
@@ -76,22 +80,39 @@ def _notes(row: RequirementVerdict, kong_version: str | None) -> str:
         failed = sum(1 for t in row.tests if t.failing)
         out += f'<div class="note">{failed} of {len(row.tests)} test(s) fail ({row.requirement.level}).</div>'
     out += "".join(_deviation_note(n, kong_version) for n in row.deviations)
-    if row.verdict in ("skipped", "xfail"):
+    if row.verdict == "unchecked":
+        out += f'<div class="note">Not checked on this target: {text(row.label)}.</div>'
+    if row.verdict in ("skipped", "xfail", "unchecked"):
         out += "".join(f'<div class="note">{text(r)}</div>' for r in row.reasons or ["no reason given"])
     return out
 
 
-def _cell(flow: str, verdict: str | None, applies: bool) -> str:
+def _cell(flow: str, verdict: str | None, applies: bool, caps: tuple[str, ...] = ()) -> str:
     if verdict is None:
         return '<td class="flow na" data-sort="9"></td>'
     colour = _COLOURS.get(verdict, "grey")
     extra = "" if applies else " (tested, not in the catalogue's flows)"
-    title = html.escape(f"{flow_label(flow)}: {VERDICT_LABELS[verdict]}{extra}", quote=True)
+    label = unchecked_label(caps) if verdict == "unchecked" else VERDICT_LABELS[verdict]
+    title = html.escape(f"{flow_label(flow)}: {label}{extra}", quote=True)
+    what = ", ".join(c for c in caps if c != DEPARTURE) or ("departure" if caps else "")
+    cap = f'<span class="cap">{html.escape(what)}</span>' if verdict == "unchecked" and what else ""
     return (
         f'<td class="flow" data-flow="{html.escape(flow)}" data-cell="{verdict}" '
         f'data-sort="{_VERDICT_RANK[verdict]}" title="{title}">'
-        f'<span class="badge {colour}">{_SHORT[verdict]}</span></td>'
+        f'<span class="badge {colour}">{_SHORT[verdict]}</span>{cap}</td>'
     )
+
+
+def _cells(row: RequirementVerdict, report: ComplianceReport) -> str:
+    verdicts = flows.cells(row, report.departs)
+    grouped = flows.by_flow(row.requirement, row.tests)
+    applies = flows.applicable(row.requirement)
+    out = ""
+    for f in flows.COLUMNS:
+        verdict = verdicts.get(f)
+        caps = (lacking(grouped.get(f, [])) or row.lacking) if verdict == "unchecked" else ()
+        out += _cell(f, verdict, f in applies, caps)
+    return out
 
 
 def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, str]) -> str:
@@ -99,7 +120,7 @@ def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, s
     cells = flows.cells(row, report.departs)
     applies = flows.applicable(req)
     data_flows = " ".join(dict.fromkeys([*req.flows, *applies, *cells]))
-    label = VERDICT_LABELS[row.verdict]
+    label = row.label
     return (
         f'<tr class="req sev-{row.severity}" id="req-{html.escape(req.id, quote=True)}" '
         f'data-level="{html.escape(req.level)}" data-verdict="{row.verdict}" data-flows="{html.escape(data_flows)}">'
@@ -111,9 +132,7 @@ def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, s
         f'<div class="statement">{text(req.statement)}</div>'
         f'<div class="note">Source: {source_html(req.source)}; flows: '
         f"{text(', '.join(flow_label(f) for f in req.flows))}</div>"
-        f"{_notes(row, report.run.kong_version)}{_tests(row, anchors)}</td>"
-        + "".join(_cell(f, cells.get(f), f in applies) for f in flows.COLUMNS)
-        + "</tr>"
+        f"{_notes(row, report.run.kong_version)}{_tests(row, anchors)}</td>" + _cells(row, report) + "</tr>"
     )
 
 

@@ -69,7 +69,10 @@ def cells(row: RequirementVerdict, departs: Mapping[str, str]) -> dict[str, str]
     req = row.requirement
     grouped = by_flow(req, row.tests)
     flows = list(applicable(req)) + [f for f in grouped if f not in applicable(req)]
-    return {f: verdict_of(req.id, grouped.get(f, []), departs) for f in flows}
+    out = {f: verdict_of(req.id, grouped.get(f, []), departs) for f in flows}
+    if row.verdict == "unchecked":  # the run found no test that checked it: no cell credits it either
+        out = {f: "unchecked" if v in ("conforms", "deviation", "skipped") else v for f, v in out.items()}
+    return out
 
 
 def flow_summary(rows: list[RequirementVerdict], departs: Mapping[str, str]) -> dict[str, Counter[str]]:

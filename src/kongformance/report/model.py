@@ -5,6 +5,10 @@ Verdict of one requirement, from the tests that name it:
 - ``fails``: a test failed or errored (red for MUST and KONG requirements, amber for SHOULD);
 - ``deviation``: the gateway departed from the requirement in a way recorded in the deviation registry;
 - ``conforms``: at least one test passed and none failed;
+- ``unchecked``: no test checked it because the target lacks a capability its tests need (each skipped
+  with a reason naming the capability, :func:`kongformance.run_checks.lacks_reason`), or the run recorded it
+  as unchecked on this target (the coverage JSON's ``run.unchecked_on_target``, the terminal's
+  "requirements left unchecked" line);
 - ``xfail``: every test that ran was an expected failure;
 - ``skipped``: no test ran (with the reasons);
 - ``not-covered``: no test names the requirement.
@@ -18,15 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kongformance.requirements import Requirement
+from kongformance.run_checks import DEPARTURE, lacking_from_reason
 from kongformance.sources import Source
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 FAILING = frozenset({"failed", "error"})
-VERDICTS = ("fails", "deviation", "conforms", "xfail", "skipped", "not-covered")
+VERDICTS = ("fails", "deviation", "conforms", "unchecked", "xfail", "skipped", "not-covered")
 VERDICT_LABELS = {
     "fails": "fails",
     "deviation": "deviation",
     "conforms": "conforms",
+    "unchecked": "unchecked",
     "xfail": "expected failure",
     "skipped": "skipped",
     "not-covered": "not covered",
@@ -78,6 +84,7 @@ class RunInfo:
     run_id: str | None = None
     defects: str | None = None  # emulator defects switched on for the run (mutation and leak tests)
     api_calls: dict[str, Any] | None = None  # {"total", "by_api", "rate_limited"}: the run's API calls
+    unchecked: dict[str, list[str]] = field(default_factory=dict)  # requirement -> capabilities it lacked
 
 
 @dataclass
@@ -88,13 +95,23 @@ class RequirementVerdict:
     tests: list[TestResult]
     verdict: str
     deviations: list[DeviationNote] = field(default_factory=list)
+    lacking: tuple[str, ...] = ()  # verdict unchecked: the capabilities the target lacks for it
 
     @property
     def severity(self) -> str:
-        """red | amber | purple | green | grey: the colour of the verdict."""
+        """red | amber | purple | green | unchecked | grey: the colour of the verdict."""
         if self.verdict == "fails":
             return "amber" if self.requirement.level == "SHOULD" else "red"
-        return {"deviation": "purple", "conforms": "green"}.get(self.verdict, "grey")
+        return {"deviation": "purple", "conforms": "green", "unchecked": "unchecked"}.get(
+            self.verdict, "grey"
+        )
+
+    @property
+    def label(self) -> str:
+        """The verdict as the report writes it: ``unchecked (lacks capability db)`` for an unchecked one."""
+        if self.verdict == "unchecked":
+            return unchecked_label(self.lacking)
+        return VERDICT_LABELS[self.verdict]
 
     @property
     def reasons(self) -> list[str]:
@@ -112,6 +129,26 @@ def deviations_for(rid: str, test: TestResult, departs: Mapping[str, str]) -> li
     return [d for d in test.deviations if departs.get(d, rid) == rid]
 
 
+def lacking(tests: list[TestResult]) -> tuple[str, ...]:
+    """The capabilities the skip reasons of ``tests`` name, when every one of them is such a skip (a test
+    that ran, or skipped for another reason, makes it empty)."""
+    reasons = [lacking_from_reason(t.message) if t.outcome == "skipped" else [] for t in tests]
+    if not reasons or not all(reasons):
+        return ()
+    return tuple(sorted({c for caps in reasons for c in caps}))
+
+
+def unchecked_label(capabilities: tuple[str, ...] | list[str]) -> str:
+    """``unchecked (lacks capability db)``; a recorded departure is named as such."""
+    caps = [c for c in capabilities if c != DEPARTURE]
+    why = []
+    if caps:
+        why.append(f"lacks capabilit{'y' if len(caps) == 1 else 'ies'} {', '.join(caps)}")
+    if DEPARTURE in capabilities:
+        why.append("a recorded departure let its request through")
+    return f"unchecked ({'; '.join(why)})" if why else "unchecked"
+
+
 def verdict_of(rid: str, tests: list[TestResult], departs: Mapping[str, str]) -> str:
     """The verdict of requirement ``rid`` covered by ``tests`` (see the module docstring)."""
     if not tests:
@@ -126,6 +163,8 @@ def verdict_of(rid: str, tests: list[TestResult], departs: Mapping[str, str]) ->
         return "conforms"
     if "xfailed" in outcomes:
         return "xfail"
+    if lacking(tests):
+        return "unchecked"
     return "skipped"
 
 

@@ -41,7 +41,7 @@ class Observed:
 
 
 RunMeta = dict[str, Any]  # target, kong_version, run_id, defects, started (ISO 8601), duration (seconds),
-# api_calls (coverage JSON only)
+# api_calls, unchecked_on_target (coverage JSON only)
 RUN_FACTS = ("target", "kong_version", "run_id", "defects")
 
 
@@ -176,6 +176,10 @@ def read_allure(directory: Path) -> tuple[list[Observed], RunMeta]:
 # ---------------------------------------------------------------- requirements-coverage.json
 
 
+# a passed test's outcome for one requirement it could not credit (requirements.Coverage.add_outcome)
+_TEST_OUTCOME = {"open": "passed", "unchecked": "passed"}
+
+
 def read_coverage(path: Path) -> tuple[Catalogue, list[Observed], RunMeta]:
     """The run's catalogue, the tests per requirement and the optional ``run`` facts of the coverage JSON."""
     doc = _read_json(path)
@@ -201,6 +205,7 @@ def read_coverage(path: Path) -> tuple[Catalogue, list[Observed], RunMeta]:
                 d for d in _deviation_ids(entry.get("deviations")) if d not in obs.deviations
             )
             outcome = str(entry.get("outcome", ""))
+            outcome = _TEST_OUTCOME.get(outcome, outcome)
             if obs.outcome is None or outcome == "failed":
                 obs.outcome = outcome or None
     run = doc.get("run")
@@ -212,6 +217,9 @@ def read_coverage(path: Path) -> tuple[Catalogue, list[Observed], RunMeta]:
                 meta[key] = value
         if isinstance(run.get("api_calls"), Mapping):  # the run's API calls, as the terminal counted them
             meta["api_calls"] = dict(run["api_calls"])
+        unchecked = run.get("unchecked_on_target")
+        if isinstance(unchecked, Mapping):  # requirement -> the capabilities the target lacks for it
+            meta["unchecked_on_target"] = {str(k): [str(c) for c in v or ()] for k, v in unchecked.items()}
     return catalogue, list(cases.values()), meta
 
 
