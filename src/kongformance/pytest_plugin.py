@@ -360,6 +360,8 @@ def pytest_collection_modifyitems(
             continue
         for rid in dict.fromkeys(ids):
             item.user_properties.append(("requirement", rid))
+        if flow:  # the flow the report counts the test on (JUnit property flow)
+            item.user_properties.append(("flow", flow))
         item.add_marker(pytest.mark.allure_label(*dict.fromkeys(ids), label_type="requirement"))
     if errors:
         raise usage_error(

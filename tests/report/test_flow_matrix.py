@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
+
 from kongformance.deviations import Deviation, DeviationRegistry
-from kongformance.report import flows
+from kongformance.report import flows, load_report
 from kongformance.report.assemble import _report
 from kongformance.report.model import ComplianceReport, RunInfo, TestResult, verdict_of
 from kongformance.report.render import render_html
@@ -144,3 +146,60 @@ def test_a_recorded_flow_wins_over_inference() -> None:
         nodeid="suites/test_x.py::t", outcome="failed", requirements=("R-two",), flow="oidc-bearer"
     )
     assert flows.by_flow(req, [marked]) == {"oidc-bearer": [marked]}
+
+
+def test_a_guessed_flow_yields_to_the_requirements_only_flow() -> None:
+    """The guard's tests run on every flow's route ([jwt-base64]) yet check the guard requirement: its guard
+    cell holds their verdict, not "no test"."""
+    guard = parse_catalogue(
+        {
+            "requirements": [
+                {
+                    "id": "GUARD-x",
+                    "statement": "s",
+                    "source": [CATALOGUE["R-all"].source[0].to_json()],
+                    "level": "KONG",
+                    "flows": ["guard"],
+                }
+            ]
+        }
+    )
+    tests = [
+        _t("suites/test_guard.py::test_rejects[jwt-base64]", "passed", ("GUARD-x",)),
+        _t("suites/test_guard.py::test_rejects[oidc-bearer]", "passed", ("GUARD-x",)),
+    ]
+    report = _report(guard, tests, RunInfo(target="local"), REGISTRY)
+    assert flows.cells(report.rows[0], report.departs) == {"guard": "conforms"}
+    assert flows.test_flow("suites/test_kong_oauth2_grants.py::t") == "oauth2"  # Kong's oauth2 plugin
+
+
+def test_a_flow_without_a_test_says_so_instead_of_a_verdict() -> None:
+    page = render_html(_report_(), "now")
+    cell = page[page.index('data-flow="oidc-kong-oauth2" data-cell="not-covered"') :]
+    cell = cell[: cell.index("</td>")]
+    assert "no test of this run checked it on this flow" in cell and ">no test<" in cell
+    assert ">none<" not in page
+
+
+SUITE = """
+import pytest
+
+FLOW = "jwt"
+
+@pytest.mark.requirement("KONG-JWT-5-missing")
+def test_x():
+    pass
+"""
+
+
+def test_the_plugin_records_the_flow_of_the_module(pytester: pytest.Pytester) -> None:
+    """A module's FLOW (as the plugin checks it at collection) is the test's flow in the results."""
+    pytester.mkdir("suites")
+    (pytester.path / "suites" / "test_anything.py").write_text(SUITE)
+    result = pytester.runpytest_subprocess(
+        "suites", "--kf-reports", str(pytester.path / "out"), "-p", "no:cacheprovider"
+    )
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    report = load_report(pytester.path / "out")
+    (test,) = [t for t in report.tests if t.nodeid.endswith("test_x")]
+    assert test.flow == "jwt"

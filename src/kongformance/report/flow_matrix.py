@@ -37,7 +37,6 @@ _SHORT = {
     "unchecked": "lacks",
     "xfail": "xfail",
     "skipped": "skip",
-    "not-covered": "none",
 }
 _COLOURS = {"fails": "red", "deviation": "purple", "conforms": "green", "unchecked": "unchecked"}
 _HEAD = {
@@ -90,6 +89,12 @@ def _notes(row: RequirementVerdict, kong_version: str | None) -> str:
 def _cell(flow: str, verdict: str | None, applies: bool, caps: tuple[str, ...] = ()) -> str:
     if verdict is None:
         return '<td class="flow na" data-sort="9"></td>'
+    if verdict == "not-covered":  # it applies here, but no test of the run ran on this flow
+        title = html.escape(f"{flow_label(flow)}: no test of this run checked it on this flow", quote=True)
+        return (
+            f'<td class="flow" data-flow="{html.escape(flow)}" data-cell="{verdict}" '
+            f'data-sort="{_VERDICT_RANK[verdict]}" title="{title}"><span class="untested">no test</span></td>'
+        )
     colour = _COLOURS.get(verdict, "grey")
     extra = "" if applies else " (tested, not in the catalogue's flows)"
     label = unchecked_label(caps) if verdict == "unchecked" else VERDICT_LABELS[verdict]
@@ -190,7 +195,7 @@ def matrix(report: ComplianceReport, anchors: dict[str, str]) -> str:
     return (
         '<section id="matrix-section"><h2>Requirements by flow</h2>'
         "<p>One row per requirement; one column per flow, each cell its verdict on that flow (empty: the "
-        "requirement does not apply there). The flow filter keeps every requirement that applies to the "
+        "requirement does not apply there; <em>no test</em>: it applies, but no test of this run ran on that flow). The flow filter keeps every requirement that applies to the "
         "flow, <em>all bearer flows</em> ones included. Click a heading to sort.</p>"
         + _filters(report)
         + f'<table id="matrix"><thead><tr><th class="sortable" scope="col">Requirement</th>{heads}</tr></thead>'

@@ -1,11 +1,13 @@
 """Verdicts per flow: which flow each test exercised, and each requirement's verdict on each flow.
 
 A requirement applies to the flows the catalogue gives it; ``all`` means every bearer flow
-(:data:`BEARER_FLOWS`). A test's flow is the one its results record (``@pytest.mark.flow(name)``, a
-JUnit property), else the flow named at the start of its parameter id
-(``[oidc-introspection-jwk]``), else the flow its module is about (``test_oauth2_introspection.py``), else,
-when the requirement applies to one flow only, that flow; otherwise the test is counted under
-:data:`UNNAMED`. A cell's verdict uses the same rules as the requirement's (:func:`model.verdict_of`) on the
+(:data:`BEARER_FLOWS`). A test's flow is the one its results
+record (JUnit property ``flow``: the plugin's, from ``@pytest.mark.flow(name)``, a flow parameter or the
+module's ``FLOW``), else the flow named at the start of its parameter id
+(``[oidc-introspection-jwk]``), else the flow its module is about (``test_oauth2_introspection.py``); a flow
+guessed from a name that the requirement does not apply to, or none, yields to the requirement's flow when it
+has only one (the guard's tests run on every flow's route, yet check the ``guard`` requirement); otherwise the
+test is counted under :data:`UNNAMED`. A cell's verdict uses the same rules as the requirement's (:func:`model.verdict_of`) on the
 tests of that flow, so every count (terminal, JSON, HTML) rests on one definition.
 """
 
@@ -27,7 +29,7 @@ _MODULE_FLOWS = (
     ("openid_connect_introspection", "oidc-introspection"),
     ("openid_connect_bearer", "oidc-bearer"),
     ("upstream_oauth", "upstream-oauth"),
-    ("kong_oauth2", "oidc-kong-oauth2"),
+    ("kong_oauth2", "oauth2"),  # test_kong_oauth2*.py: Kong's oauth2 plugin
     ("test_issuer", "issuer"),
     ("test_guard", "guard"),
     ("test_jwt", "jwt"),
@@ -57,9 +59,13 @@ def test_flow(nodeid: str) -> str | None:
 def by_flow(req: Requirement, tests: list[TestResult]) -> dict[str, list[TestResult]]:
     """``tests`` grouped by the flow each exercised (see the module docstring)."""
     flows = applicable(req)
+    only = flows[0] if len(flows) == 1 else None
     out: dict[str, list[TestResult]] = {}
     for test in tests:
-        flow = test.flow or test_flow(test.nodeid) or (flows[0] if len(flows) == 1 else UNNAMED)
+        inferred = test_flow(test.nodeid)
+        if only is not None and inferred not in flows:  # guessed from a name: the catalogue knows better
+            inferred = only
+        flow = test.flow or inferred or UNNAMED
         out.setdefault(flow, []).append(test)
     return out
 

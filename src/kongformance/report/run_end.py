@@ -66,11 +66,8 @@ class RunEnd:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         catalogue = self.catalogue()
-        for item in items:
+        for item in items:  # (the plugin records each test's flow: marker, flow parameter or module FLOW)
             ids = [str(a) for m in item.iter_markers("requirement") for a in m.args]
-            flow = item.get_closest_marker("flow")
-            if ids and flow is not None and flow.args:  # @pytest.mark.flow(name): the flow the test runs on
-                item.user_properties.append(("flow", str(flow.args[0])))
             if ids:
                 allure_extras.label_item(item, [catalogue[r] for r in dict.fromkeys(ids) if r in catalogue])
 
