@@ -38,7 +38,9 @@ const broken = [...document.images].filter(i => i.complete && i.naturalWidth ===
 const loads = performance.getEntriesByType('resource').map(r => r.name);
 return {scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, wide: wide, broken: broken,
         loads: loads, height: doc.scrollHeight, title: document.title,
-        rows: document.querySelectorAll('tr').length};
+        rows: document.querySelectorAll('tr').length,
+        shown: [...document.querySelectorAll('tr.req')].filter(r => !r.closest('details:not([open])') &&
+                                                                  r.getClientRects().length).length};
 """
 
 
@@ -66,6 +68,7 @@ class PageCheck:
     client_width: int = 0
     height: int = 0
     rows: int = 0
+    shown_rows: int = 0  # matrix rows a reader sees (folded sections and filters hide the others)
     title: str = ""
 
     def problems(self) -> list[str]:
@@ -117,6 +120,7 @@ def check_pages(
                 client_width=int(facts["clientWidth"]),
                 height=int(facts["height"]),
                 rows=int(facts["rows"]),
+                shown_rows=int(facts["shown"]),
                 title=str(facts["title"]),
             )
             out.append(check)
@@ -145,7 +149,10 @@ def main(argv: list[str]) -> int:
     checks = check_pages(Path(argv[0]), queries, screenshot=Path(argv[1]), height=1500)
     problems = [p for c in checks for p in c.problems()]
     for c in checks:
-        print(f"{c.url}: {c.rows} rows, {c.height}px tall, {c.scroll_width}px wide at {c.client_width}px")
+        print(
+            f"{c.url}: {c.rows} rows ({c.shown_rows} requirements shown), {c.height}px tall, "
+            f"{c.scroll_width}px wide at {c.client_width}px"
+        )
     for p in problems:
         print(p)
     return 1 if problems else 0

@@ -50,11 +50,16 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_report_reads_cleanly_at_1280px(page: Path, tmp_path: Path) -> None:
     shot = tmp_path / "compliance.png"
-    queries = ("", "?verdict=fails&level=MUST", "?flow=oauth2-introspection")
+    failing = next(iter(load_catalogue().requirements))  # requirement 0 fails (every seventh does)
+    queries = ("", "?verdict=fails&level=MUST", "?flow=oauth2-introspection", f"#req-{failing}")
     checks = check_pages(page, queries, width=1280, screenshot=shot)
     assert [p for c in checks for p in c.problems()] == []
     assert all(c.title for c in checks)
     assert checks[0].rows > len(load_catalogue())  # the matrix rendered, one row per requirement at least
+    # folded at load: summary, per-flow table and the first failures, not 40,000 px of detail
+    assert checks[0].shown_rows == 0 and checks[0].height < 6000, checks[0].height
+    # a filtered address, or a link to a requirement (the banner's), opens the matrix where it points
+    assert checks[1].shown_rows > 0 and checks[2].shown_rows > 0 and checks[3].shown_rows > 0
     assert _png_size(shot.read_bytes()) == (1280, 900) or _png_size(shot.read_bytes())[0] >= 1200
 
 

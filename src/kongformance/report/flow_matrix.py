@@ -53,13 +53,22 @@ _HEAD = {
 }
 
 
-def _tests(row: RequirementVerdict, anchors: dict[str, str]) -> str:
-    if not row.tests:
-        return '<span class="muted">no test</span>'
+def _folded(row: RequirementVerdict, anchors: dict[str, str], kong_version: str | None) -> str:
+    """Source, flows, notes and tests of a row, folded (the row shows ID, verdict and statement)."""
+    req = row.requirement
     counts = Counter(t.outcome for t in row.tests)
     tally = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    what = f"{len(row.tests)} test(s): {tally}" if row.tests else "no test"
+    if row.deviations:
+        what += f"; {len(row.deviations)} deviation note(s)"
     items = "".join(test_item(t, anchors) for t in row.tests)
-    return f'<details><summary>{len(row.tests)} test(s): {tally}</summary><ul class="tests">{items}</ul></details>'
+    tests = f'<ul class="tests">{items}</ul>' if items else ""
+    return (
+        f'<details class="row"><summary>{what}</summary>'
+        f'<div class="note">Source: {source_html(req.source)}; flows: '
+        f"{text(', '.join(flow_label(f) for f in req.flows))}</div>"
+        f"{_notes(row, kong_version)}{tests}</details>"
+    )
 
 
 def _deviation_note(note: DeviationNote, kong_version: str | None) -> str:
@@ -135,9 +144,7 @@ def _row(row: RequirementVerdict, report: ComplianceReport, anchors: dict[str, s
         f'<span class="badge {row.severity}">{html.escape(label)}</span>'
         f"{history_html(report.history.get(req.id, []))}"
         f'<div class="statement">{text(req.statement)}</div>'
-        f'<div class="note">Source: {source_html(req.source)}; flows: '
-        f"{text(', '.join(flow_label(f) for f in req.flows))}</div>"
-        f"{_notes(row, report.run.kong_version)}{_tests(row, anchors)}</td>" + _cells(row, report) + "</tr>"
+        f"{_folded(row, anchors, report.run.kong_version)}</td>" + _cells(row, report) + "</tr>"
     )
 
 
@@ -192,12 +199,16 @@ def matrix(report: ComplianceReport, anchors: dict[str, str]) -> str:
         for f in flows.COLUMNS
     )
     rows = "".join(_row(r, report, anchors) for r in report.rows)
+    counts = report.verdict_counts()
+    tally = ", ".join(f"{n} {VERDICT_LABELS[v]}" for v, n in counts.items() if n)
     return (
-        '<section id="matrix-section"><h2>Requirements by flow</h2>'
+        '<section id="matrix-section"><details id="matrix-details">'
+        f"<summary><h2>Requirements by flow</h2> <span class=muted>({len(report.rows)}: {tally})</span></summary>"
         "<p>One row per requirement; one column per flow, each cell its verdict on that flow (empty: the "
         "requirement does not apply there; <em>no test</em>: it applies, but no test of this run ran on that flow). The flow filter keeps every requirement that applies to the "
-        "flow, <em>all bearer flows</em> ones included. Click a heading to sort.</p>"
+        "flow, <em>all bearer flows</em> ones included. Click a heading to sort; open a row's details for its "
+        "source, notes and tests.</p>"
         + _filters(report)
         + f'<table id="matrix"><thead><tr><th class="sortable" scope="col">Requirement</th>{heads}</tr></thead>'
-        f"<tbody>{rows}</tbody></table></section>"
+        f"<tbody>{rows}</tbody></table></details></section>"
     )

@@ -33,6 +33,7 @@ __all__ = ["FLOW_LABELS", "render_html", "source_html", "text"]
 
 TITLE = "Kong conformance report"
 DETAILS_LIMIT = 12_000  # characters of a traceback kept in the report
+FAILURES_OPEN = 5  # failure cards open at load; the rest folded
 
 
 def _asset(name: str) -> str:
@@ -170,10 +171,10 @@ def _uncovered(report: ComplianceReport) -> str:
         for r in rows
     )
     return (
-        f'<section id="uncovered"><h2>Uncovered requirements ({len(rows)})</h2>'
+        f'<section id="uncovered"><details><summary><h2>Uncovered requirements ({len(rows)})</h2></summary>'
         "<p>No test of this run names these requirements.</p>"
         f"<table><thead><tr><th>ID</th><th>Level</th><th>Requirement</th><th>Source</th></tr></thead>"
-        f"<tbody>{body}</tbody></table></section>"
+        f"<tbody>{body}</tbody></table></details></section>"
     )
 
 
@@ -187,15 +188,16 @@ def _deviations(report: ComplianceReport) -> str:
         f'<td class="id"><a href="#req-{html.escape(note.requirement, quote=True)}">{text(note.requirement)}</a></td>'
         f"<td>{text(note.kong_versions or 'all versions') if note.recorded else 'not recorded'}</td>"
         f"<td>{text(note.summary)}</td><td>{source_html(note.source)}</td>"
-        f'<td><ul class="tests">{"".join(test_item(t, {}) for t in tests)}</ul></td></tr>'
+        f"<td><details><summary>{len(tests)} test(s)</summary>"
+        f'<ul class="tests">{"".join(test_item(t, {}) for t in tests)}</ul></details></td></tr>'
         for note, tests in observed
     )
     return (
-        f'<section id="deviations"><h2>Deviations ({len(observed)})</h2>'
+        f'<section id="deviations"><details><summary><h2>Deviations ({len(observed)})</h2></summary>'
         f"<p>Kong's recorded departures from a requirement, observed in this run (Kong {version}). "
         "A recorded deviation is reported, not failed; a test fails when a recorded one no longer happens.</p>"
         "<table><thead><tr><th>Deviation</th><th>Departs from</th><th>Recorded for Kong</th><th>What Kong does</th>"
-        f"<th>Source</th><th>Observed by</th></tr></thead><tbody>{body}</tbody></table></section>"
+        f"<th>Source</th><th>Observed by</th></tr></thead><tbody>{body}</tbody></table></details></section>"
     )
 
 
@@ -206,7 +208,7 @@ def _failures(report: ComplianceReport) -> str:
     anchors = failure_anchors(report)
     statements = {r.requirement.id: r.requirement for r in report.rows}
     parts = []
-    for test in failing:
+    for n, test in enumerate(failing):
         reqs = "".join(
             f'<li><a href="#req-{html.escape(r, quote=True)}"><code>{text(r)}</code></a>'
             + (
@@ -222,10 +224,16 @@ def _failures(report: ComplianceReport) -> str:
         if len(details) > DETAILS_LIMIT:
             details = "[... cut ...]\n" + details[-DETAILS_LIMIT:]
         body = f"<details><summary>traceback</summary><pre>{text(details)}</pre></details>" if details else ""
+        opened = " open" if n < FAILURES_OPEN else ""
         parts.append(
-            f'<section class="failure" id="{anchors[test.nodeid]}"><h3>{outcome_badge(test.outcome)} '
-            f"<code>{text(test.nodeid)}</code></h3>"
+            f'<section class="failure" id="{anchors[test.nodeid]}"><details{opened}><summary><h3>'
+            f"{outcome_badge(test.outcome)} <code>{text(test.nodeid)}</code></h3></summary>"
             f'<ul class="reqs">{reqs or "<li class=muted>no requirement</li>"}</ul>'
-            f"<pre>{text(test.message or 'no message')}</pre>{evidence_html(test.evidence)}{body}</section>"
+            f"<pre>{text(test.message or 'no message')}</pre>{evidence_html(test.evidence)}{body}</details></section>"
         )
-    return f'<section id="failures"><h2>Failures ({len(failing)})</h2>{"".join(parts)}</section>'
+    more = (
+        f"<p>The first {FAILURES_OPEN} are open; click a test to open its failure.</p>"
+        if len(failing) > FAILURES_OPEN
+        else ""
+    )
+    return f'<section id="failures"><h2>Failures ({len(failing)})</h2>{more}{"".join(parts)}</section>'

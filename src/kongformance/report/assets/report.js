@@ -1,8 +1,22 @@
 // Filtering and sorting of the requirement-traceability matrix (no external code; works offline).
 (function () {
   "use strict";
+  // folded sections (<details>) open when the address or a link points into them
+  function openTo(el) {
+    for (var p = el; p; p = p.parentElement) { if (p.tagName === "DETAILS") { p.open = true; } }
+  }
+  function reveal() {
+    if (window.location.hash.length < 2) { return; }
+    var el = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    if (el) { openTo(el); el.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", reveal);
+  document.addEventListener("click", function (e) {  // a link to where the address already points
+    var a = e.target.closest ? e.target.closest('a[href^="#"]') : null;
+    if (a && a.getAttribute("href") === window.location.hash) { reveal(); }
+  });
   var matrix = document.getElementById("matrix");
-  if (!matrix) { return; }
+  if (!matrix) { reveal(); return; }
   var controls = {
     level: document.getElementById("f-level"),
     verdict: document.getElementById("f-verdict"),
@@ -60,6 +74,9 @@
     th.addEventListener("click", function () { sortBy(th); });
   });
   var params = new URLSearchParams(window.location.search);
-  Object.keys(controls).forEach(function (k) { if (params.get(k)) { controls[k].value = params.get(k); } });
+  Object.keys(controls).forEach(function (k) {
+    if (params.get(k)) { controls[k].value = params.get(k); openTo(matrix); }  // a filtered address: show it
+  });
   apply();
+  reveal();
 })();
