@@ -104,6 +104,7 @@ class RunManager:
         self._checks: run_checks.RunChecks | None = None
         self.verdict: list[str] = []
         self.started = time.monotonic()
+        self.stopped_at_start = False  # the xdist controller ended the session before it ran
 
     @property
     def catalogue(self) -> Catalogue:
@@ -170,6 +171,13 @@ class RunManager:
     def start(self) -> None:
         """Owner only: start the target and apply the profile; a target that cannot run, a refused set-up
         or a guard failure ends the session before any test (exit 3)."""
+        try:
+            self._start()
+        except pytest.exit.Exception:  # the xdist controller stops before the session ran (see below)
+            self.stopped_at_start = self.config.pluginmanager.getplugin("dsession") is not None
+            raise
+
+    def _start(self) -> None:
         if self._state is not None or self._unavailable is not None:
             return
         state_file = self.config.getoption("kf_state_file")
@@ -246,6 +254,15 @@ class RunManager:
             ran = "passed" if hasattr(report, "wasxfail") else report.outcome  # an xfail ran
             unchecked = [str(v) for k, v in props if k == "unchecked"]
             self.checks.record(report.nodeid, ids, ran, reason, unchecked)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """An exit while the xdist controller starts the target (pytest_sessionstart, or the first worker's
+        pytest_configure_node): pytest has written its message to stderr already, so the terminal's closing
+        ``! ... !`` line would say it a second time."""
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.stopped_at_start and tr is not None and hasattr(tr, "_keyboardinterrupt_memo"):
+            tr._keyboardinterrupt_memo = None
 
     def finish(self) -> None:
         if self.setup is not None:

@@ -102,6 +102,8 @@ def test_a_run_whose_every_test_skipped_exits_non_zero(pytester: pytest.Pytester
     result = _run(pytester, 'pytest.skip("not today")', 'pytest.skip("nor today")', *workers)
     assert result.ret == EXIT_UNCHECKED
     result.stdout.fnmatch_lines(["*run fails closed: every one of the 2 selected tests skipped*"])
+    verdicts = [li for li in result.outlines + result.errlines if "run fails closed" in li]
+    assert len(verdicts) == len(set(verdicts)) == 2, verdicts  # each reason once (under xdist too)
 
 
 def test_a_skipped_must_requirement_the_target_can_check_exits_non_zero(pytester: pytest.Pytester) -> None:
