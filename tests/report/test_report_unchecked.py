@@ -1,6 +1,7 @@
 """Requirements the target could not check are shown as such: the verdict "unchecked (lacks capability X)"
 per requirement and per flow cell, counted alike by the terminal summary, the coverage JSON and the HTML
-report (issue 9 Deliver 1 fail-closed accounting, issue 11 Deliver 3 one definition everywhere)."""
+report (issue 9 Deliver 1 fail-closed accounting, issue 11 Deliver 3 one definition everywhere); so are
+requirements observed *open* (Kong's behaviour unknown: recorded, never credited)."""
 
 from __future__ import annotations
 
@@ -26,19 +27,28 @@ CATALOGUE = parse_catalogue(
                 ("R-skip", ["jwt"]),  # skipped for another reason: skipped, not unchecked
                 ("R-departure", ["jwt"]),  # a test ran but a recorded departure let its request through
                 ("R-ok", ["jwt"]),
+                ("R-open", ["jwt"]),  # observed open: not credited
             ]
         ]
     }
 )
 NO_DB = lacks_reason(["db"], target="local")
 NO_CLOCK = lacks_reason(["virtual_clock"], target="konnect")
-# node id, requirements, outcome, skip reason, unchecked entries ("<requirement> <why>")
+# node id, requirements, outcome, skip reason, unchecked entries ("<requirement> <why>"), open entries
 RUN = [
-    ("suites/test_x.py::test_db", ["R-db"], "skipped", NO_DB, []),
-    ("suites/test_x.py::test_clock[oidc-bearer]", ["R-clock"], "passed", "", []),
-    ("suites/test_x.py::test_clock[oauth2-introspection]", ["R-clock"], "skipped", NO_CLOCK, []),
-    ("suites/test_jwt.py::test_skip", ["R-skip"], "skipped", "upstream down", []),
-    ("suites/test_jwt.py::test_departure", ["R-departure", "R-ok"], "passed", "", ["R-departure see dev"]),
+    ("suites/test_x.py::test_db", ["R-db"], "skipped", NO_DB, [], []),
+    ("suites/test_x.py::test_clock[oidc-bearer]", ["R-clock"], "passed", "", [], []),
+    ("suites/test_x.py::test_clock[oauth2-introspection]", ["R-clock"], "skipped", NO_CLOCK, [], []),
+    ("suites/test_jwt.py::test_skip", ["R-skip"], "skipped", "upstream down", [], []),
+    (
+        "suites/test_jwt.py::test_departure",
+        ["R-departure", "R-ok"],
+        "passed",
+        "",
+        ["R-departure see dev"],
+        [],
+    ),
+    ("suites/test_jwt.py::test_open", ["R-open", "R-ok"], "passed", "", [], ["R-open jwt: 200 (see dev)"]),
 ]
 
 
@@ -62,9 +72,11 @@ def test_a_requirement_whose_tests_all_lack_a_capability_is_unchecked() -> None:
 def _junit() -> str:
     """RUN as pytest's JUnit XML writes it (skip reasons included)."""
     cases = ""
-    for nodeid, ids, outcome, reason, _ in RUN:
+    for nodeid, ids, outcome, reason, unchecked, opens in RUN:
         module, _, name = nodeid.partition("::")
         props = "".join(f'<property name="requirement" value="{r}"/>' for r in ids)
+        props += "".join(f'<property name="unchecked" value="{escape(u)}"/>' for u in unchecked)
+        props += "".join(f'<property name="open" value="{escape(o)}"/>' for o in opens)
         skipped = f'<skipped type="pytest.skip" message="{escape(reason)}"/>' if outcome == "skipped" else ""
         classname = module.removesuffix(".py").replace("/", ".")
         cases += f'<testcase classname="{classname}" name="{escape(name)}" time="0.1">'
@@ -77,9 +89,10 @@ def _write_run(reports: Path) -> tuple[Coverage, str]:
     reports.mkdir(parents=True)
     cov = Coverage(CATALOGUE, run={"target": "local", "run_id": "unchecked"}, departs={})
     checks = RunChecks(CATALOGUE)
-    for nodeid, ids, outcome, reason, unchecked in RUN:
+    for nodeid, ids, outcome, reason, unchecked, opens in RUN:
         cov.add_collected(nodeid, ids)
-        cov.add_outcome(nodeid, ids, outcome, unchecked=[u.split(" ", 1)[0] for u in unchecked])
+        open_ = {o.split(" ", 1)[0]: o for o in opens}
+        cov.add_outcome(nodeid, ids, outcome, unchecked=[u.split(" ", 1)[0] for u in unchecked], open_=open_)
         checks.record(nodeid, ids, outcome, reason, unchecked)
     cov.run["unchecked_on_target"] = checks.unchecked_here()
     cov.write(reports / "requirements-coverage.json")
@@ -104,10 +117,17 @@ class _Cells(HTMLParser):
             self.cells[(self.row, a["data-flow"])] = a.get("title", "")
 
 
+def test_an_open_observation_is_never_credited() -> None:
+    observed = TestResult("suites/test_x.py::t", "passed", ("R", "S"), (), "", opens=("R",))
+    assert verdict_of("R", [observed], {}) == "open" and verdict_of("S", [observed], {}) == "conforms"
+    ran = TestResult("suites/test_x.py::t", "passed", ("R",), (), "", unchecked=("R",))
+    assert verdict_of("R", [ran], {}) == "unchecked"  # it ran, but could not check R here
+
+
 def test_terminal_json_and_html_count_the_same_unchecked_requirements(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     cov, terminal = _write_run(reports)
-    assert terminal == "2 passed, 1 skipped, 2 unchecked"
+    assert terminal == "1 open, 2 passed, 1 skipped, 2 unchecked"
     doc = json.loads((reports / "requirements-coverage.json").read_text("utf-8"))
     assert doc["run"]["unchecked_on_target"] == {"R-db": ["db"], "R-departure": [DEPARTURE]}
     json_unchecked = {r["id"] for r in doc["requirements"] if r["status"] == "unchecked"}
@@ -120,6 +140,9 @@ def test_terminal_json_and_html_count_the_same_unchecked_requirements(tmp_path: 
     assert '<span class="n">2</span>unchecked</div>' in page
     assert parser.rows["R-skip"] == "skipped" and parser.rows["R-clock"] == "conforms"
     assert parser.rows["R-ok"] == "conforms"  # the test that left R-departure unchecked passed
+    json_open = {r["id"] for r in doc["requirements"] if r["status"] == "open"}
+    html_open = {rid for rid, verdict in parser.rows.items() if verdict == "open"}
+    assert json_open == html_open == {"R-open"} and '<span class="n">1</span>open</div>' in page
     assert parser.cells[("R-db", "oauth2")] == "oauth2: unchecked (lacks capability db)"
     assert parser.cells[("R-clock", "oauth2-introspection")] == (
         "oauth2-introspection: unchecked (lacks capability virtual_clock)"

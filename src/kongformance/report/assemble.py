@@ -144,6 +144,8 @@ def _merge(batches: list[list[Observed]]) -> list[TestResult]:
                 details=next((o.details for o in seen if o.details), ""),
                 duration=next((o.duration for o in seen if o.duration is not None), None),
                 flow=next((o.flow for o in seen if o.flow), None),
+                opens=tuple(dict.fromkeys(r for o in seen for r in o.opens)),
+                unchecked=tuple(dict.fromkeys(r for o in seen for r in o.unchecked)),
             )
         )
     return sorted(out, key=lambda t: t.nodeid)

@@ -32,13 +32,20 @@ _VERDICT_RANK = {v: str(i) for i, v in enumerate(VERDICTS)}
 _LEVEL_RANK = {v: str(i) for i, v in enumerate(LEVELS)}
 _SHORT = {
     "fails": "fail",
+    "open": "open",
     "deviation": "dev",
     "conforms": "ok",
     "unchecked": "lacks",
     "xfail": "xfail",
     "skipped": "skip",
 }
-_COLOURS = {"fails": "red", "deviation": "purple", "conforms": "green", "unchecked": "unchecked"}
+_COLOURS = {
+    "fails": "red",
+    "open": "open",
+    "deviation": "purple",
+    "conforms": "green",
+    "unchecked": "unchecked",
+}
 _HEAD = {
     "guard": "guard",
     "issuer": "issuer",

@@ -3,6 +3,8 @@
 Verdict of one requirement, from the tests that name it:
 
 - ``fails``: a test failed or errored (red for MUST and KONG requirements, amber for SHOULD);
+- ``open``: a test observed what Kong does where no source settles what it should (a registry entry with
+  ``kong: open``, or ``record_open``): recorded, never credited;
 - ``deviation``: the gateway departed from the requirement in a way recorded in the deviation registry;
 - ``conforms``: at least one test passed and none failed;
 - ``unchecked``: no test checked it because the target lacks a capability its tests need (each skipped
@@ -27,9 +29,10 @@ from kongformance.sources import Source
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 FAILING = frozenset({"failed", "error"})
-VERDICTS = ("fails", "deviation", "conforms", "unchecked", "xfail", "skipped", "not-covered")
+VERDICTS = ("fails", "open", "deviation", "conforms", "unchecked", "xfail", "skipped", "not-covered")
 VERDICT_LABELS = {
     "fails": "fails",
+    "open": "open",
     "deviation": "deviation",
     "conforms": "conforms",
     "unchecked": "unchecked",
@@ -54,6 +57,8 @@ class TestResult:
     duration: float | None = None
     evidence: dict[str, Any] | None = None  # failure evidence (report/evidence.py), redacted
     flow: str | None = None  # the flow the test ran on, when its results say (``@pytest.mark.flow``)
+    opens: tuple[str, ...] = ()  # requirements it observed open: recorded, not credited
+    unchecked: tuple[str, ...] = ()  # requirements it ran for but could not check on this target
 
     @property
     def failing(self) -> bool:
@@ -99,12 +104,11 @@ class RequirementVerdict:
 
     @property
     def severity(self) -> str:
-        """red | amber | purple | green | unchecked | grey: the colour of the verdict."""
+        """red | amber | open | purple | green | unchecked | grey: the colour of the verdict."""
         if self.verdict == "fails":
             return "amber" if self.requirement.level == "SHOULD" else "red"
-        return {"deviation": "purple", "conforms": "green", "unchecked": "unchecked"}.get(
-            self.verdict, "grey"
-        )
+        colours = {"open": "open", "deviation": "purple", "conforms": "green", "unchecked": "unchecked"}
+        return colours.get(self.verdict, "grey")
 
     @property
     def label(self) -> str:
@@ -157,13 +161,16 @@ def verdict_of(rid: str, tests: list[TestResult], departs: Mapping[str, str]) ->
     if outcomes & FAILING:
         return "fails"
     ran = [t for t in tests if t.outcome in ("passed", "xpassed")]
-    if any(deviations_for(rid, t, departs) for t in ran):
+    if any(rid in t.opens for t in ran):
+        return "open"
+    credited = [t for t in ran if rid not in t.unchecked]  # (requirements.Coverage.status alike)
+    if any(deviations_for(rid, t, departs) for t in credited):
         return "deviation"
-    if outcomes & {"passed", "xpassed"}:
+    if credited:
         return "conforms"
     if "xfailed" in outcomes:
         return "xfail"
-    if lacking(tests):
+    if ran or lacking(tests):
         return "unchecked"
     return "skipped"
 

@@ -140,7 +140,13 @@ def _summary(report: ComplianceReport) -> str:
     ]
     if tc["xpassed"]:
         tests.append(_card("xpass", tc["xpassed"], "amber"))
-    colours = {"fails": "red", "deviation": "purple", "conforms": "green", "unchecked": "unchecked"}
+    colours = {
+        "fails": "red",
+        "open": "open",
+        "deviation": "purple",
+        "conforms": "green",
+        "unchecked": "unchecked",
+    }
     reqs = [_card(VERDICT_LABELS[v], vc[v], colours.get(v, "grey")) for v in VERDICTS]
     unknown = ""
     if report.unknown_requirements:

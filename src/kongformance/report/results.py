@@ -35,6 +35,8 @@ class Observed:
     requirements: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
     flow: str | None = None  # the flow the test ran on, when it says (``flow`` property)
+    opens: list[str] = field(default_factory=list)  # requirements it observed open (``open`` property)
+    unchecked: list[str] = field(default_factory=list)  # requirements it ran but could not check
     message: str = ""
     details: str = ""
     duration: float | None = None
@@ -110,6 +112,9 @@ def _junit_case(case: ET.Element, path: Path) -> Observed:
             obs.deviations.append(prop.get("value", ""))
         elif prop.get("name") == "flow":
             obs.flow = prop.get("value") or None
+        elif prop.get("name") in ("open", "unchecked"):  # "<requirement> <observation or why>"
+            rid = prop.get("value", "").split(" ", 1)[0]
+            (obs.opens if prop.get("name") == "open" else obs.unchecked).append(rid)
     obs.outcome = "passed"
     for tag, outcome in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
         found = case.find(tag)
@@ -205,6 +210,10 @@ def read_coverage(path: Path) -> tuple[Catalogue, list[Observed], RunMeta]:
                 d for d in _deviation_ids(entry.get("deviations")) if d not in obs.deviations
             )
             outcome = str(entry.get("outcome", ""))
+            if outcome == "open":
+                obs.opens.append(str(req["id"]))
+            elif outcome == "unchecked":
+                obs.unchecked.append(str(req["id"]))
             outcome = _TEST_OUTCOME.get(outcome, outcome)
             if obs.outcome is None or outcome == "failed":
                 obs.outcome = outcome or None
