@@ -27,10 +27,10 @@ import pytest
 
 from kongformance import run_checks, run_facts
 from kongformance.clients import polite
+from kongformance.collection_checks import check_and_label
 from kongformance.deviations import DeviationRegistry, load_registry
 from kongformance.report.at_source import learn_settings, stop, usage_error
-from kongformance.report.redaction import redact
-from kongformance.requirements import FLOWS, Catalogue, Coverage, load_catalogue
+from kongformance.requirements import Catalogue, Coverage, load_catalogue
 from kongformance.run_signals import terminate_as_interrupt
 from kongformance.targets import TARGETS, Stack, TargetOptions, TargetUnavailable
 from kongformance.targets.setup import GuardFailure, RunSetup, RunState
@@ -352,62 +352,7 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     manager = run_manager(config)
-    errors: list[str] = []
-    for item in items:
-        if not manager.is_suite_item(item):
-            continue
-        ids = [str(a) for m in item.iter_markers("requirement") for a in m.args]
-        if not ids:
-            errors.append(f"{item.nodeid}: no @pytest.mark.requirement(...)")
-            continue
-        unknown = manager.catalogue.unknown(ids)
-        if unknown:
-            errors.append(f"{item.nodeid}: unknown requirement id(s) {', '.join(unknown)}")
-            continue
-        flow = _flow_of(item)
-        off = manager.catalogue.off_flow(ids, flow) if flow else []
-        if off:
-            errors.append(f"{item.nodeid}: runs on flow {flow!r}, which the flows: of {', '.join(off)} omit")
-            continue
-        if _carries_a_credential(item):
-            errors.append(
-                f"{item.nodeid}: its id or a parameter looks like a credential and would reach the reports "
-                "unredacted; parametrize by a name and look the value up in the test"
-            )
-            continue
-        for rid in dict.fromkeys(ids):
-            item.user_properties.append(("requirement", rid))
-        if flow:  # the flow the report counts the test on (JUnit property flow)
-            item.user_properties.append(("flow", flow))
-        item.add_marker(pytest.mark.allure_label(*dict.fromkeys(ids), label_type="requirement"))
-    if errors:
-        raise usage_error(
-            "kongformance: suite tests must name known requirements and keep credentials out of their ids:\n  "
-            + "\n  ".join(errors)
-        )
-
-
-def _flow_of(item: pytest.Item) -> str | None:
-    """The catalogue flow a suite test runs on: ``@pytest.mark.flow(name)``, else a parametrized flow object
-    (one with a ``name`` the catalogue knows), else the module's ``FLOW`` constant; None when it names none."""
-    mark = item.get_closest_marker("flow")
-    if mark is not None and mark.args:
-        return str(mark.args[0])
-    callspec = getattr(item, "callspec", None)
-    for value in callspec.params.values() if callspec is not None else ():
-        name = getattr(value, "name", None)
-        if isinstance(name, str) and name in FLOWS:
-            return name
-    flow = getattr(getattr(item, "module", None), "FLOW", None)
-    return flow if isinstance(flow, str) and flow in FLOWS else None
-
-
-def _carries_a_credential(item: pytest.Item) -> bool:
-    """Whether the test id or a parametrized value (both go into JUnit XML and allure results as they are)
-    holds something the report redaction would hide: a token, secret or Authorization credential."""
-    callspec = getattr(item, "callspec", None)
-    values = [repr(v) for v in callspec.params.values()] if callspec is not None else []
-    return any(redact(text) != text for text in [item.nodeid, *values])
+    check_and_label(manager.catalogue, [item for item in items if manager.is_suite_item(item)])
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
