@@ -12,24 +12,23 @@ the images; otherwise skipped with the reason (a failure under CI=true: ``tests/
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.cleanup.served import Served, start_run
 from tests.cleanup.trials import (
     Trial,
     each_phase_and_signal,
     interrupt_and_wait,
+    ledger_services,
     record,
     run_args,
     wait_for_ledger,
     wait_for_point,
 )
 
-from kongformance import run_ledger
 from kongformance.targets import docker as docker_target
 from kongformance.targets.docker_settings import POSTGRES_IMAGE
 
@@ -69,20 +68,6 @@ def _labelled(run_id: str) -> dict[str, int]:
     return {"containers": len(containers), "networks": len(networks)}
 
 
-def _services(ledger: Path, run_id: str) -> Callable[[], int]:
-    """How many services tagged with the run its gateway holds (0 until the ledger names the gateway)."""
-
-    def count() -> int:
-        run = run_ledger.read(ledger / f"{run_id}.jsonl")
-        where = [i["where"] for i in (run.intents if run else []) if i.get("kind") == "gateway"]
-        if not where:
-            return 0
-        params = {"tags": f"kf-run-{run_id}", "size": 1000}
-        return len(httpx.get(where[0] + "/services", params=params, timeout=10).json()["data"])
-
-    return count
-
-
 @pytest.mark.parametrize("trial", TRIALS, ids=str)
 def test_an_interrupted_docker_run_leaves_no_container(trial: Trial, docker: Served, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"
@@ -92,7 +77,7 @@ def test_an_interrupted_docker_run_leaves_no_container(trial: Trial, docker: Ser
     ) as child:
         run_id = wait_for_ledger(child)
         setup = lambda: _labelled(run_id)["containers"] >= trial.point  # noqa: E731
-        wait_for_point(trial, child, setup, _services(ledger, run_id))
+        wait_for_point(trial, child, setup, ledger_services(ledger, run_id))
         output = interrupt_and_wait(trial, child)
     left = {**_labelled(run_id), "ledger files": len(list(ledger.glob("*"))) if ledger.exists() else 0}
     record("docker", trial, left)

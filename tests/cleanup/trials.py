@@ -16,8 +16,13 @@ import random
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import httpx
 from tests.cleanup.served import Child, Observer, poll_until
+
+from kongformance import run_ledger
 
 DEADLINE = 120.0
 PHASES = ("set-up", "mid-run", "teardown")
@@ -101,6 +106,26 @@ def wait_for_point(
 def run_services(observer: Observer, run_id: str) -> Callable[[], int]:
     """How many services tagged with the run the observed gateway holds."""
     return lambda: observer.gateway_entities(f"kf-run-{run_id}", ("/services",))
+
+
+def ledger_intents(ledger: Path, run_id: str) -> list[dict[str, Any]]:
+    """The intents the run's ledger holds so far (what it was about to create, and where)."""
+    run = run_ledger.read(ledger / f"{run_id}.jsonl")
+    return run.intents if run else []
+
+
+def ledger_services(ledger: Path, run_id: str) -> Callable[[], int]:
+    """How many services tagged with the run are on the gateway its ledger names (0 until it names one):
+    for targets whose gateway the run starts on ports only it knows (local, docker)."""
+
+    def count() -> int:
+        where = [i["where"] for i in ledger_intents(ledger, run_id) if i.get("kind") == "gateway"]
+        if not where:
+            return 0
+        params = {"tags": f"kf-run-{run_id}", "size": 1000}
+        return len(httpx.get(where[0] + "/services", params=params, timeout=10).json()["data"])
+
+    return count
 
 
 def claims_reached(observer: Observer, run_id: str, point: int) -> Callable[[], bool]:
