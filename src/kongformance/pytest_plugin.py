@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kongformance import run_checks, run_facts
+from kongformance import run_checks, run_facts, run_signals
 from kongformance.clients import polite
 from kongformance.deviations import DeviationRegistry, load_registry
 from kongformance.report.redaction import redact
@@ -284,6 +284,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not manager.suite_run:
         return
     terminate_as_interrupt()  # SIGTERM (CI cancelling) ends the session in order, with teardown
+    # a failing clean-up or a hookwrapper cannot turn a Ctrl-C into a failure or an INTERNALERROR
+    config.pluginmanager.register(run_signals, "kongformance-keep-interrupts")
     try:
         polite.set_default_policy(polite.RetryPolicy.from_settings(manager.target_options().settings))
     except ValueError as exc:
