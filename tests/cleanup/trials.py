@@ -122,7 +122,7 @@ def ledger_services(ledger: Path, run_id: str) -> Callable[[], int]:
         where = [i["where"] for i in ledger_intents(ledger, run_id) if i.get("kind") == "gateway"]
         if not where:
             return 0
-        params = {"tags": f"kf-run-{run_id}", "size": 1000}
+        params: dict[str, str | int] = {"tags": f"kf-run-{run_id}", "size": 1000}
         return len(httpx.get(where[0] + "/services", params=params, timeout=10).json()["data"])
 
     return count
