@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kongformance import run_checks, run_facts
+from kongformance import run_checks, run_facts, run_signals
 from kongformance.clients import polite
 from kongformance.collection_checks import check_and_label
 from kongformance.deviations import DeviationRegistry, load_registry
@@ -300,6 +300,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not manager.suite_run:
         return
     terminate_as_interrupt()  # SIGTERM (CI cancelling) ends the session in order, with teardown
+    # a failing clean-up or a hookwrapper cannot turn a Ctrl-C into a failure or an INTERNALERROR
+    config.pluginmanager.register(run_signals, "kongformance-keep-interrupts")
     target_settings = manager.target_options().settings
     learn_settings(target_settings)  # a token among them is masked wherever it would be printed
     try:

@@ -169,17 +169,20 @@ class RunLedger:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         ledger = cls(d / f"{run_id}{SUFFIX}")
         pid = os.getpid()
-        ledger._append(
-            {
-                "op": "run",
-                "run": run_id,
-                "pid": pid,
-                "pid_start": _proc_start(pid),
-                "host": socket.gethostname(),
-                "started": time.time(),
-                "target": target,
-            }
-        )
+        header = {
+            "op": "run",
+            "run": run_id,
+            "pid": pid,
+            "pid_start": _proc_start(pid),
+            "host": socket.gethostname(),
+            "started": time.time(),
+            "target": target,
+        }
+        try:
+            ledger._append(header)
+        except BaseException:  # an interrupt between the file's creation and its header: nothing to record
+            ledger.path.unlink(missing_ok=True)
+            raise
         return ledger
 
     def _append(self, record: dict[str, Any]) -> None:

@@ -6,16 +6,26 @@ SIGTERM behave like SIGINT in the process that calls it (the xdist controller an
 ``pytest_configure``). :func:`deferred` holds both signals back while a teardown runs, so a second Ctrl-C or
 a SIGTERM after a SIGINT cannot leave objects behind (teardown only runs when the run is ending anyway, so a
 held signal is dropped; the block yields the list of signals it held).
+
+This module is also a pytest plugin (registered for suite runs): a test's clean-up that fails while an
+interrupt unwinds it (a ``finally`` whose DELETE answers 400 because the interrupted POST's route exists after
+all) would replace the ``KeyboardInterrupt`` with its own error, the test would fail and the session run on
+after the Ctrl-C. The hooks below raise the interrupt again, so the session ends as interrupted. And when the
+Ctrl-C lands in an old-style hookwrapper's teardown (allure's ``pytest_runtest_logfinish``), pluggy reports it
+as a ``PluggyTeardownRaisedWarning``; under ``filterwarnings = error`` that warning became an INTERNALERROR
+(exit 3) instead of the interrupt (exit 2): it is only shown.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
+
+import pytest
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -55,3 +65,50 @@ def deferred() -> Iterator[list[int]]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+INTERRUPTED_HOOKWRAPPER = (
+    "default:A plugin raised an exception during an old-style hookwrapper teardown\\.\\n"
+    "Plugin. .+, Hook. \\w+\\nKeyboardInterrupt:pluggy.PluggyTeardownRaisedWarning"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("filterwarnings", INTERRUPTED_HOOKWRAPPER)
+
+
+def masked_interrupt(exc: BaseException) -> KeyboardInterrupt | None:
+    """The ``KeyboardInterrupt`` that ``exc`` was raised while handling (its ``__context__`` chain), if any."""
+    seen: set[int] = set()
+    context = exc.__context__
+    while context is not None and id(context) not in seen:
+        if isinstance(context, KeyboardInterrupt):
+            return context
+        seen.add(id(context))
+        context = context.__context__
+    return None
+
+
+def _keep_interrupt() -> Generator[None, object, object]:
+    try:
+        return (yield)
+    except Exception as exc:
+        interrupt = masked_interrupt(exc)
+        if interrupt is None:
+            raise
+        raise KeyboardInterrupt(*interrupt.args) from exc
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _keep_interrupt())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _keep_interrupt())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _keep_interrupt())

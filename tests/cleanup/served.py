@@ -1,6 +1,9 @@
-"""A ``kongformance serve stack --hide-control`` process as an external Kong + Kong Identity, and the runs
-the cleanup tests start against it: what they leave behind is read through its Admin API and identity /v1 API
-(issue 9 Deliver 3-4)."""
+"""Served targets for the cleanup tests and the runs they start against them (issue 9 Deliver 3-4).
+
+A ``kongformance serve stack --hide-control`` process is an external Kong + Kong Identity
+(:func:`served_stack`); a ``kongformance serve konnect`` process (its control surface hidden, as Konnect) with
+an echo upstream is a Konnect organisation (:func:`served_konnect`). What runs leave behind is read through
+their public APIs only: the Admin API or Konnect's core entities, and the identity ``/v1`` API."""
 
 from __future__ import annotations
 
@@ -26,24 +29,19 @@ LEAN = ["-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:anyio"]
 
 @dataclass
 class Served:
-    """URLs of a served stack and the settings of the external target pointing at it."""
+    """A served target: its URLs as the observer reads them (``admin``: the gateway entities' API,
+    ``identity``: the ``/v1`` API's base), the token of both, and the settings of the target pointing at it."""
 
-    proc: subprocess.Popen[str]
     urls: dict[str, str]
+    settings: dict[str, str]
+    target: str = "external"
+    token: str = TOKEN
+    admin_headers: dict[str, str] = field(default_factory=dict)
 
     def env(self, ledger: Path, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KF_", "PYTEST_"))}
-        env.update(
-            KF_ADMIN_URL=self.urls["admin"],
-            KF_PROXY_URL=self.urls["proxy"],
-            KF_PROXY_SSL_URL=self.urls["proxy_ssl"],
-            KF_IDENTITY_URL=self.urls["identity"],
-            KF_IDENTITY_TOKEN=TOKEN,
-            KF_UPSTREAM_URL=self.urls["upstream"],
-            KF_LEDGER_DIR=str(ledger),
-            **extra,
-        )
-        return env
+        """The run's environment: this one without pytest's, ``KF_*`` or ``KONNECT_*``, plus the target's."""
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("KF_", "PYTEST_", "KONNECT_"))}
+        return {**inherited, **self.settings, "KF_LEDGER_DIR": str(ledger), **extra}
 
 
 @contextmanager
@@ -71,7 +69,15 @@ def served_stack(*extra: str) -> Iterator[Served]:
                 break
             role, url = line.split()
             urls[role] = url
-        yield Served(proc, urls)
+        settings = {
+            "KF_ADMIN_URL": urls["admin"],
+            "KF_PROXY_URL": urls["proxy"],
+            "KF_PROXY_SSL_URL": urls["proxy_ssl"],
+            "KF_IDENTITY_URL": urls["identity"],
+            "KF_IDENTITY_TOKEN": TOKEN,
+            "KF_UPSTREAM_URL": urls["upstream"],
+        }
+        yield Served(urls, settings)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -83,13 +89,29 @@ def served_stack(*extra: str) -> Iterator[Served]:
             proc.stdout.close()
 
 
+@contextmanager
+def served_konnect() -> Iterator[Served]:
+    """``kongformance serve konnect`` (control surface hidden) and a hidden-control echo upstream, as the
+    Konnect rehearsal starts them; ``admin`` is the control plane's core entities, ``identity`` the API base."""
+    from kongformance.konnect.rehearsal import emulated_konnect
+
+    with emulated_konnect() as settings:
+        api, token = settings["KONNECT_API_URL"], settings["KONNECT_TOKEN"]
+        urls = {
+            "admin": f"{api}/v2/control-planes/{settings['KONNECT_CONTROL_PLANE_ID']}/core-entities",
+            "identity": api,
+        }
+        auth = {"Authorization": f"Bearer {token}"}
+        yield Served(urls, dict(settings), target="konnect", token=token, admin_headers=auth)
+
+
 class Observer:
-    """Reads what runs left on the served stack (by run id) through its public APIs only."""
+    """Reads what runs left on a served target (by run id) through its public APIs only."""
 
     def __init__(self, served: Served) -> None:
         self.urls = served.urls
-        self.http = httpx.Client(timeout=10.0)
-        self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        self.http = httpx.Client(timeout=10.0, headers=served.admin_headers)
+        self.auth = {"Authorization": f"Bearer {served.token}"}
 
     def close(self) -> None:
         self.http.close()
@@ -201,12 +223,18 @@ def _progress(text: str) -> list[str]:
 
 
 def start_run(
-    env: dict[str, str], ledger: Path, pytest_args: list[str], *, via_cli: bool, workers: int
+    env: dict[str, str],
+    ledger: Path,
+    pytest_args: list[str],
+    *,
+    via_cli: bool,
+    workers: int,
+    target: str = "external",
 ) -> Child:
-    """A run of the external target: plain pytest, or ``kongformance run`` (which forwards signals)."""
+    """A run of ``target``: plain pytest, or ``kongformance run`` (which forwards signals)."""
     reports = ledger.parent / "reports"
     if via_cli:
-        command = [sys.executable, "-m", "kongformance.cli", "run", "--target", "external"]
+        command = [sys.executable, "-m", "kongformance.cli", "run", "--target", target]
         command += ["--reports", str(reports)] + (["-n", str(workers)] if workers else [])
         command += ["--", *LEAN[2:], *pytest_args]
     else:
@@ -216,7 +244,7 @@ def start_run(
             "pytest",
             *LEAN,
             "--kf-target",
-            "external",
+            target,
             "--kf-no-reports",
         ]
         command += (["-n", str(workers)] if workers else []) + pytest_args

@@ -10,21 +10,31 @@ Points: during set-up (after the auth server and some of its claims exist), mid-
 reported) and during teardown (once entities start disappearing). Launchers: plain pytest (one process or
 xdist controller + workers) and ``kongformance run`` (which must forward the signal and wait). The signal
 goes to the process or to its whole process group (a terminal's Ctrl-C). ``KF_INTERRUPT_TRIALS`` and
-``KF_INTERRUPT_SEED`` run more or other trials (``bench/interrupt_trials.py`` prints the counts).
+``KF_INTERRUPT_SEED`` run more or other trials (``bench/interrupt_trials.py`` prints the counts). The same
+trials on the konnect and docker targets: ``test_interrupted_konnect.py``, ``test_interrupted_docker.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.cleanup.served import Observer, Served, poll_until, served_stack, start_run
+from tests.cleanup.served import Observer, Served, served_stack, start_run
+from tests.cleanup.trials import (
+    SETUP_CLAIMS,
+    Trial,
+    claims_reached,
+    interrupt_and_wait,
+    record,
+    run_args,
+    run_services,
+    wait_for_ledger,
+    wait_for_point,
+)
 
 TRIALS = int(os.environ.get("KF_INTERRUPT_TRIALS", "20"))
 SEED = int(os.environ.get("KF_INTERRUPT_SEED", "9"))
@@ -32,22 +42,6 @@ SEED = int(os.environ.get("KF_INTERRUPT_SEED", "9"))
 SELECTION = (["test_gateway_routing", "test_jwt"], "")
 SELECTED_TESTS = 20  # at least this many tests run in SELECTION on the external target
 SHORT = (["test_jwt"], "accepts_a_token or without_a_token")  # teardown trials: over soon
-DEADLINE = 120.0
-
-
-@dataclass(frozen=True)
-class Trial:
-    phase: str  # set-up | mid-run | teardown
-    signum: int
-    via_cli: bool
-    workers: int
-    to_group: bool
-    point: int  # claims created (set-up) or tests reported (mid-run) before the signal
-
-    def __str__(self) -> str:
-        how = "kongformance-run" if self.via_cli else f"pytest-n{self.workers}"
-        dest = "group" if self.to_group else "pid"
-        return f"{self.phase}-{signal.Signals(self.signum).name}-{how}-{dest}-{self.point}"
 
 
 def trials(count: int, seed: int) -> list[Trial]:
@@ -55,7 +49,7 @@ def trials(count: int, seed: int) -> list[Trial]:
     out = []
     for i in range(count):
         phase = ("set-up", "mid-run", "teardown")[i % 3]
-        point = rng.randrange(0, 13) if phase == "set-up" else rng.randrange(1, SELECTED_TESTS)
+        point = rng.randrange(0, SETUP_CLAIMS) if phase == "set-up" else rng.randrange(1, SELECTED_TESTS)
         out.append(
             Trial(
                 phase,
@@ -82,63 +76,21 @@ def observer(served: Served) -> Iterator[Observer]:
     obs.close()
 
 
-def _reach(trial: Trial, child: object, observer: Observer) -> str:
-    """Wait until the run reaches the trial's point; returns its run id."""
-    from tests.cleanup.served import Child
-
-    assert isinstance(child, Child)
-    poll_until(lambda: child.run_id() is not None, DEADLINE, "the run's ledger")
-    run_id = child.run_id()
-    assert run_id is not None
-    if trial.phase == "set-up":
-
-        def enough_claims() -> bool:
-            servers = observer.auth_servers(run_id)
-            return bool(servers) and observer.claims(str(servers[0]["id"])) >= trial.point
-
-        poll_until(enough_claims, DEADLINE, f"{trial.point} claims of run {run_id}")
-    elif trial.phase == "mid-run":
-        poll_until(lambda: child.results() >= trial.point, DEADLINE, f"{trial.point} test results")
-    else:
-        tag = f"kf-run-{run_id}"
-        seen = [0]
-
-        def tearing_down() -> bool:
-            n = observer.gateway_entities(tag, ("/services",))
-            seen[0] = max(seen[0], n)
-            return seen[0] > 0 and n < seen[0]
-
-        poll_until(tearing_down, DEADLINE, f"teardown of run {run_id}")
-    return run_id
-
-
 @pytest.mark.parametrize("trial", trials(TRIALS, SEED), ids=str)
 def test_an_interrupted_run_leaves_no_object_behind(
     trial: Trial, served: Served, observer: Observer, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "ledger"
-    files, k = SHORT if trial.phase == "teardown" else SELECTION
-    if trial.via_cli:
-        expression = " or ".join(files) + (f") and ({k}" if k else "")
-        args = ["-q", "-k", f"({expression})"]
-    else:
-        args = [f"suites/{f}.py" for f in files] + ["-q"] + (["-k", k] if k else [])
+    args = run_args(trial, *(SHORT if trial.phase == "teardown" else SELECTION))
     with start_run(served.env(ledger), ledger, args, via_cli=trial.via_cli, workers=trial.workers) as child:
-        run_id = _reach(trial, child, observer)
-        if trial.to_group:
-            os.killpg(child.proc.pid, trial.signum)
-        else:
-            child.proc.send_signal(trial.signum)
-        child.wait(DEADLINE)
-    output = child.output.decode("utf-8", "replace")[-2000:]
-    assert "Traceback" not in output, output
+        run_id = wait_for_ledger(child)
+        setup = claims_reached(observer, run_id, trial.point)
+        wait_for_point(trial, child, setup, run_services(observer, run_id))
+        output = interrupt_and_wait(trial, child)
     left = {
         "gateway entities": observer.gateway_entities(f"kf-run-{run_id}"),
         "auth servers": len(observer.auth_servers(run_id)),
         "ledger files": len(list(ledger.glob("*"))) if ledger.exists() else 0,
     }
-    record = os.environ.get("KF_INTERRUPT_RECORD")  # bench/interrupt_trials.py sums these
-    if record:
-        with open(record, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"trial": str(trial), "phase": trial.phase, "left": left}) + "\n")
+    record("external", trial, left)
     assert left == {"gateway entities": 0, "auth servers": 0, "ledger files": 0}, output

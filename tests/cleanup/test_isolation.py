@@ -1,9 +1,11 @@
 """Runs that share a gateway do not meet; a DB-less gateway is only taken over when the run owns it (issue 9
 Deliver 4, target "Two concurrent runs on one control plane: both green").
 
-Against a ``kongformance serve stack --hide-control`` process used as the ``external`` target: two runs at
-the same time both pass and leave a user's own entities alone; on a DB-less stack a run refuses in one line
-unless ``KF_OWNS_GATEWAY=1``, and then puts the previous configuration back, also when interrupted.
+Against a ``kongformance serve stack --hide-control`` process used as the ``external`` target, and against
+one control plane of ``kongformance serve konnect`` (its control surface hidden) used as the ``konnect``
+target: two runs at the same time both pass and leave a user's own entities alone. On a DB-less stack a run
+refuses in one line unless ``KF_OWNS_GATEWAY=1``, and then puts the previous configuration back, also when
+interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from tests.cleanup.served import LEAN, ROOT, Observer, Served, poll_until, served_stack, start_run
+from tests.cleanup.served import (
+    LEAN,
+    ROOT,
+    Observer,
+    Served,
+    poll_until,
+    served_konnect,
+    served_stack,
+    start_run,
+)
 
 # suites that run quickly on an external target (the real-time expiry checks are left out: they wait a
 # token lifetime each, which is what issue 9 Deliver 6 is about, not isolation)
@@ -33,6 +44,7 @@ SELECTION = [
     "-q",
 ]
 DEADLINE = 180.0
+USERS_OWN = {"name": "users-own", "protocol": "http", "host": "own.example", "port": 80}
 USER_CONFIG = """\
 _format_version: "3.0"
 services:
@@ -44,10 +56,11 @@ services:
 """
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    with served_stack() as stack:
-        yield stack
+@pytest.fixture(scope="module", params=["external", "konnect"])
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """One gateway (``external``) or one Konnect control plane (``konnect``) that two runs share."""
+    with served_stack() if request.param == "external" else served_konnect() as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +70,27 @@ def served_dbless() -> Iterator[Served]:
 
 
 def _user_entities(served: Served) -> list[str]:
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, headers=served.admin_headers) as http:
         return sorted(s["name"] for s in http.get(served.urls["admin"] + "/services").json()["data"])
 
 
-def test_two_concurrent_runs_on_one_gateway_both_pass_and_spare_the_users_entities(
+def test_two_concurrent_runs_on_one_gateway_or_control_plane_both_pass_and_spare_the_users_entities(
     served: Served, tmp_path: Path
 ) -> None:
     """Each run has its own tag, route prefix and entity names and tears down by its own tag only."""
-    with httpx.Client(timeout=10) as http:
-        own = http.post(served.urls["admin"] + "/services", json={"name": "users-own", "url": "http://own"})
-        assert own.status_code == 201
+    with httpx.Client(timeout=10, headers=served.admin_headers) as http:
+        own = http.post(served.urls["admin"] + "/services", json=USERS_OWN)  # Konnect's schema: host needed
+        assert own.status_code == 201, own.text
     observer = Observer(served)
     children = [
-        start_run(served.env(tmp_path / f"l{i}"), tmp_path / f"l{i}", SELECTION, via_cli=False, workers=0)
+        start_run(
+            served.env(tmp_path / f"l{i}"),
+            tmp_path / f"l{i}",
+            SELECTION,
+            via_cli=False,
+            workers=0,
+            target=served.target,
+        )
         for i in (1, 2)
     ]
     try:

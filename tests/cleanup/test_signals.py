@@ -84,3 +84,76 @@ def test_sigterm_ends_a_plain_pytest_session_through_its_teardown(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert log.read_text() == "torn down"
+
+
+# a Ctrl-C lands in a test whose clean-up then fails (the interrupted POST's route exists after all, so the
+# service's DELETE answers 400): the clean-up's error replaces the KeyboardInterrupt
+MASKED = textwrap.dedent(
+    """
+    import pathlib
+
+    def test_interrupted_then_its_clean_up_fails():
+        try:
+            raise KeyboardInterrupt("signal SIGINT")
+        finally:
+            raise ValueError("DELETE /services/x -> 400: an existing 'routes' entity references it")
+
+    def test_after_the_interrupt():
+        pathlib.Path("ran-on").write_text("the session went on after the Ctrl-C")
+    """
+)
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["with-run-signals", "without"])
+def test_a_failing_clean_up_does_not_swallow_the_interrupt(tmp_path: Path, keep: bool) -> None:
+    """run_signals' hooks end the session as interrupted (exit 2) instead of a failure and a session going on;
+    without them (the control) pytest reports the clean-up's error and runs the next test."""
+    (tmp_path / "test_masked.py").write_text(MASKED)
+    plugin = ["-p", "kongformance.run_signals"] if keep else []
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "test_masked.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if keep:
+        assert done.returncode == 2, done.stdout[-2000:]
+        assert not (tmp_path / "ran-on").exists()
+    else:
+        assert done.returncode == 1, done.stdout[-2000:]
+        assert (tmp_path / "ran-on").exists()
+
+
+# a Ctrl-C that lands in an old-style hookwrapper's teardown (allure's pytest_runtest_logfinish does that)
+HOOKWRAPPER = textwrap.dedent(
+    """
+    import pytest
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_logfinish(nodeid, location):
+        yield
+        raise KeyboardInterrupt("signal SIGINT")
+    """
+)
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["with-run-signals", "without"])
+def test_an_interrupt_in_a_hookwrapper_teardown_is_an_interrupt_not_an_internal_error(
+    tmp_path: Path, keep: bool
+) -> None:
+    """Under ``filterwarnings = error`` pluggy's warning about the hookwrapper would end the session with
+    INTERNALERROR (exit 3, the control); with run_signals it ends as interrupted (exit 2)."""
+    (tmp_path / "conftest.py").write_text(HOOKWRAPPER)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
+    (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
+    plugin = ["-p", "kongformance.run_signals"] if keep else []
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "test_one.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == (2 if keep else 3), done.stdout[-2000:] + done.stderr[-2000:]
+    assert ("INTERNALERROR" in done.stdout + done.stderr) is not keep

@@ -118,6 +118,7 @@ class DockerStack:
         if network is not None:
             with contextlib.suppress(Exception):
                 network.remove()
+        remove_labelled(self.run_id)
 
     def __enter__(self) -> DockerStack:
         return self
@@ -271,6 +272,25 @@ def _check_version(stack: DockerStack, kong_version: str) -> None:
         raise DockerTargetError(
             f"{stack.gateway_image} runs Kong {reported}, not {kong_version}: pass --kong-version {stack.kong_version}"
         )
+
+
+def remove_labelled(run_id: str) -> int:
+    """Remove what the engine holds labelled with ``run_id`` beyond the containers a stack knows: one whose
+    creation an interrupt cut off (the engine created it, the answer never came). Returns how many containers;
+    0 when the engine cannot be reached (``kongformance cleanup`` removes them later by label)."""
+    label = {"label": f"{LABEL}={run_id}"}
+    try:
+        with closing(docker_client()) as client:  # the low-level API: a listed container may be going away
+            containers = client.api.containers(all=True, filters=label)
+            for container in containers:
+                with contextlib.suppress(Exception):  # removed meanwhile
+                    client.api.remove_container(container["Id"], force=True)
+            for network in client.api.networks(filters=label):
+                with contextlib.suppress(Exception):
+                    client.api.remove_network(network["Id"])
+    except Exception:  # noqa: BLE001 - no engine: nothing this run can remove now
+        return 0
+    return len(containers)
 
 
 def remove_leftover_containers() -> int:
