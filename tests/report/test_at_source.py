@@ -53,7 +53,7 @@ KPAT = "kpat_" + "Zq8x" * 12  # shaped like a Konnect token: the patterns mask i
 SETTING_SECRET = "n0t-a-kpat-" + "but-still-a-secret"  # no pattern knows it: learnt from KONNECT_TOKEN
 NEEDS_THE_TARGET = """
 import pytest
-from kongformance.pytest_plugin import run_manager
+from kongformance.suite_run import run_manager
 
 @pytest.fixture
 def kf_state(request):

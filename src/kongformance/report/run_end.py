@@ -114,7 +114,7 @@ class RunEnd:
         either is written)."""
         from _pytest.junitxml import xml_key
 
-        from kongformance.pytest_plugin import run_manager
+        from kongformance.suite_run import run_manager
 
         facts = self.run_facts()
         run_manager(self.config).coverage.run.update(facts)

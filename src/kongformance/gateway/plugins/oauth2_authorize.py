@@ -1,6 +1,5 @@
-"""The OSS oauth2 plugin's ``/oauth2/authorize`` endpoint and its PKCE rules (RFC 7636): Kong's ``authorize``,
-``retrieve_code_challenge``, ``requires_pkce`` and ``validate_pkce_verifier``
-(https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/access.lua).
+"""The OSS oauth2 plugin's ``/oauth2/authorize`` endpoint: Kong's ``authorize``
+(https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/access.lua); its PKCE rules are :mod:`.oauth2_pkce`.
 
 The endpoint takes ``provision_key``, ``authenticated_userid``, ``client_id``, ``response_type`` (``code`` or
 ``token``), ``scope``, ``redirect_uri``, ``state`` and the PKCE ``code_challenge``/``code_challenge_method``;
@@ -10,20 +9,16 @@ error parameters when no client is known. As in the Lua code, a later check over
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from kongformance.gateway.plugins.base import Exit, RequestContext
+from kongformance.gateway.plugins.oauth2_pkce import requires_pkce, retrieve_code_challenge
 from kongformance.gateway.plugins.oauth2_request import request_parameters
+from kongformance.gateway.plugins.oauth2_token_endpoint import TokenEndpoint
 from kongformance.gateway.plugins.profile_option_defects import switched_on
-
-if TYPE_CHECKING:  # pragma: no cover
-    from kongformance.gateway.plugins.oauth2_store import AuthorizationCode
-    from kongformance.gateway.plugins.oauth2_token_endpoint import TokenEndpoint
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _UNRESERVED = re.compile(r"[^A-Za-z0-9_]")
@@ -47,78 +42,6 @@ def encode_args(args: Mapping[str, Any]) -> str:
         text = str(value).lower() if isinstance(value, bool) else str(value)
         parts.append(lua_escape(key) + ("=" + lua_escape(text) if text != "" else ""))
     return "&".join(parts)
-
-
-_BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def _b64url_normalise(challenge: str) -> str:
-    """Kong's ``base64url_decode`` then ``base64url_encode`` of a challenge (access.lua@3.9.0 L61-90):
-    ``-``/``_`` become ``+``/``/``, nginx's decoder reads up to the first ``=`` (so padding is optional) and
-    refuses other characters or a length of 1 mod 4; a decodable challenge is re-encoded as *unpadded*
-    base64 with ``-``/``_`` (``ngx.encode_base64(value, true)``), an undecodable one is kept as sent."""
-    text = challenge.replace("-", "+").replace("_", "/").split("=", 1)[0]
-    if len(text) % 4 == 1 or not set(text) <= _BASE64_ALPHABET:
-        return challenge
-    raw = base64.b64decode(text + "=" * (-len(text) % 4))
-    return base64.b64encode(raw).decode().rstrip("=").replace("+", "-").replace("/", "_")
-
-
-def retrieve_code_challenge(params: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(challenge, error, method): S256 only (``s256`` tolerated), the method defaults to S256."""
-    challenge = params.get("code_challenge")
-    method = params.get("code_challenge_method")
-    if method is not None and challenge is None:
-        return None, "code_challenge is required when code_method is present", None
-    if challenge is not None:
-        challenge = _b64url_normalise(str(challenge))
-        if method is not None and method != "S256":
-            if method != "s256":
-                return None, "code_challenge_method is not supported, must be S256", None
-            method = "S256"
-    return challenge, None, str(method) if method is not None else "S256"
-
-
-def requires_pkce(conf: Mapping[str, Any], client: Mapping[str, Any] | None, used_pkce: Any = None) -> bool:
-    """PKCE is required when the code used it, for public clients unless ``pkce: none``, for confidential
-    clients with ``pkce: strict``."""
-    if client is None:
-        return False
-    pkce = conf.get("pkce") or "lax"
-    client_type = client.get("client_type") or "confidential"
-    return bool(
-        used_pkce
-        or (client_type == "public" and pkce != "none")
-        or (client_type == "confidential" and pkce == "strict")
-    )
-
-
-def s256(verifier: str) -> str:
-    """BASE64URL(SHA256(verifier)) without padding, as Kong's ``sha256_base64url`` compares it."""
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def validate_pkce_verifier(
-    params: Mapping[str, Any], code: AuthorizationCode, *, skip: bool = False
-) -> dict[str, str] | None:
-    """Kong's ``validate_pkce_verifier`` (RFC 7636 4.5, 4.6): present, a string, 43-128 chars, matching."""
-    verifier = params.get("code_verifier")
-    if verifier is None:
-        return {
-            "error": "invalid_request",
-            "error_description": "code_verifier is required for PKCE authorization requests",
-        }
-    if not isinstance(verifier, str):
-        return {"error": "invalid_request", "error_description": "code_verifier is not a string"}
-    if not 43 <= len(verifier) <= 128:
-        return {
-            "error": "invalid_request",
-            "error_description": "code_verifier must be between 43 and 128 characters",
-        }
-    if not skip and (code.challenge is None or s256(verifier) != _b64url_normalise(code.challenge)):
-        return {"error": "invalid_grant", "error_description": "Invalid code"}
-    return None
 
 
 def authorize(endpoint: TokenEndpoint, ctx: RequestContext, plugin_id: str | None) -> Exit:

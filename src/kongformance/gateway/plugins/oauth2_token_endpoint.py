@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kongformance.gateway.plugins.base import Exit, GatewayRuntime, ProxyRequest, RequestContext
-from kongformance.gateway.plugins.oauth2_authorize import requires_pkce, validate_pkce_verifier
 from kongformance.gateway.plugins.oauth2_defects import (
     AUTHORIZATION_CODE_REUSABLE,
     FORWARDED_PROTO_FROM_ANY_CLIENT,
@@ -29,6 +28,7 @@ from kongformance.gateway.plugins.oauth2_defects import (
     REUSE_REFRESH_TOKEN_IGNORED,
     SECRET_CASE_INSENSITIVE,
 )
+from kongformance.gateway.plugins.oauth2_pkce import requires_pkce, validate_pkce_verifier
 from kongformance.gateway.plugins.oauth2_request import request_parameters
 from kongformance.gateway.plugins.oauth2_store import Oauth2Store, Oauth2Token
 from kongformance.gateway.plugins.profile_option_defects import switched_on
