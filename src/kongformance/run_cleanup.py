@@ -147,22 +147,31 @@ def sweep_containers(older_than: float, keep: set[str]) -> int:
     from kongformance.run_ledger import pid_alive
     from kongformance.targets import docker
 
-    def gone(labels: dict[str, str], created: str) -> bool:
+    def gone(labels: dict[str, str], created: float) -> bool:
         if labels.get(docker.LABEL) in keep:
             return False
         pid = labels.get(docker.PID_LABEL, "")
         if labels.get(docker.HOST_LABEL) == socket.gethostname() and pid.isdigit():
             return not pid_alive(int(pid), labels.get(docker.PID_START_LABEL) or None)
-        return time.time() - _epoch(created[:19] + "+00:00") >= older_than
+        return time.time() - created >= older_than
+
+    from docker.errors import NotFound
 
     client = docker.docker_client()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": docker.LABEL}):
-        if gone(container.labels or {}, str(container.attrs.get("Created", ""))):
-            container.remove(force=True)
+    # the engine's list answer itself (no lookup per container): a container another run removes meanwhile
+    # is not an error, only one fewer to remove
+    for summary in client.api.containers(all=True, filters={"label": docker.LABEL}):
+        if gone(summary.get("Labels") or {}, _epoch(summary.get("Created", 0))):
+            try:
+                client.api.remove_container(summary["Id"], force=True)
+            except NotFound:
+                continue
             removed += 1
     for network in client.networks.list(filters={"label": docker.LABEL}):  # mapped-ports layout
-        if gone(network.attrs.get("Labels") or {}, str(network.attrs.get("Created", ""))):
+        if gone(
+            network.attrs.get("Labels") or {}, _epoch(str(network.attrs.get("Created", ""))[:19] + "+00:00")
+        ):
             try:
                 network.remove()
             except Exception:  # noqa: BLE001 - still in use by a container of a live run: left alone

@@ -185,42 +185,60 @@ def test_signals_are_held_back_while_a_teardown_runs() -> None:
 
 
 class _Container:
-    def __init__(self, run: str, pid: int, host: str, created: str) -> None:
-        self.labels = {
-            "io.kongformance.run": run,
-            "io.kongformance.pid": str(pid),
-            "io.kongformance.host": host,
-        }
-        self.attrs = {"Created": created}
-        self.removed = False
+    """One container as the engine's list answer shows it (``Id``, ``Labels``, ``Created`` in epoch seconds)."""
 
-    def remove(self, force: bool) -> None:
-        self.removed = force
+    def __init__(self, run: str, pid: int, host: str, created: float) -> None:
+        self.summary: dict[str, object] = {
+            "Id": f"id-{run}",
+            "Labels": {
+                "io.kongformance.run": run,
+                "io.kongformance.pid": str(pid),
+                "io.kongformance.host": host,
+            },
+            "Created": int(created),
+        }
+        self.removed = False
+        self.vanished = False  # another run removed it after the list answer
 
 
 def test_the_container_sweep_removes_containers_of_gone_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """docker target: labelled containers whose owner died here, or started elsewhere long ago, go."""
+    """docker target: labelled containers whose owner died here, or started elsewhere long ago, go; one that
+    another run removed between the list and the removal is skipped, not an error."""
     import socket
+
+    from docker.errors import NotFound
 
     from kongformance.run_cleanup import sweep_containers
     from kongformance.targets import docker
 
     here = socket.gethostname()
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+    now = time.time()
     containers = {
         "live": _Container("a", os.getpid(), here, now),
         "dead": _Container("b", _dead_pid(), here, now),
         "young elsewhere": _Container("c", 1, "other-host", now),
-        "old elsewhere": _Container("d", 1, "other-host", "2020-01-01T00:00:00.000000000Z"),
+        "old elsewhere": _Container("d", 1, "other-host", 1577836800),  # 2020-01-01
         "kept by ledger": _Container("e", _dead_pid(), here, now),
+        "removed meanwhile": _Container("f", _dead_pid(), here, now),
     }
+    containers["removed meanwhile"].vanished = True
+    by_id = {str(c.summary["Id"]): c for c in containers.values()}
+
+    class Api:
+        @staticmethod
+        def containers(all: bool, filters: dict[str, str]) -> list[dict[str, object]]:
+            assert all and filters == {"label": docker.LABEL}
+            return [c.summary for c in containers.values()]
+
+        @staticmethod
+        def remove_container(container_id: str, force: bool) -> None:
+            container = by_id[container_id]
+            if container.vanished:
+                raise NotFound(f"No such container: {container_id}")
+            container.removed = force
 
     class Client:
-        class containers:  # noqa: N801 - docker SDK shape
-            @staticmethod
-            def list(all: bool, filters: dict[str, str]) -> list[_Container]:
-                assert filters == {"label": docker.LABEL}
-                return list(containers.values())
+        api = Api()
 
         class networks:  # noqa: N801 - docker SDK shape
             @staticmethod
