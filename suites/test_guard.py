@@ -21,6 +21,7 @@ def test_protected_route_rejects_a_request_without_credentials(
 ) -> None:
     """https://developer.konghq.com/support/after-adding-a-ee-plugin-the-plugin-is-not-working-fails-to-execute/: a green run must never hide skipped Enterprise plugins."""
     result = proxy.request(variant)
-    # the guard proves only that a plugin runs; each flow's exact refusal is checked by its own suite file
-    assert 400 <= result.status < 500, f"{variant} answered {result.status} without credentials"
+    # every protected route's plugin authenticates the client: no credentials is 401 (RFC 6750 3.1); each
+    # flow's exact body and challenge are checked by its own suite file
+    assert result.status == 401, f"{variant} answered {result.status} without credentials"
     upstream.assert_not_reached(result)
