@@ -293,18 +293,6 @@ def remove_labelled(run_id: str) -> int:
     return len(containers)
 
 
-def remove_leftover_containers() -> int:
-    """Remove containers and networks left by runs that could not clean up; returns how many containers."""
-    client = docker_client()
-    leftovers = client.containers.list(all=True, filters={"label": LABEL})
-    for container in leftovers:
-        container.remove(force=True)
-    for network in client.networks.list(filters={"label": LABEL}):
-        with contextlib.suppress(Exception):
-            network.remove()
-    return len(leftovers)
-
-
 class DockerTarget:
     """The ``docker`` target of the suite (``--kf-target docker``): starts a :class:`DockerStack`.
 
