@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -79,6 +80,11 @@ def _terminate(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    if args.command == "serve":  # a served emulator shows its warnings, as Kong's error log would
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setLevel(logging.WARNING)
+        logging.getLogger("kongformance").addHandler(handler)
     try:
         return int(args._main(args) or 0)
     except KeyboardInterrupt:
