@@ -163,11 +163,16 @@ class RunLedger:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    @staticmethod
+    def path_of(run_id: str, directory: Path | None = None) -> Path:
+        """Where run ``run_id``'s ledger lives (whether or not it exists)."""
+        return (directory or default_dir()) / f"{run_id}{SUFFIX}"
+
     @classmethod
     def create(cls, run_id: str, target: str, directory: Path | None = None) -> RunLedger:
-        d = directory or default_dir()
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        ledger = cls(d / f"{run_id}{SUFFIX}")
+        path = cls.path_of(run_id, directory)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ledger = cls(path)
         pid = os.getpid()
         header = {
             "op": "run",

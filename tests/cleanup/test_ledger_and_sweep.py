@@ -248,3 +248,37 @@ def test_the_container_sweep_removes_containers_of_gone_runs_only(monkeypatch: p
     monkeypatch.setattr(docker, "docker_client", lambda: Client())
     assert sweep_containers(3600, {"e"}) == 2
     assert {k for k, c in containers.items() if c.removed} == {"dead", "old elsewhere"}
+
+
+def test_an_interrupt_right_after_the_ledger_is_created_leaves_no_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file exists, the run has not recorded it yet: the failed start's stop still removes it (a header
+    only)."""
+    from kongformance.targets import TargetOptions
+    from kongformance.targets.setup import RunSetup
+
+    real_create = run_ledger.RunLedger.create
+
+    def create_then_interrupt(run_id: str, target: str, directory: Path | None = None) -> run_ledger.RunLedger:
+        real_create(run_id, target, directory)
+        raise KeyboardInterrupt("signal SIGINT")
+
+    monkeypatch.setattr(run_ledger.RunLedger, "create", staticmethod(create_then_interrupt))
+    run = RunSetup("local", TargetOptions(), str(tmp_path / "lock"), tmp_path / "ledger")
+    with pytest.raises(KeyboardInterrupt):
+        run.start()
+    assert list((tmp_path / "ledger").glob("*")) == []
+
+
+def test_a_ledger_kept_for_cleanup_survives_a_second_stop(tmp_path: Path) -> None:
+    from kongformance.targets import TargetOptions
+    from kongformance.targets.setup import RunSetup
+
+    run = RunSetup("local", TargetOptions(), str(tmp_path / "lock"), tmp_path / "ledger")
+    run.ledger = run_ledger.RunLedger.create(run.run_id, "local", tmp_path / "ledger")
+    run.ledger.intent("gateway", "http://127.0.0.1:9", tag="kf-run-x")
+    run.ledger = None  # what stop() leaves when teardown was incomplete: the file stays for cleanup
+    run._ledger_settled = True
+    run.stop()
+    assert [p.name for p in (tmp_path / "ledger").glob("*")] == [f"{run.run_id}.jsonl"]

@@ -157,6 +157,7 @@ class RunSetup:
         self.lock_dir = lock_dir
         self.ledger_dir = ledger_dir
         self.ledger: run_ledger.RunLedger | None = None
+        self._ledger_settled = False  # closed, or kept for `kongformance cleanup`
         self.state: RunState | None = None
         self._stack: Stack | None = None
         self._admin: KongAdmin | None = None
@@ -277,6 +278,11 @@ class RunSetup:
                 else:
                     self.ledger.close()
                 self.ledger = None
+                self._ledger_settled = True
+            elif (
+                not self._ledger_settled
+            ):  # an interrupt between its creation and its assignment: a header only
+                run_ledger.RunLedger.path_of(self.run_id, self.ledger_dir).unlink(missing_ok=True)
 
 
 __all__ = [
