@@ -260,7 +260,9 @@ def test_an_interrupt_right_after_the_ledger_is_created_leaves_no_ledger(
 
     real_create = run_ledger.RunLedger.create
 
-    def create_then_interrupt(run_id: str, target: str, directory: Path | None = None) -> run_ledger.RunLedger:
+    def create_then_interrupt(
+        run_id: str, target: str, directory: Path | None = None
+    ) -> run_ledger.RunLedger:
         real_create(run_id, target, directory)
         raise KeyboardInterrupt("signal SIGINT")
 
