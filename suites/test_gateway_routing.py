@@ -18,6 +18,7 @@ from fixtures.tokens import TokenFactory
 from kongformance.clients.kong_admin import KongAdmin
 from kongformance.profile import ProfileHandles
 from kongformance.profile_gateway import entity_tags
+from kongformance.profile_routes import ROUTE_VARIANTS
 from kongformance.run_checks import lacks_reason
 from kongformance.run_ledger import run_tag
 from kongformance.targets import Stack
@@ -174,12 +175,30 @@ def test_a_route_plugin_takes_precedence_over_the_same_global_plugin(
 def test_new_plugin_entities_get_the_3_14_defaults(
     kong_admin: KongAdmin, kf_stack: Stack, kf_profile: ProfileHandles, plugin: str, field: str
 ) -> None:
-    """https://developer.konghq.com/gateway/authentication/: hide_credentials and ssl_verify default to true on 3.14+ (false before)."""
+    """https://developer.konghq.com/gateway/authentication/: hide_credentials and ssl_verify default to true on
+    3.14+ (false before), on every plugin of the profile that leaves the field to its default."""
     mine = run_tag(kf_profile.run_id)
-    entities = [p for p in kong_admin.list_all("/plugins", tags=mine) if p["name"] == plugin]
-    assert entities, f"the profile has no {plugin} plugin"
+    route_names = {r["id"]: r["name"] for r in kong_admin.list_all("/routes", tags=mine)}
+    explicit = set_explicitly(kf_profile, plugin, field)
+    entities = [
+        p
+        for p in kong_admin.list_all("/plugins", tags=mine)
+        if p["name"] == plugin and route_names.get((p.get("route") or {}).get("id")) not in explicit
+    ]
+    assert entities, f"the profile has no {plugin} plugin that leaves {field} to its default"
     expected = kf_stack.version >= (3, 14)
-    assert all(p["config"][field] is expected for p in entities)
+    assert [p["config"][field] for p in entities] == [expected] * len(entities)
+
+
+def set_explicitly(handles: ProfileHandles, plugin: str, field: str) -> set[str]:
+    """Names of the profile's routes whose ``plugin`` config sets ``field`` itself (not Kong's default)."""
+    names = set()
+    for variant, route in handles.routes.items():
+        for build in ROUTE_VARIANTS[variant].plugins:
+            config = build(handles)
+            if config["name"] == plugin and field in config.get("config", {}):
+                names.add(route.name)
+    return names
 
 
 @pytest.mark.requirement("KONG-DEFAULTS-3.14", "KONG-INTRO-3.5-headers")
