@@ -72,3 +72,25 @@ def test_matrix_entries_from_versions_or_images() -> None:
     ):
         with pytest.raises(MatrixError):
             entries(bad)
+
+
+def test_the_local_version_matrix_runs_each_modelled_version_and_renders(tmp_path: Path) -> None:
+    """``kongformance run --kong-version 3.9,3.14,3.15`` end to end (suites selected by -k to keep it short;
+    the routing suite holds the version-dependent defaults): every leg green, one report per version, and a
+    version matrix with a column per version."""
+    import subprocess
+    import sys
+
+    reports = tmp_path / "reports"
+    command = [sys.executable, "-m", "kongformance.cli", "run", "--target", "local", "-n", "0"]
+    command += ["--kong-version", "3.9,3.14,3.15", "--reports", str(reports), "--", "-k", "gateway_routing"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    for version in ("3.9", "3.14", "3.15"):
+        assert (reports / version / "compliance.html").is_file()
+    matrix = json.loads((reports / "version-matrix.json").read_text())
+    assert matrix["columns"] == ["3.9", "3.14", "3.15"]
+    verdicts = {r["id"]: r["verdicts"] for r in matrix["requirements"]}
+    assert set(verdicts["KONG-DEFAULTS-3.14"]) == {"3.9", "3.14", "3.15"}
+    assert "failed" not in {v for row in verdicts.values() for v in row.values()}
+    assert (reports / "version-matrix.html").is_file()
