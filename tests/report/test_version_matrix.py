@@ -94,3 +94,34 @@ def test_the_local_version_matrix_runs_each_modelled_version_and_renders(tmp_pat
     assert set(verdicts["KONG-DEFAULTS-3.14"]) == {"3.9", "3.14", "3.15"}
     assert "failed" not in {v for row in verdicts.values() for v in row.values()}
     assert (reports / "version-matrix.html").is_file()
+
+
+def test_a_signal_reaches_every_leg_of_a_matrix_and_each_tears_down(tmp_path: Path) -> None:
+    """The legs run at once: SIGTERM on ``kongformance run`` is passed on to each, each ends as interrupted
+    (exit 2) after its teardown, and no leg's ledger is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ledger = tmp_path / "ledger"
+    command = [sys.executable, "-m", "kongformance.cli", "run", "--target", "local", "-n", "0"]
+    command += ["--kong-version", "3.9,3.15", "--reports", str(tmp_path / "reports")]
+    env = {**os.environ, "KF_LEDGER_DIR": str(ledger)}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(ledger.glob("*.jsonl"))) < 2:  # both legs set up: both hold a ledger
+            assert proc.poll() is None and time.monotonic() < deadline, "the legs never both started"
+            time.sleep(0.05)  # poll: watching other processes reach a point of their run
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    text = out.decode("utf-8", "replace")
+    assert proc.returncode == 2, text[-3000:]
+    assert text.count("KeyboardInterrupt: signal SIGTERM") >= 2, text[-3000:]
+    assert list(ledger.glob("*")) == []
