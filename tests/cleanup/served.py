@@ -116,6 +116,12 @@ class Observer:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> Observer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def gateway_entities(
         self, tag: str, collections: tuple[str, ...] = ("/plugins", "/routes", "/services", "/consumers")
     ) -> int:

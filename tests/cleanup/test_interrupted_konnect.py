@@ -45,9 +45,8 @@ def konnect() -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def observer(konnect: Served) -> Iterator[Observer]:
-    obs = Observer(konnect)
-    yield obs
-    obs.close()
+    with Observer(konnect) as obs:
+        yield obs
 
 
 @pytest.mark.parametrize("trial", TRIALS, ids=str)

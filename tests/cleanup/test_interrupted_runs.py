@@ -71,9 +71,8 @@ def served() -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def observer(served: Served) -> Iterator[Observer]:
-    obs = Observer(served)
-    yield obs
-    obs.close()
+    with Observer(served) as obs:
+        yield obs
 
 
 @pytest.mark.parametrize("trial", trials(TRIALS, SEED), ids=str)

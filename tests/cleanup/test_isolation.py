@@ -81,43 +81,42 @@ def test_two_concurrent_runs_on_one_gateway_or_control_plane_both_pass_and_spare
     with httpx.Client(timeout=10, headers=served.admin_headers) as http:
         own = http.post(served.urls["admin"] + "/services", json=USERS_OWN)  # Konnect's schema: host needed
         assert own.status_code == 201, own.text
-    observer = Observer(served)
-    children = [
-        start_run(
-            served.env(tmp_path / f"l{i}"),
-            tmp_path / f"l{i}",
-            SELECTION,
-            via_cli=False,
-            workers=0,
-            target=served.target,
-        )
-        for i in (1, 2)
-    ]
-    try:
-        poll_until(lambda: all(c.run_id() for c in children), DEADLINE, "both runs' ledgers")
-        ids = [c.run_id() for c in children]
-        overlap: list[bool] = []
+    with Observer(served) as observer:
+        children = [
+            start_run(
+                served.env(tmp_path / f"l{i}"),
+                tmp_path / f"l{i}",
+                SELECTION,
+                via_cli=False,
+                workers=0,
+                target=served.target,
+            )
+            for i in (1, 2)
+        ]
+        try:
+            poll_until(lambda: all(c.run_id() for c in children), DEADLINE, "both runs' ledgers")
+            ids = [c.run_id() for c in children]
+            overlap: list[bool] = []
 
-        def both_live_or_one_ended() -> bool:
-            if all(observer.gateway_entities(f"kf-run-{i}", ("/services",)) > 0 for i in ids):
-                overlap.append(True)
-                return True
-            return any(c.proc.poll() is not None for c in children)
+            def both_live_or_one_ended() -> bool:
+                if all(observer.gateway_entities(f"kf-run-{i}", ("/services",)) > 0 for i in ids):
+                    overlap.append(True)
+                    return True
+                return any(c.proc.poll() is not None for c in children)
 
-        poll_until(both_live_or_one_ended, DEADLINE, "both runs' services at once")
-        statuses = [c.wait(DEADLINE) for c in children]
-    finally:
-        for c in children:
-            c.close()
-    outputs = [c.output.decode("utf-8", "replace")[-1500:] for c in children]
-    assert statuses == [0, 0], outputs
-    assert overlap, "the two runs never had their profiles on the gateway at the same time"
-    assert all(" passed" in out and " failed" not in out for out in outputs), outputs
-    for rid in ids:
-        assert observer.gateway_entities(f"kf-run-{rid}") == 0
-        assert observer.auth_servers(rid) == []
-    assert _user_entities(served) == ["users-own"]
-    observer.close()
+            poll_until(both_live_or_one_ended, DEADLINE, "both runs' services at once")
+            statuses = [c.wait(DEADLINE) for c in children]
+        finally:
+            for c in children:
+                c.close()
+        outputs = [c.output.decode("utf-8", "replace")[-1500:] for c in children]
+        assert statuses == [0, 0], outputs
+        assert overlap, "the two runs never had their profiles on the gateway at the same time"
+        assert all(" passed" in out and " failed" not in out for out in outputs), outputs
+        for rid in ids:
+            assert observer.gateway_entities(f"kf-run-{rid}") == 0
+            assert observer.auth_servers(rid) == []
+        assert _user_entities(served) == ["users-own"]
 
 
 def _load_user_config(served: Served) -> str:
@@ -144,11 +143,8 @@ def test_a_run_refuses_a_db_less_gateway_it_does_not_own_in_one_line(
     lines = [ln for ln in (done.stdout + done.stderr).splitlines() if "DB-less" in ln]
     assert len(lines) == 1 and "KF_OWNS_GATEWAY=1" in lines[0], done.stdout[-2000:]
     assert "Traceback" not in done.stdout + done.stderr
-    observer = Observer(served_dbless)
-    try:
+    with Observer(served_dbless) as observer:
         assert observer.config() == before
-    finally:
-        observer.close()
 
 
 @pytest.mark.parametrize(
@@ -159,23 +155,24 @@ def test_a_run_that_owns_a_db_less_gateway_restores_its_previous_config(
 ) -> None:
     """GET /config before, POST /config after: the user's configuration is back, even after an interrupt."""
     before = _load_user_config(served_dbless)
-    observer = Observer(served_dbless)
-    ledger = tmp_path / "ledger"
-    with start_run(
-        served_dbless.env(ledger, KF_OWNS_GATEWAY="1"),
-        ledger,
-        ["suites/test_jwt.py", "-q"],
-        via_cli=False,
-        workers=0,
-    ) as child:
-        # the run's profile replaced the config (the user's service is gone while it runs)
-        poll_until(lambda: "kf-sentinel" in observer.config(), DEADLINE, "the run's config on the gateway")
-        if interrupt is not None:
-            child.proc.send_signal(interrupt)
-        status = child.wait(DEADLINE)
-    output = child.output.decode("utf-8", "replace")[-2000:]
-    if interrupt is None:
-        assert status == 0, output
-    assert _services(observer.config()) == _services(before) == ["users-own-service"], output
-    assert not list(ledger.glob("*"))
-    observer.close()
+    with Observer(served_dbless) as observer:
+        ledger = tmp_path / "ledger"
+        with start_run(
+            served_dbless.env(ledger, KF_OWNS_GATEWAY="1"),
+            ledger,
+            ["suites/test_jwt.py", "-q"],
+            via_cli=False,
+            workers=0,
+        ) as child:
+            # the run's profile replaced the config (the user's service is gone while it runs)
+            poll_until(
+                lambda: "kf-sentinel" in observer.config(), DEADLINE, "the run's config on the gateway"
+            )
+            if interrupt is not None:
+                child.proc.send_signal(interrupt)
+            status = child.wait(DEADLINE)
+        output = child.output.decode("utf-8", "replace")[-2000:]
+        if interrupt is None:
+            assert status == 0, output
+        assert _services(observer.config()) == _services(before) == ["users-own-service"], output
+        assert not list(ledger.glob("*"))
