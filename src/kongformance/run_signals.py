@@ -13,7 +13,9 @@ all) would replace the ``KeyboardInterrupt`` with its own error, the test would 
 after the Ctrl-C. The hooks below raise the interrupt again, so the session ends as interrupted. And when the
 Ctrl-C lands in an old-style hookwrapper's teardown (allure's ``pytest_runtest_logfinish``), pluggy reports it
 as a ``PluggyTeardownRaisedWarning``; under ``filterwarnings = error`` that warning became an INTERNALERROR
-(exit 3) instead of the interrupt (exit 2): it is only shown.
+(exit 3) instead of the interrupt (exit 2): it is only shown. When the signal lands on a bytecode instruction
+that has no line number, CPython 3.11 gives its traceback entry ``tb_lineno = None`` and pytest's summary of
+the interrupt fails on it (a traceback and exit 1): the entry is given the line of the statement it belongs to.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import signal
 import threading
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 
 import pytest
@@ -112,3 +114,56 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
     return (yield from _keep_interrupt())
+
+
+def _statement_position(tb: TracebackType) -> tuple[int, int]:
+    """The offset and line of the last instruction at or before ``tb_lasti`` that has a line (else the code's
+    first instruction and line)."""
+    code = tb.tb_frame.f_code
+    position = (0, code.co_firstlineno)
+    for start, _end, lineno in code.co_lines():
+        if start > tb.tb_lasti:
+            break
+        if lineno is not None:
+            position = (start, lineno)
+    return position
+
+
+def with_line_numbers(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` itself if every entry knows its line; else a copy in which an entry without one points at the
+    statement it belongs to."""
+    entries: list[TracebackType] = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    if all(entry.tb_lineno is not None for entry in entries):
+        return entries[0] if entries else None
+    rebuilt: TracebackType | None = None
+    for entry in reversed(entries):
+        lasti, line = (
+            (entry.tb_lasti, entry.tb_lineno) if entry.tb_lineno is not None else _statement_position(entry)
+        )
+        rebuilt = TracebackType(rebuilt, entry.tb_frame, lasti, line)
+    return rebuilt
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Give every traceback entry of the interrupt (and of the exceptions chained to it) a line number."""
+    for exc in _chain(excinfo.value):
+        exc.__traceback__ = with_line_numbers(exc.__traceback__)
+    repaired = with_line_numbers(excinfo.tb)
+    if repaired is not excinfo.tb and repaired is not None:
+        excinfo.traceback = type(excinfo.traceback)(repaired)

@@ -157,3 +157,41 @@ def test_an_interrupt_in_a_hookwrapper_teardown_is_an_interrupt_not_an_internal_
     )
     assert done.returncode == (2 if keep else 3), done.stdout[-2000:] + done.stderr[-2000:]
     assert ("INTERNALERROR" in done.stdout + done.stderr) is not keep
+
+
+# CPython 3.11 gives a traceback entry no line (tb_lineno None) when the signal lands on an instruction that
+# has none (the clean-up code of a ``with`` block has some); this test's interrupt carries such an entry
+NO_LINE = textwrap.dedent(
+    """
+    import sys, types
+
+    def test_interrupted_where_no_line_is_known():
+        with open(__file__):
+            pass
+        frame = sys._getframe()
+        lasti = next(start for start, _end, line in frame.f_code.co_lines() if line is None)
+        raise KeyboardInterrupt("signal SIGINT").with_traceback(types.TracebackType(None, frame, lasti, -1))
+    """
+)
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["with-run-signals", "without"])
+def test_an_interrupt_at_an_instruction_without_a_line_ends_as_interrupted(
+    tmp_path: Path, keep: bool
+) -> None:
+    """pytest's summary of the interrupt fails on the missing line (a traceback and exit 1, the control); with
+    run_signals the run ends as interrupted (exit 2) and names the test's file."""
+    (tmp_path / "test_one.py").write_text(NO_LINE)
+    plugin = ["-p", "kongformance.run_signals"] if keep else []
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "test_one.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == (2 if keep else 1), output[-2000:]
+    assert ("Traceback" in output) is not keep, output[-2000:]
+    if keep:
+        assert "test_one.py" in output and "KeyboardInterrupt" in output, output[-2000:]
