@@ -38,6 +38,7 @@ def show(outcome: Outcome, reports: Path, top: int) -> None:
         f"  skipped {len(outcome.skips)}  (without a reason: {sum(1 for r in outcome.skips.values() if not r)})"
     )
     print(f"Konnect API calls   {outcome.api_requests if outcome.api_requests is not None else 'n/a':>8}")
+    print(f"issuer 429s         {outcome.issuer_429s if outcome.issuer_429s is not None else 'n/a':>8}")
     junit = reports / "junit.xml"
     if junit.exists() and top:
         spent = slowest(junit, top)

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from kongformance import run_checks, run_facts, run_signals
-from kongformance.clients import polite
+from kongformance.clients import pacing, polite
 from kongformance.collection_checks import check_and_label
 from kongformance.report.at_source import learn_settings, usage_error
 from kongformance.run_signals import terminate_as_interrupt
@@ -111,6 +111,10 @@ def pytest_configure(config: pytest.Config) -> None:
     learn_settings(target_settings)  # a token among them is masked wherever it would be printed
     try:
         polite.set_default_policy(polite.RetryPolicy.from_settings(target_settings))
+        pacer = pacing.Pacer.from_settings(
+            target_settings, target=manager.target_name(), workers=pacing.xdist_workers()
+        )
+        pacing.set_issuer_pacer(pacer)  # a parallel run stays under Kong Identity's rate per auth server
     except ValueError as exc:
         raise usage_error(f"kongformance: {exc}") from exc
     polite.API_CALLS.reset()

@@ -64,7 +64,7 @@ class IssuerClient:
 
     def __init__(self, issuer_url: str, *, http: httpx.Client | None = None, timeout: float = 15.0) -> None:
         self.issuer_url = issuer_url.rstrip("/")
-        self.http = http or polite_client("issuer", timeout=timeout, verify=False)
+        self.http = http or polite_client("issuer", timeout=timeout, verify=False, paced=True)
         self._discovery: dict[str, Any] | None = None
 
     def close(self) -> None:

@@ -25,6 +25,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from kongformance.clients.pacing import issuer_pacer
+
 
 class RateLimited(RuntimeError):
     """The API still answered 429 when the retry budget ran out."""
@@ -179,8 +181,12 @@ class PoliteTransport(httpx.BaseTransport):
         sleep: Callable[[float], None] = time.sleep,
         counter: CallCounter | None = None,
         limited: Callable[[httpx.Response], bool] | None = None,
+        paced: bool = False,
     ) -> None:
+        """``paced``: each request (retries too) waits for its slot of :func:`.pacing.issuer_pacer` (traffic
+        that reaches the auth server)."""
         self.kind = kind
+        self.paced = paced
         self.limited = limited or answered_429
         self.inner = inner or httpx.HTTPTransport(verify=verify)
         self.policy = policy
@@ -192,6 +198,8 @@ class PoliteTransport(httpx.BaseTransport):
         waited = 0.0
         attempt = 1
         while True:
+            if self.paced:
+                issuer_pacer().wait()
             response = self.inner.handle_request(request)
             limited = self.limited(response)
             self.counter.count(self.kind, limited=limited)
@@ -222,6 +230,9 @@ class PoliteTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-def polite_client(kind: str, *, timeout: float = 15.0, verify: bool = True, **kwargs: object) -> httpx.Client:
+def polite_client(
+    kind: str, *, timeout: float = 15.0, verify: bool = True, paced: bool = False, **kwargs: object
+) -> httpx.Client:
     """An ``httpx.Client`` whose requests go through a :class:`PoliteTransport` of ``kind``."""
-    return httpx.Client(timeout=timeout, transport=PoliteTransport(kind, verify=verify), **kwargs)  # type: ignore[arg-type]
+    transport = PoliteTransport(kind, verify=verify, paced=paced)
+    return httpx.Client(timeout=timeout, transport=transport, **kwargs)  # type: ignore[arg-type]

@@ -100,6 +100,7 @@ class KonnectEmulator:
         self.documents: tuple[OpenApiDocument, ...] = konnect_documents()
         self.api_url = "http://127.0.0.1"
         self.requests = 0  # API requests answered (any status), for benchmarks and tests
+        self.issuer_refusals = 0  # issuer requests answered 429 (over the rate per auth server)
 
     def set_public_base_url(self, url: str) -> None:
         """Where clients reach the API listener; issuer URLs derive from it."""
@@ -133,6 +134,7 @@ class KonnectEmulator:
         if issuer is not None:
             wait = self.issuer_limits.retry_after(issuer.group(1))
             if wait is not None:
+                self.issuer_refusals += 1
                 await _send_answer(send, *too_many_requests(wait))
                 return
         await self.identity.app(scope, receive, send)

@@ -34,6 +34,9 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     skips: dict[str, str] = field(default_factory=dict)  # test id -> reason
     api_requests: int | None = None  # Konnect API calls the emulator answered
+    issuer_429s: int | None = (
+        None  # issuer requests (the suite's and the gateway's) it refused for their rate
+    )
     output: str = ""
 
     @property
@@ -74,7 +77,8 @@ def emulated_konnect(*, api_rate: float = 0.0) -> Iterator[dict[str, str]]:
 
     ``api_rate`` > 0 makes the emulator answer 429 + Retry-After over that many API calls per second.
 
-    On exit the settings dict gains ``api_requests`` (the emulator's count of API calls), when it said.
+    On exit the settings dict gains ``api_requests`` (the emulator's count of API calls) and ``issuer_429s``
+    (issuer requests it refused over the rate per auth server), when it said.
     """
     konnect, lines = _start(["serve", "konnect", "--random-ports", "--api-rate", str(api_rate)], "serving")
     try:
@@ -99,6 +103,8 @@ def emulated_konnect(*, api_rate: float = 0.0) -> Iterator[dict[str, str]]:
         for line in tail.splitlines():
             if line.startswith("api requests"):
                 settings["api_requests"] = line.split()[-1]
+            elif line.startswith("issuer 429s"):
+                settings["issuer_429s"] = line.split()[-1]
 
 
 def junit_outcome(path: Path, outcome: Outcome) -> None:
@@ -152,6 +158,8 @@ def rehearse(
             outcome = Outcome(-1, time.monotonic() - started, output=f"{out}\nstopped after {timeout:.0f} s")
     if "api_requests" in settings:
         outcome.api_requests = int(settings["api_requests"])
+    if "issuer_429s" in settings:
+        outcome.issuer_429s = int(settings["issuer_429s"])
     junit = reports / "junit.xml"
     if junit.exists():
         junit_outcome(junit, outcome)

@@ -195,7 +195,8 @@ def main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        requests = running.emulator.requests
+        requests, refusals = running.emulator.requests, running.emulator.issuer_refusals
         running.stop()
         print(f"api requests {requests}", flush=True)
+        print(f"issuer 429s {refusals}", flush=True)
     return 0
