@@ -33,6 +33,18 @@ RUNNER = (
 )
 
 
+def pytest_in(directory: Path, test_file: str, *, keep: bool) -> subprocess.CompletedProcess[str]:
+    """Plain pytest on ``test_file`` in ``directory``, with run_signals' hooks when ``keep`` (else the control)."""
+    plugin = ["-p", "kongformance.run_signals"] if keep else []
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", test_file],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("to_group", [False, True], ids=["to-pid", "to-terminal-group"])
 def test_run_forwards_the_signal_once_and_waits_for_the_teardown(
@@ -109,14 +121,7 @@ def test_a_failing_clean_up_does_not_swallow_the_interrupt(tmp_path: Path, keep:
     """run_signals' hooks end the session as interrupted (exit 2) instead of a failure and a session going on;
     without them (the control) pytest reports the clean-up's error and runs the next test."""
     (tmp_path / "test_masked.py").write_text(MASKED)
-    plugin = ["-p", "kongformance.run_signals"] if keep else []
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "test_masked.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = pytest_in(tmp_path, "test_masked.py", keep=keep)
     if keep:
         assert done.returncode == 2, done.stdout[-2000:]
         assert not (tmp_path / "ran-on").exists()
@@ -147,14 +152,7 @@ def test_an_interrupt_in_a_hookwrapper_teardown_is_an_interrupt_not_an_internal_
     (tmp_path / "conftest.py").write_text(HOOKWRAPPER)
     (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
     (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
-    plugin = ["-p", "kongformance.run_signals"] if keep else []
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "test_one.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = pytest_in(tmp_path, "test_one.py", keep=keep)
     assert done.returncode == (2 if keep else 3), done.stdout[-2000:] + done.stderr[-2000:]
     assert ("INTERNALERROR" in done.stdout + done.stderr) is not keep
 
@@ -182,14 +180,7 @@ def test_an_interrupt_at_an_instruction_without_a_line_ends_as_interrupted(
     """pytest's summary of the interrupt fails on the missing line (a traceback and exit 1, the control); with
     run_signals the run ends as interrupted (exit 2) and names the test's file."""
     (tmp_path / "test_one.py").write_text(NO_LINE)
-    plugin = ["-p", "kongformance.run_signals"] if keep else []
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "test_one.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = pytest_in(tmp_path, "test_one.py", keep=keep)
     output = done.stdout + done.stderr
     assert done.returncode == (2 if keep else 1), output[-2000:]
     assert ("Traceback" in output) is not keep, output[-2000:]
