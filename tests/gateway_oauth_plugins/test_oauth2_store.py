@@ -6,6 +6,8 @@ import re
 
 from tests.gateway_oauth_plugins.oauth_fakes import FakeRuntime
 
+from kongformance.gateway.plugins.oauth2_store import Oauth2Store
+
 
 def test_issues_32_character_bearer_tokens_bound_to_credential_and_service() -> None:
     """https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua: 32-char access_token, token_type bearer, service binding, consumer of the credential."""
@@ -75,3 +77,28 @@ def test_refresh_tokens_find_their_access_token() -> None:
     assert store.find_by_refresh_token(token.refresh_token) == token
     store.delete(token.access_token)
     assert store.find_by_refresh_token(token.refresh_token) is None
+
+
+def test_tokens_and_codes_of_a_deleted_service_are_gone() -> None:
+    """https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/daos.lua: oauth2_tokens and
+    oauth2_authorization_codes cascade with their Service; a global row (no Service) stays."""
+    runtime = FakeRuntime()
+    cred = runtime.add_credential(runtime.add_consumer(username="u"))
+    services = {"svc", "other"}
+    store = Oauth2Store(runtime.clock, lambda _cid: cred, lambda sid: sid in services)
+    bound = store.issue(cred, service_id="svc", scope="", authenticated_userid=None, expires_in=10)
+    kept = store.issue(cred, service_id="other", scope="", authenticated_userid=None, expires_in=10)
+    unbound = store.issue(cred, service_id=None, scope="", authenticated_userid=None, expires_in=10)
+    code = store.issue_code(
+        cred,
+        service_id="svc",
+        plugin_id=None,
+        authenticated_userid=None,
+        scope=None,
+        challenge=None,
+        challenge_method=None,
+    )
+    assert store.find(bound.access_token) == bound and store.find_code(code.code) == code
+    services.discard("svc")
+    assert store.find(bound.access_token) is None and store.find_code(code.code) is None
+    assert [t.access_token for t in store.rows()] == [kept.access_token, unbound.access_token]

@@ -148,7 +148,9 @@ class Runtime:
         """The OSS oauth2 plugin's token table (plugins/oauth2_store.py); writes fail in DB-less mode."""
         if self._oauth2 is None:
             store = Oauth2Store(
-                self.clock, lambda cid: self.find_credential("oauth2_credentials", "client_id", cid)
+                self.clock,
+                lambda cid: self.find_credential("oauth2_credentials", "client_id", cid),
+                lambda sid: sid in self.store.tables["services"],
             )
             self._oauth2 = _DbLessOauth2Store(store) if self.db_less else store
         return self._oauth2

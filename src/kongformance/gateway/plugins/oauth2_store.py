@@ -1,8 +1,9 @@
 """The OSS oauth2 plugin's token table (Kong's ``oauth2_tokens``), one per gateway.
 
 Credentials (``oauth2_credentials``) belong to the Admin API; the store reaches them through the
-``credential_by_client_id`` lookup the gateway passes in. Tokens are bound to a credential: a token whose
-credential is gone is gone too (Kong's foreign key cascades), https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua and https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow.
+``credential_by_client_id`` lookup the gateway passes in. Tokens and authorization codes are bound to a
+credential and (unless global) a Service: a row whose credential or Service is gone is gone too (Kong's foreign
+keys cascade, https://github.com/Kong/kong/blob/3.9.0/kong/plugins/oauth2/daos.lua), https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/handler.lua and https://github.com/Kong/kong/blob/3.9.1/kong/plugins/oauth2/access.lua and https://developer.konghq.com/plugins/openid-connect/#introspection-authentication-flow.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kongformance.clock import Clock
 
 CredentialLookup = Callable[[str], "Mapping[str, Any] | None"]
+ServiceExists = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,15 @@ class AuthorizationCode:
 class Oauth2Store:
     """Issues and finds oauth2 access tokens and authorization codes; thread-safe."""
 
-    def __init__(self, clock: Clock, credential_by_client_id: CredentialLookup) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        credential_by_client_id: CredentialLookup,
+        service_exists: ServiceExists = lambda _service_id: True,
+    ) -> None:
         self.clock = clock
         self.credential_by_client_id = credential_by_client_id
+        self.service_exists = service_exists
         self._tokens: dict[str, Oauth2Token] = {}
         self._codes: dict[str, AuthorizationCode] = {}
         self._lock = threading.Lock()
@@ -114,7 +122,8 @@ class Oauth2Store:
         return token
 
     def find(self, access_token: str) -> Oauth2Token | None:
-        """The token row for ``access_token``, or None (unknown, purged, or its credential was deleted)."""
+        """The token row for ``access_token``, or None (unknown, purged, or its credential or Service was
+        deleted)."""
         with self._lock:
             token = self._tokens.get(access_token)
             if token is None:
@@ -125,7 +134,14 @@ class Oauth2Store:
         credential = self.credential_by_client_id(token.client_id)
         if credential is None or str(credential.get("id")) != token.credential_id:
             return None
+        if not self._service_alive(token.service_id):
+            self.delete(access_token)
+            return None
         return token
+
+    def _service_alive(self, service_id: str | None) -> bool:
+        """A global row (no Service) or one whose Service still exists; Kong deletes the others with it."""
+        return service_id is None or self.service_exists(service_id)
 
     def find_by_refresh_token(self, refresh_token: str) -> Oauth2Token | None:
         """The live token row carrying ``refresh_token``, or None."""
@@ -179,13 +195,17 @@ class Oauth2Store:
         return code
 
     def find_code(self, code: str) -> AuthorizationCode | None:
-        """The live authorization code row for ``code``, or None (unknown, used or expired)."""
+        """The live authorization code row for ``code``, or None (unknown, used, expired, or its Service was
+        deleted)."""
         with self._lock:
             row = self._codes.get(code)
             if row is not None and self.clock.now() >= row.expires_at:
                 del self._codes[code]
                 return None
-            return row
+        if row is not None and not self._service_alive(row.service_id):
+            self.delete_code(code)
+            return None
+        return row
 
     def delete_code(self, code: str) -> None:
         with self._lock:
