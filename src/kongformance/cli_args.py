@@ -25,6 +25,22 @@ def port(text: str) -> int:
     return value
 
 
+def workers(text: str) -> str:
+    """pytest-xdist's worker count: ``auto``, ``logical`` or a whole number (0: no workers)."""
+    if text in ("auto", "logical") or (text.isascii() and text.isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"invalid worker count {text!r} (expected auto, logical or a whole number)"
+    )
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    if text.isascii() and text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"invalid count {text!r} (expected a whole number of at least 1)")
+
+
 def kong_version(text: str) -> str:
     """``MAJOR.MINOR`` (or a longer ``3.15.0.4``) of a modelled Kong version, returned as ``MAJOR.MINOR``."""
     parts = text.strip().split(".")

@@ -137,7 +137,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     allure_dir = reports / "allure-results"
     if not manager.is_worker:
-        reports.mkdir(parents=True, exist_ok=True)
+        try:
+            reports.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise usage_error(f"kongformance: cannot write reports to {reports}: {exc.strerror}") from exc
         if not getattr(config.option, "xmlpath", None):
             config.option.xmlpath = str(reports / "junit.xml")
         if not getattr(config.option, "allure_report_dir", None):

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
-from kongformance.cli_args import kong_versions
+from kongformance.cli_args import kong_versions, positive_int, workers
 from kongformance.targets import TARGETS
 
 
@@ -32,12 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--kong-image", default=None, help="docker target: Kong image (KF_KONG_IMAGE); several = a matrix"
     )
     parser.add_argument("--db-less", action="store_true", help="configure the gateway with POST /config")
-    parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. auto)")
+    parser.add_argument(
+        "-n", "--workers", type=workers, default=None, help="pytest-xdist workers (e.g. auto)"
+    )
     parser.add_argument("--hypothesis-profile", choices=("dev", "ci", "nightly"), default=None)
     parser.add_argument("--suites", default="suites", help="directory of the suites (default ./suites)")
     parser.add_argument("--reports", default=None, help="output directory (default ./reports)")
     parser.add_argument("--mutation", action="store_true", help="run the mutation check instead")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel stacks for the mutation check")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="parallel stacks for the mutation check")
     parser.add_argument("--defect", action="append", default=[], help="mutation check: only these defects")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
 
@@ -89,10 +91,16 @@ def main(args: argparse.Namespace) -> int:
     if unknown:
         print(f"kongformance run: error: unknown defect {', '.join(map(repr, unknown))}", file=sys.stderr)
         return 2
+    reports = Path(args.reports or "reports")
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"kongformance run: error: cannot write reports to {reports}: {exc.strerror}", file=sys.stderr)
+        return 2
     if args.mutation:
         from kongformance.mutation import mutation_check, print_report, write_report
 
-        out = Path(args.reports or "reports") / "mutation.json"
+        out = reports / "mutation.json"
         report = mutation_check(suites.resolve(), jobs=args.jobs, only=args.defect, previous=out)
         print_report(report)
         write_report(report, out)

@@ -46,6 +46,49 @@ def test_run_refuses_a_kong_version_it_does_not_model(value: str, shown: str) ->
     assert "--kong-version" in line
 
 
+@pytest.mark.parametrize(("args", "shown"), [(["-n", "abc"], "'abc'"), (["-n", "-1"], "'-1'")])
+def test_run_refuses_a_worker_count_xdist_cannot_take(args: list[str], shown: str) -> None:
+    """`run -n abc` used to reach pytest and end with pytest's usage text and exit 4."""
+    assert "--workers" in assert_one_line_error(cli("run", *args), shown)
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_run_mutation_refuses_a_job_count_below_one(value: str) -> None:
+    assert "--jobs" in assert_one_line_error(cli("run", "--mutation", "--jobs", value), f"'{value}'")
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_run_refuses_a_reports_directory_it_cannot_create(tmp_path: Path, where: str) -> None:
+    """`run --reports <a file>` used to end in an INTERNALERROR traceback from the plugin's mkdir."""
+    (tmp_path / "afile").write_text("")
+    target = tmp_path / "afile" if where == "a file" else tmp_path / "afile" / "reports"
+    assert_one_line_error(cli("run", "--reports", str(target)), "cannot write reports", str(target))
+
+
+def test_plain_pytest_refuses_a_reports_directory_it_cannot_create(tmp_path: Path) -> None:
+    """The same through the pytest plugin (``pytest --kf-reports``): a usage error naming it, no traceback."""
+    (tmp_path / "afile").write_text("")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            "-p",
+            "no:cacheprovider",
+            "--kf-reports",
+            str(tmp_path / "afile"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 4, done.stderr[-500:]
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert f"cannot write reports to {tmp_path / 'afile'}" in done.stderr
+
+
 def test_serve_identity_refuses_a_port_out_of_range() -> None:
     assert_one_line_error(cli("serve", "identity", "--port", "99999"), "99999")
 
